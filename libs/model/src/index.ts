@@ -1,0 +1,6 @@
+export * from "./vocabulary.js";
+export * from "./errors.js";
+export * from "./objects.js";
+export * from "./fleet.js";
+export * from "./bundle.js";
+export * from "./reports.js";

@@ -1,0 +1,5 @@
+export * from "./names.js";
+export * from "./canonical.js";
+export * from "./signing.js";
+export * from "./schemas.js";
+export * from "./codec.js";

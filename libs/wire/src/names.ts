@@ -1,0 +1,40 @@
+// NATS names. Everything is derived from one prefix so tests (and several fleets on one NATS)
+// get their own buckets, streams and subjects.
+
+export interface WireNames {
+  prefix: string;
+  /** KV bucket with keys `<cluster>.desired` (signed pointer) and `<cluster>.control` (break-glass). */
+  desiredBucket: string;
+  /** Object store holding bundles by digest. */
+  bundleStore: string;
+  /** JetStream stream capturing every agent report. */
+  reportStream: string;
+  /** Subject filter of the report stream. */
+  reportSubjects: string;
+  /** Durable consumer the hub ingests with. */
+  ingestConsumer: string;
+}
+
+const NAME = /^[A-Za-z0-9_-]+$/;
+
+export function wireNames(prefix = "flotilla"): WireNames {
+  if (!NAME.test(prefix)) throw new Error(`NATS prefix "${prefix}" must match ${NAME}`);
+  return {
+    prefix,
+    desiredBucket: `${prefix}-desired`,
+    bundleStore: `${prefix}-bundles`,
+    reportStream: `${prefix.toUpperCase().replace(/-/g, "_")}_REPORTS`,
+    reportSubjects: `${prefix}.report.>`,
+    ingestConsumer: `${prefix}-hub-ingest`,
+  };
+}
+
+export const desiredKey = (cluster: string): string => `${cluster}.desired`;
+export const controlKey = (cluster: string): string => `${cluster}.control`;
+
+/** Subject an agent publishes one kind of report on: `<prefix>.report.<cluster>.<kind>`. */
+export const reportSubject = (names: WireNames, cluster: string, kind: string): string =>
+  `${names.prefix}.report.${cluster}.${kind}`;
+
+/** Cluster names double as NATS subject tokens and KV key parts. */
+export const CLUSTER_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;

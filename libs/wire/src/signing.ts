@@ -1,0 +1,53 @@
+// ed25519 signatures over desired pointers. The hub signs; agents verify with the hub's public key.
+import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, createHash, type KeyObject } from "node:crypto";
+import type { DesiredPointer, SignedPointer } from "@flotilla/model";
+import { canonicalJson } from "./canonical.js";
+
+export interface SigningKey {
+  privateKey: KeyObject;
+  publicKey: KeyObject;
+  keyId: string;
+}
+
+export function keyIdOf(publicKey: KeyObject): string {
+  const der = publicKey.export({ type: "spki", format: "der" });
+  return createHash("sha256").update(der).digest("hex").slice(0, 16);
+}
+
+export function generateSigningKey(): SigningKey {
+  const { privateKey, publicKey } = generateKeyPairSync("ed25519");
+  return { privateKey, publicKey, keyId: keyIdOf(publicKey) };
+}
+
+export function signingKeyFromPem(privatePem: string): SigningKey {
+  const privateKey = createPrivateKey(privatePem);
+  const publicKey = createPublicKey(privateKey);
+  return { privateKey, publicKey, keyId: keyIdOf(publicKey) };
+}
+
+export function publicKeyFromPem(pem: string): KeyObject {
+  return createPublicKey(pem);
+}
+
+export const privateKeyPem = (k: SigningKey): string => k.privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+export const publicKeyPem = (k: KeyObject): string => k.export({ type: "spki", format: "pem" }).toString();
+
+function payloadOf(p: DesiredPointer): Buffer {
+  const { cluster, revision, bundleDigest, generation, issuedAt, commit } = p;
+  return Buffer.from(canonicalJson({ cluster, revision, bundleDigest, generation, issuedAt, commit }));
+}
+
+export function signPointer(pointer: DesiredPointer, key: SigningKey): SignedPointer {
+  const signature = sign(null, payloadOf(pointer), key.privateKey).toString("base64");
+  return { ...pointer, keyId: key.keyId, signature };
+}
+
+/** True only when the signature verifies against the given public key. */
+export function verifyPointer(pointer: SignedPointer, publicKey: KeyObject): boolean {
+  if (typeof pointer.signature !== "string" || pointer.signature.length === 0) return false;
+  try {
+    return verify(null, payloadOf(pointer), publicKey, Buffer.from(pointer.signature, "base64"));
+  } catch {
+    return false;
+  }
+}
