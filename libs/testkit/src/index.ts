@@ -1,1 +1,2 @@
-export {};
+export * from "./postgres.js";
+export * from "./nats.js";
