@@ -19,6 +19,7 @@ export const ErrorCode = {
   NotFound: "FLOTILLA_ERR_NOT_FOUND",
   BadRequest: "FLOTILLA_ERR_BAD_REQUEST",
   ConfigInvalid: "FLOTILLA_ERR_CONFIG_INVALID",
+  Internal: "FLOTILLA_ERR_INTERNAL",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -41,6 +42,7 @@ export const httpStatusOf: Record<ErrorCode, number> = {
   FLOTILLA_ERR_NOT_FOUND: 404,
   FLOTILLA_ERR_BAD_REQUEST: 400,
   FLOTILLA_ERR_CONFIG_INVALID: 400,
+  FLOTILLA_ERR_INTERNAL: 500,
 };
 
 /** Where in the env repo (or a config file) an error comes from. */
