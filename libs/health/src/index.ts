@@ -1,1 +1,3 @@
-export {};
+export { computeHealth } from "./compute-health.js";
+export { aggregateHealth, healthSeverity } from "./aggregate.js";
+export type { HealthResult } from "./result.js";

@@ -97,6 +97,26 @@ export const Reason = {
   JobFailed: "JobFailed",
   Terminating: "Terminating",
   NotFound: "NotFound",
+  LatestGenerationNotObserved: "LatestGenerationNotObserved",
+  LessUpdated: "LessUpdated",
+  LessReady: "LessReady",
+  LessAvailable: "LessAvailable",
+  ExtraPods: "ExtraPods",
+  Suspended: "Suspended",
+  PodFailed: "PodFailed",
+  CrashLoopBackOff: "CrashLoopBackOff",
+  ImagePullBackOff: "ImagePullBackOff",
+  NotReady: "NotReady",
+  Stalled: "Stalled",
+  NotBound: "NotBound",
+  LoadBalancerPending: "LoadBalancerPending",
+  NotEstablished: "NotEstablished",
+  NamesNotAccepted: "NamesNotAccepted",
+  // apply (kube)
+  UnknownKind: "UnknownKind",
+  Conflict: "Conflict",
+  CrdNotEstablished: "CrdNotEstablished",
+  PruneFailed: "PruneFailed",
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
 

@@ -1,0 +1,56 @@
+import { readFileSync, readdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { Health, type KubeObject } from "@flotilla/model";
+import { parse } from "yaml";
+import { describe, expect, it } from "vitest";
+import { aggregateHealth, computeHealth } from "../src/index.js";
+
+// Fixtures: tests/fixtures/health/<kind>-<state>.yaml; each names its expected health and reason
+// in the annotations flotilla.dev/expected-health and flotilla.dev/expected-reason.
+const dir = fileURLToPath(new URL("../../../tests/fixtures/health/", import.meta.url));
+const fixtures = readdirSync(dir).filter((f) => f.endsWith(".yaml")).sort();
+
+function expectFixture(file: string): void {
+  const o = parse(readFileSync(dir + file, "utf8"), { version: "1.1" }) as KubeObject;
+  expect(computeHealth(o)).toMatchObject({ health: o.metadata.annotations?.["flotilla.dev/expected-health"], reason: o.metadata.annotations?.["flotilla.dev/expected-reason"] });
+}
+
+describe("computeHealth over fixtures", () => {
+  it("has at least 25 fixtures", () => expect(fixtures.length).toBeGreaterThanOrEqual(25));
+  it.each(fixtures)("%s", (file) => expectFixture(file));
+});
+
+describe("computeHealth", () => {
+  it("is Missing for an absent object", () => {
+    expect(computeHealth(undefined)).toMatchObject({ health: Health.Missing, reason: "NotFound" });
+  });
+
+  it("names the object in its message", () => {
+    const r = computeHealth({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "api", namespace: "shop" }, spec: { replicas: 2 }, status: { replicas: 1 } });
+    expect(r.message).toContain("Deployment shop/api");
+    expect(r.message).toContain("1 of 2");
+  });
+
+  it("defaults Deployment replicas to 1 when spec.replicas is absent", () => {
+    const live = { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "a" }, spec: {}, status: { replicas: 1, updatedReplicas: 1, readyReplicas: 1, availableReplicas: 1 } };
+    expect(computeHealth(live).health).toBe(Health.Healthy);
+    expect(computeHealth({ ...live, status: {} }).health).toBe(Health.Progressing);
+  });
+
+  it("ignores observedGeneration on built-in kinds without a rule", () => {
+    const cm = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "c", generation: 2 }, status: { observedGeneration: 1 } };
+    expect(computeHealth(cm).health).toBe(Health.Healthy);
+  });
+});
+
+describe("aggregateHealth", () => {
+  it.each([
+    [[], Health.Healthy],
+    [[Health.Healthy, Health.Healthy], Health.Healthy],
+    [[Health.Healthy, Health.Suspended], Health.Suspended],
+    [[Health.Suspended, Health.Unknown], Health.Unknown],
+    [[Health.Unknown, Health.Progressing], Health.Progressing],
+    [[Health.Progressing, Health.Missing], Health.Missing],
+    [[Health.Missing, Health.Degraded, Health.Healthy], Health.Degraded],
+  ] as const)("%j → %s", (healths, want) => expect(aggregateHealth(healths)).toBe(want));
+});
