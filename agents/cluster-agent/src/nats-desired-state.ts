@@ -1,0 +1,219 @@
+// The agent's desired state from NATS: watches its own signed pointer in KV, fetches the bundle
+// the pointer names from the object store, verifies both, caches them on disk and hands them to
+// the reconciler. The agent trusts nothing because of where it came from (object store reads
+// cannot be scoped per cluster on NATS 2.9): only the hub's signature and the digest count.
+import type { KeyObject } from "node:crypto";
+import { ErrorCode, type SignedPointer } from "@flotilla/model";
+import { desiredKey, type WireNames } from "@flotilla/wire";
+import { Kvm } from "@nats-io/kv";
+import { Objm, type ObjectStore } from "@nats-io/obj";
+import { DesiredCache } from "./desired-cache.js";
+import { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from "./nats-backoff.js";
+import { NatsConnectionHolder, watchStatus, type NatsConnector } from "./nats-connection.js";
+import { checkBundle, checkPointer, samePointer, type TrustContext } from "./nats-desired-verify.js";
+import type { DesiredStateSource, Refusal, VerifiedDesired } from "./ports.js";
+
+export interface NatsDesiredStateOptions {
+  /** An open connection (the caller owns and closes it) or a factory, e.g. `() => connectAgentNats({...})`. */
+  connection: NatsConnector;
+  names: WireNames;
+  cluster: string;
+  /** The hub's ed25519 public key: the only signer the agent accepts. */
+  publicKey: KeyObject;
+  /** Directory of the local cache of the last verified pointer and bundle. */
+  cacheDir: string;
+  /** Pacing of watch re-creation and bundle fetch retries. */
+  retry?: BackoffOptions;
+  /** Transport trouble worth a log line (not refusals: those go to onRefused). */
+  onError?: (err: unknown, during: string) => void;
+}
+
+type Handlers = Parameters<DesiredStateSource["start"]>[0];
+
+export class NatsDesiredStateSource implements DesiredStateSource {
+  private readonly trust: TrustContext;
+  private readonly cache: DesiredCache;
+  private readonly conn: NatsConnectionHolder;
+  private readonly watchBackoff: Backoff;
+  private readonly fetchBackoffs = new Set<Backoff>();
+
+  private handlers: Handlers | undefined;
+  private stopped = false;
+  private accepted: VerifiedDesired | undefined;
+  /** The authenticated pointer whose bundle is being fetched. */
+  private candidate: SignedPointer | undefined;
+  /** Raw bytes of the last refused value: a re-delivery (after a re-watch) is not refused twice. */
+  private lastRefusedValue: string | undefined;
+  private bundles: ObjectStore | undefined;
+  private stopWatch: (() => void) | undefined;
+  private watchLoopDone: Promise<void> | undefined;
+  private saving: Promise<void> = Promise.resolve();
+
+  constructor(private readonly opts: NatsDesiredStateOptions) {
+    this.trust = { cluster: opts.cluster, publicKey: opts.publicKey };
+    this.cache = new DesiredCache(opts.cacheDir, this.trust);
+    this.conn = new NatsConnectionHolder(opts.connection);
+    this.watchBackoff = new Backoff(opts.retry ?? DEFAULT_BACKOFF);
+  }
+
+  async start(handlers: Handlers): Promise<void> {
+    if (this.handlers) throw new Error("NatsDesiredStateSource.start() called twice");
+    this.handlers = handlers;
+    // 1. The cached desired state first, so the agent enforces it while NATS is away.
+    const cached = await this.cache.load();
+    if (cached.found && "desired" in cached) {
+      this.accepted = cached.desired;
+      this.deliver(cached.desired);
+    } else if (cached.found) {
+      this.refuse(cached.refusal);
+    }
+    // 2. Then the live pointer; start() does not wait for NATS.
+    this.watchLoopDone = this.watchLoop();
+  }
+
+  current(): VerifiedDesired | undefined {
+    return this.accepted;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.stopWatch?.();
+    this.watchBackoff.wake();
+    for (const b of this.fetchBackoffs) b.wake();
+    await this.watchLoopDone;
+    await this.saving;
+    await this.conn.close();
+  }
+
+  /**
+   * Keeps one watch on this cluster's key alive. The watch is recreated after every reconnect
+   * (after a server restart the watch's ephemeral consumer is gone, and the client would only
+   * notice after missed heartbeats) and whenever it ends or cannot be created; the value it
+   * delivers first is the current pointer, and a re-delivered pointer is recognised and ignored.
+   */
+  private async watchLoop(): Promise<void> {
+    while (!this.stopped) {
+      let stopStatus: (() => void) | undefined;
+      try {
+        const nc = await this.conn.get();
+        const kv = await new Kvm(nc).open(this.opts.names.desiredBucket, { allow_direct: true });
+        this.bundles = await new Objm(nc).open(this.opts.names.bundleStore, false);
+        const watcher = await kv.watch({ key: desiredKey(this.opts.cluster) });
+        this.stopWatch = () => watcher.stop();
+        if (this.stopped) watcher.stop();
+        this.watchBackoff.reset();
+        stopStatus = watchStatus(nc, (s) => {
+          if (s.type === "reconnect") watcher.stop();
+        });
+        for await (const entry of watcher) {
+          if (entry.operation === "PUT") this.onPointer(entry.value);
+        }
+      } catch (err) {
+        if (!this.stopped) this.opts.onError?.(err, `watching ${this.opts.names.desiredBucket}/${desiredKey(this.opts.cluster)}`);
+      } finally {
+        stopStatus?.();
+        this.stopWatch = undefined;
+      }
+      if (this.stopped) break;
+      await this.watchBackoff.wait();
+    }
+  }
+
+  /** Authenticates a pointer and decides whether it supersedes what the agent holds. */
+  private onPointer(value: Uint8Array): void {
+    const checked = checkPointer(value, this.trust);
+    if (!checked.ok) return this.refuseValue(value, checked.refusal);
+    const pointer = checked.value;
+    const held = this.accepted?.pointer;
+    if (samePointer(pointer, held) || samePointer(pointer, this.candidate)) return;
+    const floor = Math.max(held?.generation ?? 0, this.candidate?.generation ?? 0);
+    if (pointer.generation <= floor) {
+      return this.refuseValue(value, {
+        pointer: { cluster: pointer.cluster, revision: pointer.revision, bundleDigest: pointer.bundleDigest, generation: pointer.generation },
+        error: {
+          code: ErrorCode.StaleGeneration,
+          message: `desired pointer generation ${pointer.generation} for cluster "${pointer.cluster}" is not higher than generation ${floor} the agent holds; a replayed pointer cannot roll the cluster back`,
+        },
+      });
+    }
+    this.candidate = pointer;
+    this.lastRefusedValue = undefined;
+    void this.fetchAndAccept(pointer);
+  }
+
+  /** Fetches the pointer's bundle (retrying while it is not there yet), verifies, caches, delivers. */
+  private async fetchAndAccept(pointer: SignedPointer): Promise<void> {
+    const backoff = new Backoff(this.opts.retry ?? DEFAULT_BACKOFF);
+    this.fetchBackoffs.add(backoff);
+    let bytes: Uint8Array | null = null;
+    let reported = false;
+    try {
+      while (!this.stopped && this.candidate === pointer) {
+        let failure: unknown;
+        try {
+          bytes = this.bundles ? await this.bundles.getBlob(pointer.bundleDigest) : null;
+        } catch (err) {
+          failure = err;
+        }
+        if (bytes || this.stopped || this.candidate !== pointer) break;
+        if (!reported) {
+          reported = true;
+          const why = failure instanceof Error ? `: ${failure.message}` : failure ? `: ${String(failure)}` : this.bundles ? " (not stored yet)" : " (NATS unreachable)";
+          this.refuse({
+            pointer: { cluster: pointer.cluster, revision: pointer.revision, bundleDigest: pointer.bundleDigest, generation: pointer.generation },
+            error: {
+              code: ErrorCode.BundleUnavailable,
+              message: `bundle ${pointer.bundleDigest} for cluster "${pointer.cluster}" generation ${pointer.generation} is not available from object store ${this.opts.names.bundleStore}${why}; retrying`,
+            },
+          });
+        }
+        await backoff.wait();
+      }
+    } finally {
+      this.fetchBackoffs.delete(backoff);
+    }
+    if (!bytes || this.stopped) return;
+
+    const bundle = checkBundle(pointer, bytes, this.trust);
+    if (!bundle.ok) {
+      if (this.candidate === pointer) this.candidate = undefined;
+      return this.refuse(bundle.refusal);
+    }
+    const verified: VerifiedDesired = { pointer, bundle: bundle.value };
+    const fetched = bytes;
+    // Saves are chained so the file on disk ends with the newest accepted state.
+    this.saving = this.saving.then(() =>
+      this.cache.save(pointer, fetched).catch((err: unknown) => this.opts.onError?.(err, `caching desired state in ${this.cache.path}`)),
+    );
+    await this.saving;
+    if (this.stopped) return;
+    if (this.candidate === pointer) this.candidate = undefined;
+    // A newer pointer may have been accepted meanwhile; never go back.
+    if (this.accepted && this.accepted.pointer.generation >= pointer.generation) return;
+    this.accepted = verified;
+    this.deliver(verified);
+  }
+
+  private refuseValue(value: Uint8Array, refusal: Refusal): void {
+    const key = Buffer.from(value).toString("base64");
+    if (key === this.lastRefusedValue) return;
+    this.lastRefusedValue = key;
+    this.refuse(refusal);
+  }
+
+  private deliver(d: VerifiedDesired): void {
+    try {
+      this.handlers?.onDesired(d);
+    } catch (err) {
+      this.opts.onError?.(err, "onDesired handler");
+    }
+  }
+
+  private refuse(r: Refusal): void {
+    try {
+      this.handlers?.onRefused(r);
+    } catch (err) {
+      this.opts.onError?.(err, "onRefused handler");
+    }
+  }
+}
