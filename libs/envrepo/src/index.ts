@@ -1,1 +1,19 @@
-export {};
+// @flotilla/envrepo: the env repo (isomorphic-git), its fleet file, and the render seam.
+export { fileViewOf, normalizeRepoPath, type FileView } from "./file-view.js";
+export type { CommitView } from "./commit-view.js";
+export { openEnvRepo, type EnvRepo, type OpenEnvRepoOptions, type CommitInfo } from "./env-repo.js";
+export { parseFleet, readFleet, DNS_LABEL, type FleetResult } from "./fleet-file.js";
+export { effectivePolicy, appsForCluster, selects, DEFAULT_POLICY } from "./fleet-policy.js";
+export { parseManifestFile, readPlainManifests, type ManifestResult, type ObjectOrigin } from "./manifests.js";
+export { hasKustomization, KUSTOMIZATION_FILES, type KustomizeRenderer } from "./kustomize-seam.js";
+export {
+  renderApp,
+  renderCluster,
+  renderFleet,
+  CLUSTER_SCOPED_KINDS,
+  type AppRender,
+  type ClusterRender,
+  type FleetRender,
+  type RenderOptions,
+} from "./render.js";
+export { revertCommit, DEFAULT_AUTHOR, type GitPerson, type RevertOptions } from "./revert.js";
