@@ -1,1 +1,35 @@
-export {};
+// @flotilla/store: the hub's Postgres schema (PGlite without a server), migrations, and the
+// repository functions and queries the hub calls.
+export { openDatabase, type OpenDatabaseOptions, type FleetDatabase } from "./open-database.js";
+export { migrateToLatest, type MigrationOutcome } from "./migrate.js";
+export { migrations, staticMigrationProvider } from "./migrations/index.js";
+export { PGliteDialect } from "./pglite-dialect.js";
+export { Mutex } from "./mutex.js";
+export type * from "./schema.js";
+
+export { upsertClusters, type UpsertClustersOptions } from "./repositories/clusters.js";
+export {
+  recordDesiredPointer,
+  nextGeneration,
+  currentDesiredPointer,
+  type DesiredPointerRecord,
+} from "./repositories/desired-pointers.js";
+export {
+  recordRenderFailure,
+  resolveRenderFailures,
+  latestRenderFailure,
+  type RenderFailureRecord,
+} from "./repositories/render-failures.js";
+export { ingestReport, type IngestMeta, type IngestOutcome } from "./repositories/ingest-report.js";
+export {
+  recordRejectedReport,
+  listRejectedReports,
+  type RejectedReportInput,
+  type RejectedReportRecord,
+} from "./repositories/rejected-reports.js";
+
+export { listClusterOverviews, type ClusterOverview } from "./queries/cluster-overview.js";
+export { getClusterDetail, type ClusterDetail, type AppStatusView, type ObjectStatusView } from "./queries/cluster-detail.js";
+export { listDriftEvents, type DriftEventView, type DriftLedgerQuery } from "./queries/drift-ledger.js";
+export { effectiveSync, type EffectiveSync, type SyncInputs } from "./queries/effective-sync-state.js";
+export { databaseReachable } from "./queries/ping.js";

@@ -1,0 +1,11 @@
+// Static migration list: names sort in apply order. Add new files here; never edit a shipped one.
+import type { Migration, MigrationProvider } from "kysely";
+import { fleetState } from "./0001_fleet_state.js";
+
+export const migrations: Record<string, Migration> = {
+  "0001_fleet_state": fleetState,
+};
+
+export const staticMigrationProvider: MigrationProvider = {
+  getMigrations: async () => migrations,
+};

@@ -1,0 +1,161 @@
+// The hub's tables as kysely sees them. Column names use the glossary's words (snake_case).
+// JSONB columns are written as JSON.stringify(value) and read back parsed.
+import type { ColumnType, Generated, JSONColumnType } from "kysely";
+import type {
+  ChangeAction,
+  DriftAction,
+  DriftPath,
+  DriftPolicy,
+  ErrorInfo,
+  Health,
+  SyncState,
+} from "@flotilla/model";
+
+/** timestamptz: read as Date, written as Date or ISO-8601 string. */
+export type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type DefaultedTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type Json<T extends object> = JSONColumnType<T, string, string>;
+type NullableJson<T> = ColumnType<T | null, string | null, string | null>;
+
+export interface ClustersTable {
+  name: string;
+  environment: string;
+  labels: Json<Record<string, string>>;
+  /** Tenant cluster namespaces; null for a cluster-wide agent. */
+  namespaces: NullableJson<string[]>;
+  updated_at: DefaultedTimestamp;
+  /** Set when the cluster left the fleet file; cleared if it comes back. */
+  retired_at: Timestamp | null;
+}
+
+export interface DesiredPointersTable {
+  cluster: string;
+  generation: number;
+  revision: string;
+  bundle_digest: string;
+  issued_at: Timestamp;
+  commit_author: string | null;
+  commit_message: string | null;
+  key_id: string;
+  signature: string;
+  recorded_at: DefaultedTimestamp;
+}
+
+/** View: the highest-generation desired pointer of each cluster. */
+export interface CurrentDesiredPointersView {
+  cluster: string;
+  generation: number;
+  revision: string;
+  bundle_digest: string;
+  issued_at: Date;
+  commit_author: string | null;
+  commit_message: string | null;
+}
+
+export interface RenderFailuresTable {
+  id: Generated<number>;
+  revision: string;
+  at: DefaultedTimestamp;
+  errors: Json<ErrorInfo[]>;
+  resolved_at: Timestamp | null;
+  /** The revision whose good render resolved this failure. */
+  resolved_by: string | null;
+}
+
+export interface ClusterStatusTable {
+  cluster: string;
+  generation: number;
+  revision: string;
+  bundle_digest: string;
+  observed_revision: string | null;
+  sync_state: SyncState;
+  health: Health;
+  last_error: NullableJson<ErrorInfo>;
+  reported_at: Timestamp;
+  agent: string;
+}
+
+export interface AppStatusTable {
+  cluster: string;
+  app: string;
+  health: Health;
+  generation: number;
+  updated_at: Timestamp;
+}
+
+export interface ObjectStatusTable {
+  cluster: string;
+  app: string;
+  group: string;
+  kind: string;
+  namespace: string;
+  name: string;
+  action: ChangeAction;
+  reason: string;
+  message: string | null;
+  health: Health;
+  health_reason: string | null;
+  images: Json<string[]>;
+  generation: number;
+  updated_at: Timestamp;
+}
+
+export interface DriftEventsTable {
+  /** The report id. */
+  id: string;
+  cluster: string;
+  app: string;
+  generation: number;
+  revision: string;
+  group: string;
+  kind: string;
+  namespace: string;
+  name: string;
+  paths: Json<DriftPath[]>;
+  actor: string;
+  changed_at: Timestamp | null;
+  detected_at: Timestamp;
+  policy: DriftPolicy;
+  action: DriftAction;
+  agent: string;
+  resolved_at: Timestamp | null;
+}
+
+export interface HeartbeatsTable {
+  cluster: string;
+  agent: string;
+  at: Timestamp;
+  generation: number;
+  deadline_seconds: number;
+}
+
+export interface IngestedMessagesTable {
+  message_id: string;
+  subject: string;
+  stream_seq: number;
+  ingested_at: DefaultedTimestamp;
+}
+
+export interface RejectedReportsTable {
+  id: Generated<number>;
+  message_id: string | null;
+  stream_seq: number;
+  subject: string;
+  error: Json<ErrorInfo>;
+  raw: Uint8Array;
+  at: DefaultedTimestamp;
+}
+
+export interface FleetSchema {
+  clusters: ClustersTable;
+  desired_pointers: DesiredPointersTable;
+  current_desired_pointers: CurrentDesiredPointersView;
+  render_failures: RenderFailuresTable;
+  cluster_status: ClusterStatusTable;
+  app_status: AppStatusTable;
+  object_status: ObjectStatusTable;
+  drift_events: DriftEventsTable;
+  heartbeats: HeartbeatsTable;
+  ingested_messages: IngestedMessagesTable;
+  rejected_reports: RejectedReportsTable;
+}
