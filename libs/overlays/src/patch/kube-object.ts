@@ -1,0 +1,46 @@
+// The shape of a Kubernetes object as the patch engine sees it. Structurally the same as
+// @flotilla/model's KubeObject, declared here so the engine depends on nothing but itself.
+
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    [k: string]: unknown;
+  };
+  [k: string]: unknown;
+}
+
+export type JsonMap = Record<string, unknown>;
+
+export function isMap(v: unknown): v is JsonMap {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** Deep copy of plain JSON data (what parsed YAML is). */
+export function cloneJson<T>(v: T): T {
+  if (Array.isArray(v)) return v.map(cloneJson) as T;
+  if (isMap(v)) {
+    const out: JsonMap = {};
+    for (const [k, x] of Object.entries(v)) out[k] = cloneJson(x);
+    return out as T;
+  }
+  return v;
+}
+
+/** Structural equality of plain JSON data; key order does not matter. */
+export function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a)) {
+    return Array.isArray(b) && a.length === b.length && a.every((x, i) => jsonEqual(x, b[i]));
+  }
+  if (isMap(a) && isMap(b)) {
+    const ka = Object.keys(a);
+    if (ka.length !== Object.keys(b).length) return false;
+    return ka.every((k) => Object.hasOwn(b, k) && jsonEqual(a[k], b[k]));
+  }
+  return false;
+}
