@@ -1,0 +1,196 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { signPointer, generateSigningKey } from "@flotilla/wire";
+import {
+  currentDesiredPointer,
+  ingestReport,
+  latestRenderFailure,
+  listClusterOverviews,
+  listRejectedReports,
+  nextGeneration,
+  recordDesiredPointer,
+  recordRejectedReport,
+  recordRenderFailure,
+  resolveRenderFailures,
+  upsertClusters,
+  type FleetDatabase,
+} from "../src/index.js";
+import { engines } from "./engines.js";
+import { DIGEST_A, DIGEST_B, REV_1, REV_2, driftReport, heartbeatReport, metaOf, statusReport } from "./reports.js";
+
+const key = generateSigningKey();
+const pointer = (generation: number, revision = REV_1, bundleDigest = DIGEST_A) =>
+  signPointer(
+    { cluster: "prod-eu-1", revision, bundleDigest, generation, issuedAt: new Date().toISOString(), commit: { author: "ada", message: "scale" } },
+    key,
+  );
+
+describe.each(engines)("repositories on $name", (engine) => {
+  let fleet: FleetDatabase;
+  let cleanup: () => Promise<void>;
+  beforeEach(async () => {
+    ({ fleet, cleanup } = await engine.open("repos"));
+    await upsertClusters(fleet.db, [{ name: "prod-eu-1", environment: "prod", labels: { region: "eu" } }]);
+  });
+  afterEach(() => cleanup());
+
+  it("upserts clusters and retires the ones that left the fleet file", async () => {
+    const { db } = fleet;
+    await upsertClusters(db, [
+      { name: "prod-eu-1", environment: "prod", labels: { region: "eu", tier: "1" } },
+      { name: "dev-1", environment: "dev", labels: {}, namespaces: ["team-a"] },
+    ]);
+    let all = await listClusterOverviews(db);
+    expect(all.map((c) => [c.name, c.labels, c.namespaces])).toEqual([
+      ["dev-1", {}, ["team-a"]],
+      ["prod-eu-1", { region: "eu", tier: "1" }, null],
+    ]);
+    await upsertClusters(db, [{ name: "dev-1", environment: "dev", labels: {} }], { retireMissing: true });
+    all = await listClusterOverviews(db);
+    expect(all.map((c) => c.name)).toEqual(["dev-1"]);
+  });
+
+  it("issues generations that keep increasing, also past what agents reported", async () => {
+    const { db } = fleet;
+    expect(await nextGeneration(db, "prod-eu-1")).toBe(1);
+    await recordDesiredPointer(db, pointer(1));
+    await recordDesiredPointer(db, pointer(2, REV_2, DIGEST_B));
+    expect(await nextGeneration(db, "prod-eu-1")).toBe(3);
+    expect(await currentDesiredPointer(db, "prod-eu-1")).toMatchObject({ generation: 2, revision: REV_2, bundleDigest: DIGEST_B, commit: { author: "ada" } });
+    // An agent that holds generation 7 (e.g. the hub's database was restored from a backup).
+    await ingestReport(db, heartbeatReport({ generation: 7 }), metaOf({ id: "hb", cluster: "prod-eu-1", kind: "heartbeat" }));
+    expect(await nextGeneration(db, "prod-eu-1")).toBe(8);
+  });
+
+  it("refuses a second, different pointer for a used generation and accepts the same one again", async () => {
+    const { db } = fleet;
+    const p = pointer(1);
+    await recordDesiredPointer(db, p);
+    await recordDesiredPointer(db, p);
+    await expect(recordDesiredPointer(db, pointer(1, REV_2, DIGEST_B))).rejects.toMatchObject({ code: "FLOTILLA_ERR_STALE_GENERATION" });
+  });
+
+  it("keeps the latest open render failure until a good render resolves it", async () => {
+    const { db } = fleet;
+    expect(await latestRenderFailure(db)).toBeUndefined();
+    const errors = [{ code: "FLOTILLA_ERR_MANIFEST_INVALID" as const, message: "bad yaml", location: { file: "apps/shop/base/deploy.yaml", line: 12 } }];
+    await recordRenderFailure(db, REV_1, errors);
+    await recordRenderFailure(db, REV_1, errors); // the same revision rendered again
+    await recordRenderFailure(db, REV_2, [{ code: "FLOTILLA_ERR_RENDER_FAILED", message: "cycle" }]);
+    expect(await latestRenderFailure(db)).toMatchObject({ revision: REV_2 });
+    expect(await resolveRenderFailures(db, "3".repeat(40))).toBe(2);
+    expect(await latestRenderFailure(db)).toBeUndefined();
+    await recordRenderFailure(db, REV_1, errors); // the bad revision can fail again later
+    expect(await latestRenderFailure(db)).toEqual({ revision: REV_1, at: expect.any(String), errors });
+  });
+
+  it("ingests a message id once", async () => {
+    const { db } = fleet;
+    const r = driftReport();
+    expect(await ingestReport(db, r, metaOf(r))).toBe("ingested");
+    expect(await ingestReport(db, r, metaOf(r))).toBe("duplicate");
+    const rows = await db.selectFrom("drift_events").selectAll().execute();
+    expect(rows).toHaveLength(1);
+    expect(await db.selectFrom("ingested_messages").selectAll().execute()).toHaveLength(1);
+  });
+
+  it("never lets status for an older generation overwrite the newer one", async () => {
+    const { db } = fleet;
+    const newer = statusReport({ generation: 5, revision: REV_2, syncState: "Applying" });
+    const older = statusReport({ generation: 4, revision: REV_1, syncState: "Synced", apps: [] });
+    expect(await ingestReport(db, newer, metaOf(newer))).toBe("ingested");
+    expect(await ingestReport(db, older, metaOf(older))).toBe("stale");
+    const row = await db.selectFrom("cluster_status").selectAll().executeTakeFirstOrThrow();
+    expect(row).toMatchObject({ generation: 5, revision: REV_2, sync_state: "Applying" });
+    expect(await db.selectFrom("object_status").selectAll().execute()).toHaveLength(2);
+    // Same generation, reported earlier than the stored one (out of order): also ignored.
+    const earlier = statusReport({ generation: 5, syncState: "Failed", at: new Date(Date.now() - 60_000).toISOString() });
+    expect(await ingestReport(db, earlier, metaOf(earlier))).toBe("stale");
+    const later = statusReport({ generation: 5, revision: REV_2, syncState: "Synced", at: new Date(Date.now() + 1000).toISOString() });
+    expect(await ingestReport(db, later, metaOf(later))).toBe("ingested");
+    expect(await db.selectFrom("cluster_status").select("sync_state").executeTakeFirstOrThrow()).toEqual({ sync_state: "Synced" });
+  });
+
+  it("replaces the cluster's app and object status with each status snapshot", async () => {
+    const { db } = fleet;
+    const first = statusReport();
+    await ingestReport(db, first, metaOf(first));
+    const second = statusReport({
+      generation: 2,
+      apps: [
+        {
+          name: "billing",
+          health: "Progressing",
+          objects: [
+            {
+              ref: { group: "apps", kind: "Deployment", namespace: "billing", name: "api" },
+              action: "created",
+              reason: "Applied",
+              health: "Progressing",
+              healthReason: "LessReplicas",
+              images: ["registry.example/billing@sha256:" + "d".repeat(64)],
+            },
+          ],
+        },
+      ],
+    });
+    await ingestReport(db, second, metaOf(second));
+    const objects = await db.selectFrom("object_status").selectAll().execute();
+    expect(objects).toEqual([
+      expect.objectContaining({ app: "billing", name: "api", health: "Progressing", health_reason: "LessReplicas", generation: 2, images: [expect.stringContaining("billing@sha256")] }),
+    ]);
+    expect(await db.selectFrom("app_status").select(["app", "health"]).execute()).toEqual([{ app: "billing", health: "Progressing" }]);
+  });
+
+  it("keeps drift open until reverted, superseded or the cluster reports Synced", async () => {
+    const { db } = fleet;
+    const t0 = Date.now() - 10_000;
+    const at = (s: number) => new Date(t0 + s * 1000).toISOString();
+    const reverted = driftReport({ at: at(1), action: "reverted", policy: "enforce" });
+    const left = driftReport({ at: at(2), object: { group: "", kind: "ConfigMap", namespace: "shop", name: "cfg" } });
+    const first = driftReport({ at: at(3) });
+    const superseding = driftReport({ at: at(4) });
+    for (const r of [reverted, left, first, superseding]) await ingestReport(db, r, metaOf(r));
+    const open = async () =>
+      (await db.selectFrom("drift_events").select("id").where("resolved_at", "is", null).orderBy("id").execute()).map((r) => r.id).sort();
+    expect(await open()).toEqual([left.id, superseding.id].sort());
+    const synced = statusReport({ at: at(5) });
+    await ingestReport(db, synced, metaOf(synced));
+    expect(await open()).toEqual([]);
+  });
+
+  it("ignores a heartbeat older than the stored one", async () => {
+    const { db } = fleet;
+    const now = heartbeatReport({ generation: 2 });
+    const late = heartbeatReport({ generation: 1, at: new Date(Date.now() - 60_000).toISOString() });
+    expect(await ingestReport(db, now, metaOf(now))).toBe("ingested");
+    expect(await ingestReport(db, late, metaOf(late))).toBe("stale");
+    expect(await db.selectFrom("heartbeats").select(["generation"]).execute()).toEqual([{ generation: 2 }]);
+  });
+
+  it("refuses a report whose timestamp is not ISO-8601, naming the field, and writes nothing", async () => {
+    const { db } = fleet;
+    const bad = driftReport({ changedAt: "yesterday" });
+    await expect(ingestReport(db, bad, metaOf(bad))).rejects.toMatchObject({
+      code: "FLOTILLA_ERR_REPORT_INVALID",
+      location: { field: "changedAt" },
+    });
+    expect(await db.selectFrom("ingested_messages").selectAll().execute()).toEqual([]);
+  });
+
+  it("records a rejected report with its raw bytes, once", async () => {
+    const { db } = fleet;
+    const raw = new Uint8Array([123, 0, 255, 10]);
+    const input = {
+      subject: "flotilla.report.prod-eu-1.status",
+      streamSeq: 42,
+      error: { code: "FLOTILLA_ERR_REPORT_INVALID" as const, message: "not JSON" },
+      raw,
+    };
+    expect(await recordRejectedReport(db, input)).toBe("recorded");
+    expect(await recordRejectedReport(db, input)).toBe("duplicate");
+    const rows = await listRejectedReports(db);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ messageId: null, streamSeq: 42, error: input.error });
+    expect([...rows[0]!.raw]).toEqual([...raw]);
+  });
+});
