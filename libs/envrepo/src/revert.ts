@@ -6,6 +6,7 @@ import fs from "node:fs";
 import { join } from "node:path";
 import git from "isomorphic-git";
 import { ErrorCode, FlotillaError } from "@flotilla/model";
+import { GitObjects, diffTrees } from "./git-objects.js";
 
 export interface GitPerson {
   name: string;
@@ -47,7 +48,9 @@ export async function revertCommit(dir: string, revision: string, opts: RevertOp
   const inverse = await git.commit({ fs, gitdir, message, tree: parent.tree, parent: [revision], author, committer: author, noUpdateBranch: true, cache });
   const withWorkTree = opts.updateWorkTree ?? gitdir !== dir;
   try {
-    return await git.cherryPick({ fs, gitdir, ...(withWorkTree ? { dir } : {}), oid: inverse, committer: author, cache });
+    const picked = await git.cherryPick({ fs, gitdir, ...(withWorkTree ? { dir } : {}), oid: inverse, committer: author, cache });
+    if (withWorkTree) await dropDeletedFromIndex(dir, gitdir, commit.tree, parent.tree, cache);
+    return picked;
   } catch (err) {
     const e = err as { code?: string; data?: { filepaths?: string[] } };
     if (e.code === "MergeConflictError") {
@@ -56,5 +59,18 @@ export async function revertCommit(dir: string, revision: string, opts: RevertOp
       });
     }
     throw err;
+  }
+}
+
+/**
+ * isomorphic-git 1.44's cherryPick removes a deleted file from the work tree but leaves it in the
+ * index (it shows as staged). Drop such entries so the work tree is clean, like after `git revert`.
+ */
+async function dropDeletedFromIndex(dir: string, gitdir: string, fromTree: string, toTree: string, cache: object): Promise<void> {
+  const filepaths = await diffTrees(new GitObjects(gitdir), fromTree, toTree);
+  if (filepaths.length === 0) return;
+  const rows = await git.statusMatrix({ fs, dir, gitdir, filepaths, cache });
+  for (const [filepath, head, workdir, stage] of rows) {
+    if (head === 0 && workdir === 0 && stage !== 0) await git.remove({ fs, dir, gitdir, filepath, cache });
   }
 }

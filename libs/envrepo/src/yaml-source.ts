@@ -22,15 +22,21 @@ export function parseYamlStream(text: string): { docs: YamlDoc[] } | { error: Ya
   if (!Array.isArray(docs)) return { docs: [] }; // an empty stream
   for (const doc of docs) {
     const err = doc.errors[0];
-    if (err) return { error: syntaxError(err, lines) };
+    if (err) return { error: syntaxError(err, lines, text) };
   }
   return { docs: docs.map((doc) => ({ doc, lines })) };
 }
 
-function syntaxError(err: YAMLError, lines: LineCounter): YamlSyntaxError {
+function syntaxError(err: YAMLError, lines: LineCounter, text: string): YamlSyntaxError {
   const pos = lines.linePos(err.pos[0]);
-  const message = (err.message.split("\n")[0] ?? err.message).replace(/ at line \d+, column \d+:?$/, "");
-  return { line: pos.line, column: pos.col, message };
+  // An unterminated construct is reported at the end of input; name the last line that has text.
+  const lastLine = text.trimEnd().split("\n").length;
+  if (pos.line > lastLine) return { line: lastLine, column: 1, message: cleanMessage(err) };
+  return { line: pos.line, column: pos.col, message: cleanMessage(err) };
+}
+
+function cleanMessage(err: YAMLError): string {
+  return (err.message.split("\n")[0] ?? err.message).replace(/ at line \d+, column \d+:?$/, "");
 }
 
 /** 1-based line of a node's start. */
