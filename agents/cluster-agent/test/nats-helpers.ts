@@ -1,0 +1,157 @@
+// Test helpers for the agent's NATS adapters: the resources the hub creates in production, a
+// hub-side publisher of signed pointers and bundles, a private nats-server the tests can stop
+// and restart, and a reader of the report stream.
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer, Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { BUNDLE_API_VERSION, type Bundle, type Report, type SignedPointer } from "@flotilla/model";
+import { canonicalJson, desiredKey, encodeJson, parseReport, sha256Digest, signPointer, decodeJson, type SigningKey, type WireNames } from "@flotilla/wire";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
+import { Objm } from "@nats-io/obj";
+import { nanos, type NatsConnection } from "@nats-io/transport-node";
+
+/** Creates the KV bucket, object store and report stream the way the hub does. */
+export async function ensureWireResources(nc: NatsConnection, names: WireNames): Promise<void> {
+  await new Kvm(nc).create(names.desiredBucket, { history: 5, allow_direct: true });
+  await new Objm(nc).create(names.bundleStore);
+  const jsm = await jetstreamManager(nc);
+  await jsm.streams.add({ name: names.reportStream, subjects: [names.reportSubjects], duplicate_window: nanos(120_000) });
+  // Read back what the agent relies on (2.9 silently ignores what it does not know).
+  const info = await jsm.streams.info(names.reportStream);
+  if (info.config.duplicate_window !== nanos(120_000)) throw new Error("report stream lost its duplicate window");
+}
+
+export function makeBundle(cluster: string, revision: string, replicas = 1): { bundle: Bundle; bytes: Uint8Array; digest: string } {
+  const bundle: Bundle = {
+    apiVersion: BUNDLE_API_VERSION,
+    cluster,
+    revision,
+    apps: [
+      {
+        name: "web",
+        policy: { drift: "enforce", prune: true, ignore: [] },
+        objects: [
+          { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "web", namespace: "web" }, data: { replicas: String(replicas) } },
+        ],
+      },
+    ],
+  };
+  const bytes = new TextEncoder().encode(canonicalJson(bundle));
+  return { bundle, bytes, digest: sha256Digest(bytes) };
+}
+
+export function signedPointer(key: SigningKey, cluster: string, revision: string, digest: string, generation: number): SignedPointer {
+  return signPointer({ cluster, revision, bundleDigest: digest, generation, issuedAt: new Date().toISOString() }, key);
+}
+
+/** What the hub does per cluster: store the bundle by digest, then put the pointer. */
+export async function publishBundle(nc: NatsConnection, names: WireNames, digest: string, bytes: Uint8Array): Promise<void> {
+  const os = await new Objm(nc).open(names.bundleStore);
+  await os.putBlob({ name: digest }, bytes);
+}
+
+export async function putPointer(nc: NatsConnection, names: WireNames, cluster: string, pointer: unknown): Promise<void> {
+  const kv = await new Kvm(nc).open(names.desiredBucket, { allow_direct: true });
+  await kv.put(desiredKey(cluster), encodeJson(pointer));
+}
+
+/** Every report in the stream, validated, in stream order. */
+export async function readReports(nc: NatsConnection, names: WireNames): Promise<{ subject: string; msgId: string; report: Report }[]> {
+  const jsm = await jetstreamManager(nc);
+  const info = await jsm.streams.info(names.reportStream);
+  const out: { subject: string; msgId: string; report: Report }[] = [];
+  for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
+    const m = await jsm.streams.getMessage(names.reportStream, { seq });
+    if (!m) continue;
+    const value = decodeJson(m.data);
+    if (value instanceof Error) throw value;
+    out.push({ subject: m.subject, msgId: m.header.get("Nats-Msg-Id"), report: parseReport(value) });
+  }
+  return out;
+}
+
+/** Polls `check` until it returns a truthy value (returned) or the timeout passes. */
+export async function waitFor<T>(what: string, check: () => T | Promise<T>, timeoutMs = 20_000): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v) return v as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      const port = typeof addr === "object" && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function portAccepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = new Socket();
+    s.once("connect", () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once("error", () => resolve(false));
+    s.connect(port, "127.0.0.1");
+  });
+}
+
+/** A private nats-server with JetStream on its own port and store, which a test may stop and start. */
+export interface PrivateNats {
+  url: string;
+  port: number;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Deletes the JetStream store of a stopped server: it comes back empty (a NATS without persistence). */
+  wipe(): Promise<void>;
+  /** Stops the server and removes its store. */
+  dispose(): Promise<void>;
+}
+
+export async function privateNats(port?: number): Promise<PrivateNats> {
+  const p = port ?? (await freePort());
+  const dir = await mkdtemp(join(tmpdir(), "flotilla-nats-"));
+  let proc: ChildProcess | undefined;
+  const stop = async (): Promise<void> => {
+    const child = proc;
+    proc = undefined;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise<void>((r) => child.once("exit", () => r()));
+    child.kill("SIGTERM");
+    await exited;
+  };
+  return {
+    url: `nats://127.0.0.1:${p}`,
+    port: p,
+    async start() {
+      if (proc) return;
+      const child = spawn("nats-server", ["-js", "-a", "127.0.0.1", "-p", String(p), "-sd", dir], { stdio: "ignore" });
+      proc = child;
+      await waitFor(`nats-server on port ${p}`, async () => {
+        if (child.exitCode !== null) throw new Error(`nats-server on port ${p} exited with ${child.exitCode}`);
+        return portAccepts(p);
+      });
+    },
+    stop,
+    async wipe() {
+      if (proc) throw new Error("stop the server before wiping its store");
+      await rm(dir, { recursive: true, force: true });
+    },
+    async dispose() {
+      await stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
