@@ -1,0 +1,120 @@
+// Publishing desired state on NATS: bundles in the object store under their digest (identical
+// bundles are stored once), signed desired pointers in the KV bucket under `<cluster>.desired`.
+import type { NatsConnection } from "@nats-io/transport-node";
+import { Kvm, type KV } from "@nats-io/kv";
+import { Objm, type ObjectStore } from "@nats-io/obj";
+import { ErrorCode, FlotillaError, type Bundle, type DesiredPointer, type SignedPointer } from "@flotilla/model";
+import {
+  canonicalJson,
+  decodeJson,
+  desiredKey,
+  encodeJson,
+  parseBundle,
+  parseSignedPointer,
+  sha256Digest,
+  signPointer,
+  type SigningKey,
+  type WireNames,
+} from "@flotilla/wire";
+
+/** Versions of each pointer the KV bucket keeps (for audit and debugging; agents read the last). */
+export const DESIRED_HISTORY = 10;
+
+export interface BundlePublisherOptions {
+  nc: NatsConnection;
+  names: WireNames;
+}
+
+export interface PublishStats {
+  /** Bundles written to the object store. */
+  stored: number;
+  /** Bundles already present under their digest, not written again. */
+  reused: number;
+}
+
+export class BundlePublisher {
+  readonly stats: PublishStats = { stored: 0, reused: 0 };
+  private kv: KV | undefined;
+  private store: ObjectStore | undefined;
+
+  constructor(private readonly opts: BundlePublisherOptions) {}
+
+  /** Creates (or opens) the desired-pointer bucket and the bundle store. Idempotent. */
+  async ensureResources(): Promise<void> {
+    const { nc, names } = this.opts;
+    // Direct gets let NATS permissions scope an agent to its own keys (see stack notes).
+    this.kv = await new Kvm(nc).create(names.desiredBucket, { history: DESIRED_HISTORY, allow_direct: true });
+    this.store = await new Objm(nc).create(names.bundleStore);
+  }
+
+  /** Stores a bundle as canonical JSON under its sha256 digest, unless that digest is already there. */
+  async publishBundle(bundle: Bundle): Promise<string> {
+    const bytes = new TextEncoder().encode(canonicalJson(bundle));
+    const digest = sha256Digest(bytes);
+    const store = await this.bundleStore();
+    const existing = await store.info(digest);
+    if (existing && !existing.deleted) {
+      this.stats.reused++;
+      return digest;
+    }
+    await store.putBlob({ name: digest, description: `bundle of ${bundle.cluster} at ${bundle.revision}` }, bytes);
+    this.stats.stored++;
+    return digest;
+  }
+
+  /** Reads a bundle back by digest (undefined when absent); verifies the digest of what it read. */
+  async readBundle(digest: string): Promise<Bundle | undefined> {
+    const bytes = await (await this.bundleStore()).getBlob(digest);
+    if (!bytes) return undefined;
+    if (sha256Digest(bytes) !== digest) throw new FlotillaError(ErrorCode.DigestMismatch, `bundle ${digest} in ${this.opts.names.bundleStore} does not match its digest`);
+    const raw = decodeJson(bytes);
+    if (raw instanceof Error) throw new FlotillaError(ErrorCode.BundleUnavailable, `bundle ${digest}: ${raw.message}`);
+    return parseBundle(raw);
+  }
+
+  /**
+   * Signs and publishes a cluster's desired pointer. The write is a compare-and-set against the
+   * pointer it replaces, and a generation not higher than the current one is refused
+   * (StaleGeneration): agents would refuse it anyway, and two hubs must not interleave.
+   */
+  async publishPointer(pointer: DesiredPointer, key: SigningKey): Promise<SignedPointer> {
+    const kv = await this.bucket();
+    const k = desiredKey(pointer.cluster);
+    const signed = signPointer(pointer, key);
+    const payload = encodeJson(signed);
+    const entry = await kv.get(k);
+    const current = entry && entry.operation === "PUT" ? this.decodePointer(entry.value, pointer.cluster) : undefined;
+    if (current && current.generation >= pointer.generation) {
+      throw new FlotillaError(
+        ErrorCode.StaleGeneration,
+        `desired pointer of ${pointer.cluster}: generation ${pointer.generation} is not higher than the published ${current.generation}`,
+      );
+    }
+    if (entry) await kv.update(k, payload, entry.revision);
+    else await kv.create(k, payload);
+    return signed;
+  }
+
+  /** The cluster's published pointer, or undefined when there is none. */
+  async readPointer(cluster: string): Promise<SignedPointer | undefined> {
+    const entry = await (await this.bucket()).get(desiredKey(cluster));
+    if (!entry || entry.operation !== "PUT") return undefined;
+    return this.decodePointer(entry.value, cluster);
+  }
+
+  private decodePointer(bytes: Uint8Array, cluster: string): SignedPointer | undefined {
+    const raw = decodeJson(bytes);
+    if (raw instanceof Error) throw new FlotillaError(ErrorCode.ReportInvalid, `desired pointer of ${cluster} in KV is not JSON: ${raw.message}`);
+    return parseSignedPointer(raw);
+  }
+
+  private async bucket(): Promise<KV> {
+    if (!this.kv) await this.ensureResources();
+    return this.kv!;
+  }
+
+  private async bundleStore(): Promise<ObjectStore> {
+    if (!this.store) await this.ensureResources();
+    return this.store!;
+  }
+}

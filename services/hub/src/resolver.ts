@@ -1,0 +1,184 @@
+// The hub's resolve loop: env repo commit in, one signed desired pointer per cluster out.
+//
+//   fetch the branch head → same revision as last time? done
+//   → read the fleet file → render every cluster's bundle
+//   → any error? report it and keep every current pointer: a commit that fails to render never
+//     replaces the last good pointer
+//   → store bundles by digest → for each cluster whose bundle or revision changed, sign and
+//     publish a pointer with the next generation → tell the sink.
+//
+// One resolve at a time: a refresh that arrives during a resolve waits for it and runs again.
+import { ErrorCode, FLEET_FILE, FleetFileError, toErrorInfo, type Cluster, type ErrorInfo, type SignedPointer } from "@flotilla/model";
+import type { SigningKey } from "@flotilla/wire";
+import { readFleet, renderFleet, type EnvRepo, type RenderOptions } from "@flotilla/envrepo";
+import type { BundlePublisher } from "./publish.js";
+
+/** Where resolve results go (the integrator wires it to Postgres). */
+export interface ResolverSink {
+  onClusters(clusters: Cluster[]): Promise<void>;
+  onPublished(p: SignedPointer): Promise<void>;
+  onRenderFailed(revision: string, errors: ErrorInfo[]): Promise<void>;
+  onRenderSucceeded(revision: string): Promise<void>;
+}
+
+/** pino-style logger (fastify's). */
+export interface ResolverLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export interface ResolverOptions {
+  repo: EnvRepo;
+  publisher: BundlePublisher;
+  signingKey: SigningKey;
+  sink: ResolverSink;
+  /** The next generation of a cluster's pointer (persisted by the caller, e.g. in Postgres). */
+  nextGeneration(cluster: string): Promise<number>;
+  /** How often start() polls the env repo; default 15 s. */
+  pollIntervalMs?: number;
+  logger?: ResolverLogger;
+  render?: RenderOptions;
+}
+
+export interface ResolveOutcome {
+  /** The revision resolved (the last known one when the fetch failed; "" before any). */
+  revision: string;
+  /** Pointers published by this resolve. */
+  published: number;
+  /** True when the revision did not render, or fetching/publishing failed. */
+  failed: boolean;
+  errors?: ErrorInfo[];
+}
+
+export interface Resolver {
+  start(): void;
+  stop(): Promise<void>;
+  refresh(): Promise<ResolveOutcome>;
+}
+
+export const DEFAULT_POLL_INTERVAL_MS = 15_000;
+
+const silent: ResolverLogger = { info() {}, warn() {}, error() {} };
+
+export function createResolver(opts: ResolverOptions): Resolver {
+  const { repo, publisher, signingKey, sink } = opts;
+  const log = opts.logger ?? silent;
+  const pollIntervalMs = opts.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
+
+  // The last revision fully handled: published, or deterministically failed to render.
+  let last: { revision: string; failed: boolean; errors?: ErrorInfo[] } | undefined;
+
+  async function resolve(): Promise<ResolveOutcome> {
+    // 1. Fetch. An unreachable repo changes nothing: agents keep their pointers.
+    let revision: string;
+    try {
+      revision = await repo.fetch();
+    } catch (err) {
+      const error = toErrorInfo(err, ErrorCode.RepoUnavailable);
+      log.warn({ err: error, repo: repo.source }, "env repo fetch failed; keeping the current pointers");
+      return { revision: last?.revision ?? "", published: 0, failed: true, errors: [error] };
+    }
+    if (last?.revision === revision) {
+      return { revision, published: 0, failed: last.failed, ...(last.errors ? { errors: last.errors } : {}) };
+    }
+
+    try {
+      // 2. Read the fleet file and render every cluster at this revision.
+      const view = await repo.view(revision);
+      const text = view.readFile(FLEET_FILE);
+      if (!text) {
+        const missing = new FleetFileError(`${FLEET_FILE}: not found at the root of revision ${revision}; the env repo needs a fleet file`, { file: FLEET_FILE });
+        return await renderFailed(revision, [missing.toJSON()]);
+      }
+      const fleet = readFleet(new TextDecoder().decode(text));
+      if (!fleet.ok) return await renderFailed(revision, fleet.errors.map((e) => e.toJSON()));
+      const rendered = renderFleet(view, fleet.fleet, revision, opts.render);
+
+      // 3. Any error keeps every current pointer.
+      if (!rendered.ok) return await renderFailed(revision, rendered.errors);
+
+      // 4. Publish: clusters first (pointers refer to them), then bundles and changed pointers.
+      await sink.onClusters(fleet.fleet.clusters);
+      const info = await repo.commitInfo(revision);
+      const commit = { author: info.author, message: info.message.split("\n")[0] ?? "" };
+      let published = 0;
+      for (const bundle of rendered.bundles) {
+        const digest = await publisher.publishBundle(bundle);
+        const current = await publisher.readPointer(bundle.cluster);
+        if (current && current.bundleDigest === digest && current.revision === revision) continue;
+        // Never below what agents already hold, even if the caller's counter was reset.
+        const generation = Math.max(await opts.nextGeneration(bundle.cluster), (current?.generation ?? 0) + 1);
+        const pointer = await publisher.publishPointer(
+          { cluster: bundle.cluster, revision, bundleDigest: digest, generation, issuedAt: new Date().toISOString(), commit },
+          signingKey,
+        );
+        published++;
+        log.info({ cluster: pointer.cluster, revision, digest, generation }, "published desired pointer");
+        await sink.onPublished(pointer);
+      }
+      await sink.onRenderSucceeded(revision);
+      last = { revision, failed: false };
+      return { revision, published, failed: false };
+    } catch (err) {
+      // Publishing or the sink failed: not remembered, so the next poll tries this revision again.
+      const error = toErrorInfo(err, ErrorCode.BundleUnavailable);
+      log.error({ err: error, revision }, "resolve failed; will retry");
+      return { revision, published: 0, failed: true, errors: [error] };
+    }
+  }
+
+  async function renderFailed(revision: string, errors: ErrorInfo[]): Promise<ResolveOutcome> {
+    log.warn({ revision, errors }, "revision failed to render; keeping the last good pointers");
+    await sink.onRenderFailed(revision, errors);
+    last = { revision, failed: true, errors };
+    return { revision, published: 0, failed: true, errors };
+  }
+
+  // --- serialisation: one resolve at a time, later refreshes coalesce into one re-run ----------
+  let running: Promise<ResolveOutcome> | undefined;
+  let queued: Promise<ResolveOutcome> | undefined;
+
+  function refresh(): Promise<ResolveOutcome> {
+    if (!running) {
+      running = resolve().finally(() => {
+        running = undefined;
+      });
+      return running;
+    }
+    queued ??= running
+      .catch(() => undefined)
+      .then(() => {
+        queued = undefined;
+        return refresh();
+      });
+    return queued;
+  }
+
+  // --- polling ----------------------------------------------------------------------------------
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = true;
+
+  function schedule(): void {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      void refresh().finally(schedule);
+    }, pollIntervalMs);
+    timer.unref?.();
+  }
+
+  return {
+    refresh,
+    start() {
+      if (!stopped) return;
+      stopped = false;
+      void refresh().finally(schedule);
+    },
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+      await (queued ?? running)?.catch(() => undefined);
+    },
+  };
+}
