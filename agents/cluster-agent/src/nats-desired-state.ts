@@ -5,6 +5,7 @@
 import type { KeyObject } from "node:crypto";
 import { ErrorCode, type SignedPointer } from "@flotilla/model";
 import { desiredKey, type WireNames } from "@flotilla/wire";
+import { jetstream } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { Objm, type ObjectStore } from "@nats-io/obj";
 import { DesiredCache } from "./desired-cache.js";
@@ -96,8 +97,10 @@ export class NatsDesiredStateSource implements DesiredStateSource {
       let stopStatus: (() => void) | undefined;
       try {
         const nc = await this.conn.get();
-        const kv = await new Kvm(nc).open(this.opts.names.desiredBucket, { allow_direct: true });
-        this.bundles = await new Objm(nc).open(this.opts.names.bundleStore, false);
+        // No $JS.API.INFO / stream-info probes: a per-agent account may not be allowed them.
+        const js = jetstream(nc, { checkAPI: false });
+        const kv = await new Kvm(js).open(this.opts.names.desiredBucket, { allow_direct: true });
+        this.bundles = await new Objm(js).open(this.opts.names.bundleStore, false);
         const watcher = await kv.watch({ key: desiredKey(this.opts.cluster) });
         this.stopWatch = () => watcher.stop();
         if (this.stopped) watcher.stop();
