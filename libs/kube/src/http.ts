@@ -1,0 +1,151 @@
+// HTTP to the API server with raw JSON. @kubernetes/client-node is used only for the kubeconfig
+// and its authentication (certificates, tokens, exec plugins): its typed client drops fields it
+// does not know, which would silently corrupt server-side apply.
+import http from "node:http";
+import https from "node:https";
+import type { KubeConfig } from "@kubernetes/client-node";
+
+export interface HttpResponse {
+  status: number;
+  /** Parsed JSON, or the raw text when the body is not JSON. */
+  body: unknown;
+}
+
+export interface RequestOptions {
+  query?: Record<string, string | number | boolean | undefined>;
+  body?: unknown;
+  contentType?: string;
+  signal?: AbortSignal;
+}
+
+export class KubeHttp {
+  readonly server: URL;
+  private agent: http.Agent | undefined;
+
+  constructor(private readonly kc: KubeConfig) {
+    const cluster = kc.getCurrentCluster();
+    if (!cluster) throw new Error("kubeconfig has no current cluster");
+    this.server = new URL(cluster.server);
+  }
+
+  /** Request options with fresh credentials (tokens may rotate) on one keep-alive agent. */
+  private async options(method: string, path: string, headers: Record<string, string>, signal?: AbortSignal): Promise<https.RequestOptions> {
+    const opts: https.RequestOptions = { method, headers: { ...headers } };
+    await this.kc.applyToHTTPSOptions(opts);
+    const AgentClass = this.server.protocol === "https:" ? https.Agent : http.Agent;
+    this.agent ??= new AgentClass({
+      keepAlive: true,
+      ...(opts.ca ? { ca: opts.ca } : {}),
+      ...(opts.cert ? { cert: opts.cert } : {}),
+      ...(opts.key ? { key: opts.key } : {}),
+      ...(opts.rejectUnauthorized !== undefined ? { rejectUnauthorized: opts.rejectUnauthorized } : {}),
+      ...(opts.servername ? { servername: opts.servername } : {}),
+    } as https.AgentOptions);
+    const base = this.server.pathname.replace(/\/$/, "");
+    return {
+      ...opts,
+      agent: this.agent,
+      protocol: this.server.protocol,
+      hostname: this.server.hostname.replace(/^\[|\]$/g, ""),
+      port: this.server.port || (this.server.protocol === "https:" ? 443 : 80),
+      path: base + path,
+      ...(signal ? { signal } : {}),
+    };
+  }
+
+  private static withQuery(path: string, query: RequestOptions["query"]): string {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) q.set(k, String(v));
+    const s = q.toString();
+    return s ? `${path}?${s}` : path;
+  }
+
+  /** One request; resolves with any HTTP status, rejects only when the server is unreachable. */
+  async request(method: string, path: string, o: RequestOptions = {}): Promise<HttpResponse> {
+    const payload = o.body === undefined ? undefined : Buffer.from(JSON.stringify(o.body));
+    const headers: Record<string, string> = { Accept: "application/json" };
+    if (payload) {
+      headers["Content-Type"] = o.contentType ?? "application/json";
+      headers["Content-Length"] = String(payload.length);
+    }
+    const opts = await this.options(method, KubeHttp.withQuery(path, o.query), headers, o.signal);
+    const mod = this.server.protocol === "https:" ? https : http;
+    return new Promise<HttpResponse>((resolve, reject) => {
+      const req = mod.request(opts, (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("error", reject);
+        res.on("end", () => {
+          const text = Buffer.concat(chunks).toString("utf8");
+          let body: unknown = text;
+          try {
+            body = text === "" ? undefined : JSON.parse(text);
+          } catch {
+            // not JSON: keep the text for the error message
+          }
+          resolve({ status: res.statusCode ?? 0, body });
+        });
+      });
+      req.on("error", reject);
+      if (payload) req.write(payload);
+      req.end();
+    });
+  }
+
+  /**
+   * A streaming GET (watch): calls `onLine` for each newline-delimited JSON document. Resolves
+   * when the server ends the stream; rejects on network errors or abort. A non-200 response
+   * resolves `{ status, body }` without streaming.
+   */
+  async stream(path: string, query: RequestOptions["query"], signal: AbortSignal, onLine: (doc: unknown) => void): Promise<HttpResponse> {
+    const opts = await this.options("GET", KubeHttp.withQuery(path, query), { Accept: "application/json" }, signal);
+    const mod = this.server.protocol === "https:" ? https : http;
+    return new Promise<HttpResponse>((resolve, reject) => {
+      const req = mod.request(opts, (res) => {
+        const status = res.statusCode ?? 0;
+        let buffered = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => {
+          buffered += chunk;
+          if (status !== 200) return;
+          let nl: number;
+          try {
+            while ((nl = buffered.indexOf("\n")) >= 0) {
+              const line = buffered.slice(0, nl).trim();
+              buffered = buffered.slice(nl + 1);
+              if (line) onLine(JSON.parse(line));
+            }
+          } catch (err) {
+            // A malformed line or a throwing handler ends this stream; the watch restarts it.
+            req.destroy(err instanceof Error ? err : new Error(String(err)));
+          }
+        });
+        res.on("error", reject);
+        res.on("end", () => {
+          if (status === 200) {
+            try {
+              if (buffered.trim()) onLine(JSON.parse(buffered));
+              resolve({ status, body: undefined });
+            } catch (err) {
+              reject(err);
+            }
+            return;
+          }
+          let body: unknown = buffered;
+          try {
+            body = JSON.parse(buffered);
+          } catch {
+            // keep text
+          }
+          resolve({ status, body });
+        });
+      });
+      req.on("error", reject);
+      req.end();
+    });
+  }
+
+  close(): void {
+    this.agent?.destroy();
+  }
+}
