@@ -1,0 +1,80 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { BUNDLE_API_VERSION, ErrorCode, type Bundle } from "@flotilla/model";
+import { canonicalJson, generateSigningKey, sha256Digest, verifyPointer, wireNames, type WireNames } from "@flotilla/wire";
+import { createTestNats, type TestNats } from "@flotilla/testkit";
+import { BundlePublisher, DESIRED_HISTORY } from "../src/publish.js";
+
+let nats: TestNats;
+let nc: NatsConnection;
+let names: WireNames;
+
+beforeEach(async () => {
+  nats = createTestNats("publish");
+  nc = await connect({ servers: nats.url });
+  names = wireNames(nats.prefix);
+});
+afterEach(async () => {
+  await nc?.close();
+  await nats?.cleanup();
+});
+
+const bundle = (replicas: number): Bundle => ({
+  apiVersion: BUNDLE_API_VERSION,
+  cluster: "dev-1",
+  revision: "a".repeat(40),
+  apps: [
+    {
+      name: "shop",
+      policy: { drift: "enforce", prune: true, ignore: [] },
+      objects: [{ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "api", namespace: "shop" }, spec: { replicas } }],
+    },
+  ],
+});
+
+describe("BundlePublisher", () => {
+  it("creates the KV bucket with history and direct gets, idempotently", async () => {
+    const publisher = new BundlePublisher({ nc, names });
+    await publisher.ensureResources();
+    await publisher.ensureResources();
+    const jsm = await jetstreamManager(nc);
+    const kvStream = await jsm.streams.info(`KV_${names.desiredBucket}`);
+    expect(kvStream.config.max_msgs_per_subject).toBe(DESIRED_HISTORY);
+    expect(kvStream.config.allow_direct).toBe(true);
+    expect((await jsm.streams.info(`OBJ_${names.bundleStore}`)).config.name).toBe(`OBJ_${names.bundleStore}`);
+  });
+
+  it("stores a bundle under the sha256 of its canonical JSON, once", async () => {
+    const publisher = new BundlePublisher({ nc, names });
+    const digest = await publisher.publishBundle(bundle(2));
+    expect(digest).toBe(sha256Digest(canonicalJson(bundle(2))));
+    // Same content with keys in another order: same digest, not stored again.
+    const reversed = (v: unknown): unknown =>
+      Array.isArray(v) ? v.map(reversed) : v && typeof v === "object" ? Object.fromEntries(Object.entries(v).reverse().map(([k, x]) => [k, reversed(x)])) : v;
+    const reordered = reversed(bundle(2)) as Bundle;
+    expect(JSON.stringify(reordered)).not.toBe(JSON.stringify(bundle(2)));
+    expect(await publisher.publishBundle(reordered)).toBe(digest);
+    expect(await publisher.publishBundle(bundle(3))).not.toBe(digest);
+    expect(publisher.stats).toEqual({ stored: 2, reused: 1 });
+    expect(await publisher.readBundle(digest)).toEqual(bundle(2));
+    expect(await publisher.readBundle(`sha256:${"0".repeat(64)}`)).toBeUndefined();
+  });
+
+  it("signs pointers, reads them back, and refuses a generation that does not increase", async () => {
+    const publisher = new BundlePublisher({ nc, names });
+    const key = generateSigningKey();
+    expect(await publisher.readPointer("dev-1")).toBeUndefined();
+    const digest = await publisher.publishBundle(bundle(2));
+    const base = { cluster: "dev-1", revision: "a".repeat(40), bundleDigest: digest, issuedAt: new Date().toISOString() };
+    const first = await publisher.publishPointer({ ...base, generation: 1 }, key);
+    expect(verifyPointer(first, key.publicKey)).toBe(true);
+    expect(await publisher.readPointer("dev-1")).toEqual(first);
+    await publisher.publishPointer({ ...base, generation: 2 }, key);
+    for (const generation of [2, 1]) {
+      await expect(publisher.publishPointer({ ...base, generation }, key)).rejects.toMatchObject({ code: ErrorCode.StaleGeneration });
+    }
+    expect((await publisher.readPointer("dev-1"))?.generation).toBe(2);
+    expect(await publisher.readPointer("prod-1")).toBeUndefined();
+  });
+});
