@@ -4,7 +4,7 @@
 // cannot be scoped per cluster on NATS 2.9): only the hub's signature and the digest count.
 import type { KeyObject } from "node:crypto";
 import { ErrorCode, type SignedPointer } from "@flotilla/model";
-import { desiredKey, type WireNames } from "@flotilla/wire";
+import { desiredKey, sha256Digest, type WireNames } from "@flotilla/wire";
 import { jetstream } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { Objm, type ObjectStore } from "@nats-io/obj";
@@ -144,23 +144,35 @@ export class NatsDesiredStateSource implements DesiredStateSource {
     void this.fetchAndAccept(pointer);
   }
 
-  /** Fetches the pointer's bundle (retrying while it is not there yet), verifies, caches, delivers. */
+  /**
+   * Fetches the pointer's bundle, verifies, caches, delivers. Retries with backoff while the
+   * bundle is not stored yet and while the bytes under its name do not hash to the digest (the
+   * hub may store the right bytes again); each of the two is reported once per pointer.
+   */
   private async fetchAndAccept(pointer: SignedPointer): Promise<void> {
     const backoff = new Backoff(this.opts.retry ?? DEFAULT_BACKOFF);
     this.fetchBackoffs.add(backoff);
     let bytes: Uint8Array | null = null;
-    let reported = false;
+    let reportedUnavailable = false;
+    let reportedMismatch = false;
     try {
       while (!this.stopped && this.candidate === pointer) {
         let failure: unknown;
+        bytes = null;
         try {
           bytes = this.bundles ? await this.bundles.getBlob(pointer.bundleDigest) : null;
         } catch (err) {
           failure = err;
         }
-        if (bytes || this.stopped || this.candidate !== pointer) break;
-        if (!reported) {
-          reported = true;
+        if (this.stopped || this.candidate !== pointer) break;
+        if (bytes && sha256Digest(bytes) === pointer.bundleDigest) break;
+        if (bytes && !reportedMismatch) {
+          reportedMismatch = true;
+          const mismatch = checkBundle(pointer, bytes, this.trust);
+          if (!mismatch.ok) this.refuse(mismatch.refusal);
+        }
+        if (!bytes && !reportedUnavailable) {
+          reportedUnavailable = true;
           const why = failure instanceof Error ? `: ${failure.message}` : failure ? `: ${String(failure)}` : this.bundles ? " (not stored yet)" : " (NATS unreachable)";
           this.refuse({
             pointer: { cluster: pointer.cluster, revision: pointer.revision, bundleDigest: pointer.bundleDigest, generation: pointer.generation },
@@ -175,7 +187,7 @@ export class NatsDesiredStateSource implements DesiredStateSource {
     } finally {
       this.fetchBackoffs.delete(backoff);
     }
-    if (!bytes || this.stopped) return;
+    if (!bytes || this.stopped || this.candidate !== pointer) return;
 
     const bundle = checkBundle(pointer, bytes, this.trust);
     if (!bundle.ok) {

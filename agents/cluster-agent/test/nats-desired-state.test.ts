@@ -110,6 +110,27 @@ describe("NatsDesiredStateSource", () => {
     expect(rec.refused[0]?.error.code).toBe(ErrorCode.DigestMismatch);
     expect(rec.refused[0]?.error.message).toContain(tampered.digest);
     expect(rec.desired).toEqual([]);
+
+    // The hub stores the right bytes again: the agent, still retrying, takes them (refused once only).
+    await publishBundle(nc, names, real.digest, real.bytes);
+    await waitFor("desired state after the repair", () => rec.desired.length === 1);
+    expect(rec.desired[0]?.bundle).toEqual(real.bundle);
+    expect(rec.refused).toHaveLength(1);
+  });
+
+  it("refuses a bundle that matches its digest but names another cluster or revision", async () => {
+    const rec = recorder();
+    await newSource().start(rec.handlers);
+    const foreign = makeBundle("other", "d".repeat(40));
+    await publishBundle(nc, names, foreign.digest, foreign.bytes);
+    await putPointer(nc, names, CLUSTER, signedPointer(hub, CLUSTER, "d".repeat(40), foreign.digest, 1));
+    await waitFor("refusal of the foreign bundle", () => rec.refused.length === 1);
+    expect(rec.refused[0]?.error).toMatchObject({ code: ErrorCode.DigestMismatch, message: expect.stringContaining('"other"') });
+
+    // The refused pointer does not block the next generation.
+    await publish(2);
+    await waitFor("generation 2", () => rec.desired.length === 1);
+    expect(rec.refused).toHaveLength(1);
   });
 
   it("refuses a replayed older generation and keeps the newer one", async () => {
