@@ -1,0 +1,163 @@
+// Building one kustomization, in kustomize's order: resources (files and nested kustomizations),
+// components, generators, then the built-in transformers (patches, namespace, prefix/suffix,
+// labels, annotations, JSON 6902 patches, replicas, images).
+import { ErrorCode } from "@flotilla/model";
+import { OverlayError, renderFailed } from "./errors.js";
+import { generate } from "./generators.js";
+import type { Kustomization } from "./kustomization.js";
+import type { Loader } from "./loader.js";
+import { applyPatches, applyPatchesJson6902, applyPatchesStrategicMerge } from "./patches.js";
+import { looksRemote, resolveInRepo } from "./repo-paths.js";
+import { allIds, curId, describeId, idEquals, newResource, type Resource } from "./resource.js";
+import { applyImages } from "./transformers/images.js";
+import { applyAnnotations, applyLabels } from "./transformers/labels.js";
+import { applyNamePrefix, applyNameSuffix } from "./transformers/name-affix.js";
+import { applyNamespace } from "./transformers/namespace.js";
+import { applyReplicas } from "./transformers/replicas.js";
+import { parseYamlDocuments, toKubeObjects } from "./yaml-io.js";
+
+export class Accumulator {
+  /** Kustomization directories being built, outermost first (cycle detection). */
+  private readonly stack: string[] = [];
+
+  constructor(readonly loader: Loader) {}
+
+  /** Builds `k` into `into` (a fresh list for a kustomization, the parent's list for a component). */
+  build(k: Kustomization, into: Resource[]): Resource[] {
+    this.enter(k);
+    try {
+      for (const [i, entry] of k.resources.entries()) this.addResource(k, entry, `resources[${i}]`, into);
+      for (const [i, entry] of k.components.entries()) this.addComponent(k, entry, `components[${i}]`, into);
+      for (const res of generate(k, this.loader)) this.appendGenerated(k, res, into);
+      this.transform(k, into);
+      return into;
+    } finally {
+      this.stack.pop();
+    }
+  }
+
+  private enter(k: Kustomization): void {
+    const dir = k.dir || ".";
+    if (this.stack.includes(dir)) {
+      throw renderFailed(`cycle in kustomizations: ${[...this.stack, dir].join(" → ")}`, { file: k.file });
+    }
+    if (this.stack.length >= this.loader.limits.maxDepth) {
+      throw renderFailed(`kustomizations nest deeper than the limit of ${this.loader.limits.maxDepth}`, { file: k.file });
+    }
+    this.stack.push(dir);
+  }
+
+  private addResource(k: Kustomization, entry: string, field: string, into: Resource[]): void {
+    const where = { file: k.file, field };
+    if (looksRemote(entry)) {
+      throw new OverlayError(
+        ErrorCode.KustomizationUnsupported,
+        `remote resource "${entry}" is not supported: a render reads only this repository; vendor the base into the repo`,
+        where,
+      );
+    }
+    const path = resolveInRepo(k.dir, entry, k.file, field);
+    if (this.loader.isDir(path)) {
+      const sub = this.loader.loadKustomization(path, where);
+      if (sub.kind === "Component") {
+        throw renderFailed(`"${entry}" is a Component; list it under components, not resources`, where);
+      }
+      this.appendAll(k, this.build(sub, []), into, field);
+      return;
+    }
+    const bytes = this.loader.readBytes(path, where);
+    if (!bytes) throw renderFailed(`resource "${entry}" does not exist (looked for ${path})`, where);
+    const text = this.loader.readText(path, where);
+    const objects = toKubeObjects(parseYamlDocuments(text, path), path);
+    this.appendAll(
+      k,
+      objects.map((o) => newResource(o, path)),
+      into,
+      field,
+    );
+  }
+
+  private addComponent(k: Kustomization, entry: string, field: string, into: Resource[]): void {
+    const where = { file: k.file, field };
+    if (looksRemote(entry)) {
+      throw new OverlayError(ErrorCode.KustomizationUnsupported, `remote component "${entry}" is not supported`, where);
+    }
+    const path = resolveInRepo(k.dir, entry, k.file, field);
+    if (!this.loader.isDir(path)) throw renderFailed(`component "${entry}" is not a directory`, where);
+    const sub = this.loader.loadKustomization(path, where);
+    if (sub.kind !== "Component") {
+      throw renderFailed(`"${entry}" must have kind: Component to be listed under components`, where);
+    }
+    this.build(sub, into);
+  }
+
+  private appendAll(k: Kustomization, add: Resource[], into: Resource[], field: string): void {
+    for (const r of add) {
+      const id = curId(r);
+      if (into.some((o) => idEquals(curId(o), id))) {
+        throw renderFailed(`may not add resource with an already registered id: ${describeId(id)} (from ${r.source})`, {
+          file: k.file,
+          field,
+        });
+      }
+      into.push(r);
+    }
+    this.checkCount(k, into);
+  }
+
+  private checkCount(k: Kustomization, into: Resource[]): void {
+    if (into.length > this.loader.limits.maxObjects) {
+      throw renderFailed(`more than ${this.loader.limits.maxObjects} objects`, { file: k.file });
+    }
+  }
+
+  /** kustomize's appendReplaceOrMerge for generated ConfigMaps/Secrets. */
+  private appendGenerated(k: Kustomization, res: Resource, into: Resource[]): void {
+    const id = curId(res);
+    const matches = into.filter((o) => allIds(o).some((oid) => idEquals(oid, id)));
+    const where = { file: k.file, field: res.obj.kind === "Secret" ? "secretGenerator" : "configMapGenerator" };
+    if (matches.length === 0) {
+      if (res.behavior === "merge" || res.behavior === "replace") {
+        throw renderFailed(`${describeId(id)} does not exist; cannot ${res.behavior} it`, where);
+      }
+      into.push(res);
+      this.checkCount(k, into);
+      return;
+    }
+    if (matches.length > 1) throw renderFailed(`several objects could accept the ${res.behavior} of ${describeId(id)}`, where);
+    const old = matches[0] as Resource;
+    if (res.behavior !== "merge" && res.behavior !== "replace") {
+      throw renderFailed(`${describeId(id)} already exists; set behavior: merge or replace`, where);
+    }
+    const obj = res.obj;
+    const oldMeta = old.obj.metadata;
+    obj.metadata.labels = { ...(oldMeta.labels ?? {}), ...(obj.metadata.labels ?? {}) };
+    obj.metadata.annotations = { ...(oldMeta.annotations ?? {}), ...(obj.metadata.annotations ?? {}) };
+    if (Object.keys(obj.metadata.labels).length === 0) delete obj.metadata.labels;
+    if (Object.keys(obj.metadata.annotations).length === 0) delete obj.metadata.annotations;
+    obj.metadata.name = oldMeta.name;
+    if (oldMeta.namespace !== undefined) obj.metadata.namespace = oldMeta.namespace;
+    else delete obj.metadata.namespace;
+    if (res.behavior === "merge") {
+      for (const field of ["data", "binaryData"] as const) {
+        const merged = { ...((old.obj[field] as Record<string, unknown>) ?? {}), ...((obj[field] as Record<string, unknown>) ?? {}) };
+        if (Object.keys(merged).length > 0) obj[field] = merged;
+      }
+    }
+    // The merged object keeps the old one's history (names it had, prefixes, hash marker).
+    old.obj = obj;
+  }
+
+  private transform(k: Kustomization, rs: Resource[]): void {
+    applyPatchesStrategicMerge(rs, k, this.loader);
+    applyPatches(rs, k, this.loader);
+    if (k.namespace) applyNamespace(rs, k.namespace, k.file);
+    if (k.namePrefix) applyNamePrefix(rs, k.namePrefix);
+    if (k.nameSuffix) applyNameSuffix(rs, k.nameSuffix);
+    applyLabels(rs, k.labels, k.commonLabels, k.file);
+    applyAnnotations(rs, k.commonAnnotations, k.file);
+    applyPatchesJson6902(rs, k, this.loader);
+    applyReplicas(rs, k.replicas, k.file);
+    applyImages(rs, k.images);
+  }
+}

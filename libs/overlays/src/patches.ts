@@ -1,0 +1,213 @@
+// Kustomize semantics of `patches`, `patchesStrategicMerge` and `patchesJson6902`: where a patch
+// comes from (file or inline), whether it is a strategic-merge or a JSON 6902 patch, and which
+// objects it applies to. Applying one patch to one object is the patch engine's job.
+import type { KubeObject } from "@flotilla/model";
+import { renderFailed } from "./errors.js";
+import type { Json6902Entry, Kustomization, PatchEntry } from "./kustomization.js";
+import type { Loader } from "./loader.js";
+import { applyJson6902, applyStrategicMergePatch, selectTargets, type PatchTarget } from "./patch/index.js";
+import { resolveInRepo } from "./repo-paths.js";
+import {
+  allIds,
+  curId,
+  describeId,
+  idEquals,
+  orgId,
+  splitApiVersion,
+  storePreviousId,
+  type ResId,
+  type Resource,
+} from "./resource.js";
+import { isPlainObject, parseYamlDocuments } from "./yaml-io.js";
+
+type Where = { file: string; field: string };
+
+interface LoadedPatch {
+  where: Where;
+  /** Where the patch text came from (the patch file, or the kustomization for inline patches). */
+  source: string;
+  smp?: Record<string, unknown>[];
+  json6902?: unknown[];
+}
+
+function loadPatchText(k: Kustomization, entry: { path?: string; patch?: string }, field: string, loader: Loader): { text: string; source: string } {
+  if (entry.path) {
+    const path = resolveInRepo(k.dir, entry.path, k.file, field);
+    return { text: loader.readText(path, { file: k.file, field }), source: path };
+  }
+  return { text: entry.patch ?? "", source: k.file };
+}
+
+/** Decides SMP vs JSON 6902 the way kustomize does: a list of operations is JSON 6902, mappings are SMPs. */
+function classify(text: string, source: string, where: Where): LoadedPatch {
+  const trimmed = text.trim();
+  if (trimmed === "") throw renderFailed("empty patch", where);
+  let docs: unknown[];
+  if (trimmed.startsWith("[")) {
+    try {
+      docs = [JSON.parse(trimmed)];
+    } catch {
+      docs = parseYamlDocuments(text, source);
+    }
+  } else docs = parseYamlDocuments(text, source);
+  if (docs.length === 1 && Array.isArray(docs[0])) {
+    const ops = docs[0] as unknown[];
+    ops.forEach((op, i) => {
+      if (!isPlainObject(op) || typeof op.op !== "string" || typeof op.path !== "string") {
+        throw renderFailed(`JSON 6902 patch operation ${i} needs "op" and "path"`, where);
+      }
+    });
+    return { where, source, json6902: ops };
+  }
+  const smp: Record<string, unknown>[] = [];
+  for (const d of docs) {
+    if (!isPlainObject(d)) throw renderFailed("unable to parse SM or JSON patch: a document is neither a mapping nor a list of operations", where);
+    if (typeof d.kind === "string" && d.kind.endsWith("List") && Array.isArray(d.items)) {
+      for (const item of d.items) if (isPlainObject(item)) smp.push(item);
+    } else smp.push(d);
+  }
+  if (smp.length === 0) throw renderFailed("empty patch", where);
+  return { where, source, smp };
+}
+
+function patchId(patch: Record<string, unknown>): ResId {
+  const meta = isPlainObject(patch.metadata) ? patch.metadata : {};
+  const { group, version } = splitApiVersion(typeof patch.apiVersion === "string" ? patch.apiVersion : "");
+  return {
+    group,
+    version,
+    kind: typeof patch.kind === "string" ? patch.kind : "",
+    name: typeof meta.name === "string" ? meta.name : "",
+    namespace: typeof meta.namespace === "string" ? meta.namespace : "",
+  };
+}
+
+/** Resources selected by a patch target, matching current or original names/namespaces like kustomize. */
+function selectResources(resources: Resource[], target: PatchTarget): Resource[] {
+  const originals = resources.map((r) => {
+    const o = orgId(r);
+    return { name: o.name, namespace: o.namespace };
+  });
+  const picked = new Set(
+    selectTargets(
+      resources.map((r) => r.obj),
+      target,
+      originals,
+    ),
+  );
+  return resources.filter((_, i) => picked.has(i));
+}
+
+/** The unique resource a target-less SMP names (by any id it has had). */
+function findById(resources: Resource[], patch: Record<string, unknown>, where: Where): Resource {
+  const id = patchId(patch);
+  if (!id.kind || !id.name) throw renderFailed("a strategic merge patch without a target needs kind and metadata.name", where);
+  const matches = resources.filter((r) => allIds(r).some((rid) => idEquals(rid, id)));
+  if (matches.length === 0) throw renderFailed(`no resource matches strategic merge patch "${describeId(id)}"`, where);
+  if (matches.length > 1) throw renderFailed(`several resources match strategic merge patch "${describeId(id)}"`, where);
+  return matches[0] as Resource;
+}
+
+function wrapPatchError(err: unknown, where: Where, r: Resource): never {
+  if (err instanceof Error && err.name === "OverlayError") throw err;
+  const message = err instanceof Error ? err.message : String(err);
+  throw renderFailed(`patching ${describeId(curId(r))} failed: ${message}`, where, err);
+}
+
+function applySmpTo(
+  resources: Resource[],
+  r: Resource,
+  patch: Record<string, unknown>,
+  options: PatchEntry["options"],
+  where: Where,
+): void {
+  if (patch.$patch === "delete") {
+    resources.splice(resources.indexOf(r), 1);
+    return;
+  }
+  const copy = structuredClone(patch);
+  const meta: Record<string, unknown> = isPlainObject(copy.metadata) ? copy.metadata : {};
+  copy.metadata = meta;
+  if (!options.allowNameChange || meta.name === undefined) {
+    meta.name = r.obj.metadata.name;
+    if (r.obj.metadata.namespace !== undefined) meta.namespace = r.obj.metadata.namespace;
+    else delete meta.namespace;
+  }
+  if (!options.allowKindChange || copy.kind === undefined) {
+    copy.kind = r.obj.kind;
+    copy.apiVersion = r.obj.apiVersion;
+  }
+  let result: KubeObject;
+  try {
+    result = applyStrategicMergePatch(r.obj, copy, options);
+  } catch (err) {
+    wrapPatchError(err, where, r);
+  }
+  if (!result || !isPlainObject(result) || Object.keys(result).length === 0) {
+    resources.splice(resources.indexOf(r), 1);
+    return;
+  }
+  replaceObject(r, result);
+}
+
+function replaceObject(r: Resource, result: KubeObject): void {
+  const before = curId(r);
+  const meta = isPlainObject(result.metadata) ? result.metadata : undefined;
+  if (!meta || typeof meta.name !== "string") throw renderFailed(`patching ${describeId(before)} removed metadata.name`, { file: r.source });
+  const after = { ...before, kind: result.kind, name: meta.name, namespace: (meta.namespace as string | undefined) ?? "" };
+  if (after.kind !== before.kind || after.name !== before.name || after.namespace !== before.namespace || result.apiVersion !== r.obj.apiVersion) {
+    storePreviousId(r);
+  }
+  r.obj = result;
+}
+
+function applyLoaded(resources: Resource[], loaded: LoadedPatch, target: PatchTarget | undefined, options: PatchEntry["options"]): void {
+  const { where } = loaded;
+  if (loaded.json6902) {
+    if (!target) throw renderFailed("a JSON 6902 patch needs a target", where);
+    for (const r of selectResources(resources, target)) {
+      try {
+        replaceObject(r, applyJson6902(r.obj, loaded.json6902));
+      } catch (err) {
+        wrapPatchError(err, where, r);
+      }
+    }
+    return;
+  }
+  for (const patch of loaded.smp ?? []) {
+    const targets = target ? selectResources(resources, target) : [findById(resources, patch, where)];
+    for (const r of targets) applySmpTo(resources, r, patch, options, where);
+  }
+}
+
+const NO_OPTIONS: PatchEntry["options"] = { allowNameChange: false, allowKindChange: false };
+
+export function applyPatchesStrategicMerge(resources: Resource[], k: Kustomization, loader: Loader): void {
+  k.patchesStrategicMerge.forEach((entry, i) => {
+    const field = `patchesStrategicMerge[${i}]`;
+    // An entry is a file path unless it is obviously inline YAML.
+    const inline = entry.includes("\n") || /^\s*[\w$.-]+\s*:\s/.test(entry) || entry.trim().startsWith("{");
+    const { text, source } = loadPatchText(k, inline ? { patch: entry } : { path: entry }, field, loader);
+    const loaded = classify(text, source, { file: k.file, field });
+    if (!loaded.smp) throw renderFailed("patchesStrategicMerge entries must be strategic merge patches", { file: k.file, field });
+    applyLoaded(resources, loaded, undefined, NO_OPTIONS);
+  });
+}
+
+export function applyPatches(resources: Resource[], k: Kustomization, loader: Loader): void {
+  k.patches.forEach((entry, i) => {
+    const field = `patches[${i}]`;
+    const { text, source } = loadPatchText(k, entry, field, loader);
+    applyLoaded(resources, classify(text, source, { file: k.file, field }), entry.target, entry.options);
+  });
+}
+
+export function applyPatchesJson6902(resources: Resource[], k: Kustomization, loader: Loader): void {
+  k.patchesJson6902.forEach((entry: Json6902Entry, i) => {
+    const field = `patchesJson6902[${i}]`;
+    const { text, source } = loadPatchText(k, entry, field, loader);
+    const loaded = classify(text, source, { file: k.file, field });
+    if (!loaded.json6902) throw renderFailed("patchesJson6902 entries must be lists of JSON 6902 operations", { file: k.file, field });
+    applyLoaded(resources, loaded, entry.target, NO_OPTIONS);
+  });
+}

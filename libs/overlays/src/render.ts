@@ -1,0 +1,66 @@
+// renderKustomization: one kustomization directory in, objects out — the equivalent of
+// `kustomize build <dir>`. Failures come back as a result, never as an exception.
+import type { KubeObject } from "@flotilla/model";
+import { ErrorCode } from "@flotilla/model";
+import { Accumulator } from "./accumulate.js";
+import { OverlayError, renderFailed } from "./errors.js";
+import type { FileView } from "./file-view.js";
+import { contentHash } from "./hash.js";
+import { DEFAULT_LIMITS, Loader } from "./loader.js";
+import { fixNameReferences } from "./name-references.js";
+import { normalize } from "./repo-paths.js";
+import { storePreviousId } from "./resource.js";
+import { sortResources } from "./sort.js";
+
+export interface RenderOptions {
+  /** Most objects one render may produce (default 20000). */
+  maxObjects?: number;
+  /** Largest file the render reads, in bytes (default 8 MiB). */
+  maxFileBytes?: number;
+  /** Deepest nesting of kustomizations (default 64). */
+  maxDepth?: number;
+}
+
+export type RenderResult =
+  | { ok: true; objects: KubeObject[]; readPaths: string[] }
+  | { ok: false; error: OverlayError; readPaths: string[] };
+
+export function renderKustomization(view: FileView, dir: string, options: RenderOptions = {}): RenderResult {
+  const loader = new Loader(view, {
+    maxObjects: options.maxObjects ?? DEFAULT_LIMITS.maxObjects,
+    maxFileBytes: options.maxFileBytes ?? DEFAULT_LIMITS.maxFileBytes,
+    maxDepth: options.maxDepth ?? DEFAULT_LIMITS.maxDepth,
+  });
+  const readPaths = () => [...loader.readPaths].sort();
+  try {
+    const root = normalize(dir.replace(/^\/+/, ""));
+    if (root === undefined) {
+      throw new OverlayError(ErrorCode.PathEscapesRepo, `directory "${dir}" escapes the repository root`);
+    }
+    // 1. Load and build the target kustomization (recursively through its bases and components).
+    const k = loader.loadKustomization(root);
+    if (k.kind === "Component") throw renderFailed("a Component cannot be built on its own; include it from a Kustomization", { file: k.file });
+    const resources = new Accumulator(loader).build(k, []);
+
+    // 2. Only at the top: append content hashes to generated names, then repair every
+    //    reference to a renamed object.
+    for (const r of resources) {
+      if (!r.needsHash) continue;
+      storePreviousId(r);
+      r.obj.metadata.name = `${r.obj.metadata.name}-${contentHash(r.obj)}`;
+    }
+    fixNameReferences(resources, k.file);
+
+    // 3. kustomize's output order.
+    const objects = sortResources(resources, k.sortOptions).map((r) => r.obj);
+    return { ok: true, objects, readPaths: readPaths() };
+  } catch (err) {
+    return { ok: false, error: toOverlayError(err), readPaths: readPaths() };
+  }
+}
+
+function toOverlayError(err: unknown): OverlayError {
+  if (err instanceof OverlayError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new OverlayError(ErrorCode.RenderFailed, `render failed: ${message}`, {}, err);
+}

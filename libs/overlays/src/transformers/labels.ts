@@ -1,0 +1,44 @@
+// commonLabels, labels (with includeSelectors / includeTemplates) and commonAnnotations: set
+// key/value pairs in every map the field specs reach.
+import { COMMON_ANNOTATION_SPECS, COMMON_LABEL_SPECS, TEMPLATE_LABEL_SPECS } from "../builtin-config.js";
+import { renderFailed } from "../errors.js";
+import { walkFieldSpecs, type FieldSpec } from "../field-spec.js";
+import type { LabelEntry } from "../kustomization.js";
+import type { Resource } from "../resource.js";
+import { isPlainObject } from "../yaml-io.js";
+
+function setPairs(resources: Resource[], pairs: Record<string, string>, specs: FieldSpec[], file: string, field: string): void {
+  if (Object.keys(pairs).length === 0) return;
+  for (const r of resources) {
+    walkFieldSpecs(r.obj, specs, (parent, key, spec) => {
+      let map = parent[key];
+      if (map === undefined || map === null) {
+        map = {};
+        parent[key] = map;
+      }
+      if (!isPlainObject(map)) {
+        throw renderFailed(`${r.obj.kind} ${r.obj.metadata.name}: ${spec.path} is not a map, cannot add ${field}`, { file, field });
+      }
+      Object.assign(map, pairs);
+    });
+  }
+}
+
+export function labelSpecs(entry: LabelEntry): FieldSpec[] {
+  const specs = [...entry.fields];
+  if (entry.includeSelectors) specs.push(...COMMON_LABEL_SPECS);
+  else {
+    specs.push({ path: "metadata/labels", create: true });
+    if (entry.includeTemplates) specs.push(...TEMPLATE_LABEL_SPECS);
+  }
+  return specs;
+}
+
+export function applyLabels(resources: Resource[], labels: LabelEntry[], commonLabels: Record<string, string>, file: string): void {
+  labels.forEach((entry, i) => setPairs(resources, entry.pairs, labelSpecs(entry), file, `labels[${i}]`));
+  setPairs(resources, commonLabels, COMMON_LABEL_SPECS, file, "commonLabels");
+}
+
+export function applyAnnotations(resources: Resource[], annotations: Record<string, string>, file: string): void {
+  setPairs(resources, annotations, COMMON_ANNOTATION_SPECS, file, "commonAnnotations");
+}

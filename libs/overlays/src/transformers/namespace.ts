@@ -1,0 +1,33 @@
+// `namespace:` — sets metadata.namespace on namespaced objects, renames Namespace objects, and
+// points RoleBinding subjects named "default" (the namespace's default ServiceAccount) at it.
+import { NAMESPACE_SPECS } from "../builtin-config.js";
+import { renderFailed } from "../errors.js";
+import { walkFieldSpecs } from "../field-spec.js";
+import { curId, idEquals, storePreviousId, type Resource } from "../resource.js";
+import { isClusterScoped } from "../scope.js";
+import { isPlainObject } from "../yaml-io.js";
+
+export function applyNamespace(resources: Resource[], namespace: string, file: string): void {
+  for (const r of resources) {
+    storePreviousId(r);
+    const id = curId(r);
+    if (!isClusterScoped(id.group, id.kind)) r.obj.metadata.namespace = namespace;
+    if ((id.kind === "RoleBinding" || id.kind === "ClusterRoleBinding") && Array.isArray(r.obj.subjects)) {
+      for (const s of r.obj.subjects) {
+        if (isPlainObject(s) && s.name === "default") s.namespace = namespace;
+      }
+    }
+    walkFieldSpecs(r.obj, NAMESPACE_SPECS, (parent, key) => {
+      parent[key] = namespace;
+    });
+  }
+  for (const r of resources) {
+    const id = curId(r);
+    if (resources.filter((o) => idEquals(curId(o), id)).length > 1) {
+      throw renderFailed(`namespace transformation produces an id conflict for ${id.kind} ${id.name}`, {
+        file,
+        field: "namespace",
+      });
+    }
+  }
+}
