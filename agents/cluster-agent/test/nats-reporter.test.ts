@@ -75,6 +75,32 @@ describe("NatsReporter on the shared NATS", () => {
   });
 });
 
+describe("NatsReporter with an unusable spool directory", () => {
+  it("says so once and still delivers from memory", async () => {
+    const tn = createTestNats("spoolfail");
+    const names = wireNames(tn.prefix);
+    const nc = await connect({ servers: tn.url });
+    const dir = await mkdtemp(join(tmpdir(), "flotilla-spool-"));
+    const blocker = join(dir, "file");
+    await writeFile(blocker, "");
+    const errors: string[] = [];
+    const reporter = new NatsReporter({ connection: nc, names, cluster: CLUSTER, agent: AGENT, spoolDir: blocker, retry: FAST, onError: (_e, d) => errors.push(d) });
+    try {
+      await ensureWireResources(nc, names);
+      reporter.status(status(1));
+      reporter.heartbeat({ generation: 1, deadlineSeconds: 30 });
+      await reporter.flush();
+      expect((await readReports(nc, names)).map((g) => g.report.kind)).toEqual(["status", "heartbeat"]);
+      expect(errors.filter((d) => d.includes("spool"))).toHaveLength(1);
+    } finally {
+      await reporter.stop();
+      await nc.close();
+      await tn.cleanup();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("NatsReporter while NATS is away", () => {
   let server: PrivateNats;
   let spoolDir: string;
