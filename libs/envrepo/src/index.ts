@@ -4,6 +4,7 @@ export type { CommitView } from "./commit-view.js";
 export { openEnvRepo, type EnvRepo, type OpenEnvRepoOptions, type CommitInfo } from "./env-repo.js";
 export { parseFleet, readFleet, DNS_LABEL, type FleetResult } from "./fleet-file.js";
 export { effectivePolicy, appsForCluster, selects, DEFAULT_POLICY } from "./fleet-policy.js";
+export { imagesOf } from "./environment-checks.js";
 export { parseManifestFile, readPlainManifests, type ManifestResult, type ObjectOrigin } from "./manifests.js";
 export { hasKustomization, KUSTOMIZATION_FILES, type KustomizeRenderer } from "./kustomize-seam.js";
 export {

@@ -16,6 +16,7 @@ import {
   type KubeObject,
 } from "@flotilla/model";
 import type { FileView } from "./file-view.js";
+import { checkEnvironment, type EnvironmentFindings } from "./environment-checks.js";
 import { appsForCluster, effectivePolicy } from "./fleet-policy.js";
 import { defaultKustomizeRenderer, hasKustomization, runKustomize, type KustomizeRenderer } from "./kustomize-seam.js";
 import { readPlainManifests, type ObjectOrigin } from "./manifests.js";
@@ -54,11 +55,15 @@ export function renderApp(view: FileView, fleet: Fleet, app: App, cluster: Clust
   return { ok: true, objects: r.objects, readPaths: r.readPaths, origins: r.origins };
 }
 
-export type ClusterRender = { ok: true; bundle: Bundle; readPaths: string[] } | { ok: false; errors: ErrorInfo[] };
+export type ClusterRender =
+  | { ok: true; bundle: Bundle; readPaths: string[]; warnings: ErrorInfo[] }
+  | { ok: false; errors: ErrorInfo[]; warnings: ErrorInfo[] };
 
 /** Renders every app a cluster runs into its bundle (apps sorted by name). */
 export function renderCluster(view: FileView, fleet: Fleet, cluster: Cluster, revision: string, opts: RenderOptions = {}): ClusterRender {
-  const errors: ErrorInfo[] = [];
+  const findings: EnvironmentFindings = { errors: [], warnings: [] };
+  const errors = findings.errors;
+  const env = fleet.environments.find((e) => e.name === cluster.environment);
   const apps: BundleApp[] = [];
   const readPaths = new Set<string>();
   const owners = new Map<string, string>(); // refKey → app: two apps must not render the same object
@@ -81,11 +86,12 @@ export function renderCluster(view: FileView, fleet: Fleet, cluster: Cluster, re
         return;
       }
       owners.set(key, app.name);
+      checkEnvironment(env, app, placed, origin, findings);
       objects.push(placed);
     });
     apps.push({ name: app.name, policy: effectivePolicy(fleet, app, cluster), objects });
   }
-  if (errors.length) return { ok: false, errors };
+  if (errors.length) return { ok: false, errors, warnings: findings.warnings };
   const bundle: Bundle = {
     apiVersion: BUNDLE_API_VERSION,
     cluster: cluster.name,
@@ -93,7 +99,7 @@ export function renderCluster(view: FileView, fleet: Fleet, cluster: Cluster, re
     ...(cluster.namespaces ? { namespaces: [...cluster.namespaces] } : {}),
     apps,
   };
-  return { ok: true, bundle, readPaths: [...readPaths].sort() };
+  return { ok: true, bundle, readPaths: [...readPaths].sort(), warnings: findings.warnings };
 }
 
 /** Kinds a namespace-scoped (tenant) agent can never apply. Unknown kinds count as namespaced. */
@@ -159,7 +165,7 @@ function failed(errors: ErrorInfo[]): AppRender {
   return { ok: false, error: errors[0]!, errors };
 }
 
-export type FleetRender = { ok: true; bundles: Bundle[] } | { ok: false; errors: ErrorInfo[] };
+export type FleetRender = { ok: true; bundles: Bundle[]; warnings: ErrorInfo[] } | { ok: false; errors: ErrorInfo[]; warnings: ErrorInfo[] };
 
 /**
  * Renders every cluster of the fleet. Errors are de-duplicated: a broken file of an app that
@@ -168,10 +174,14 @@ export type FleetRender = { ok: true; bundles: Bundle[] } | { ok: false; errors:
 export function renderFleet(view: FileView, fleet: Fleet, revision: string, opts: RenderOptions = {}): FleetRender {
   const bundles: Bundle[] = [];
   const errors = new Map<string, ErrorInfo>();
+  const warnings = new Map<string, ErrorInfo>();
+  const keyOf = (e: ErrorInfo) => `${e.code}\u0000${e.message}`;
   for (const cluster of fleet.clusters) {
     const r = renderCluster(view, fleet, cluster, revision, opts);
+    for (const w of r.warnings) warnings.set(keyOf(w), w);
     if (r.ok) bundles.push(r.bundle);
-    else for (const e of r.errors) errors.set(`${e.code}\u0000${e.message}`, e);
+    else for (const e of r.errors) errors.set(keyOf(e), e);
   }
-  return errors.size ? { ok: false, errors: [...errors.values()] } : { ok: true, bundles };
+  const w = [...warnings.values()];
+  return errors.size ? { ok: false, errors: [...errors.values()], warnings: w } : { ok: true, bundles, warnings: w };
 }

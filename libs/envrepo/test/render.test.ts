@@ -155,3 +155,31 @@ describe("renderApp / renderCluster", () => {
     expect(!r.ok && r.errors[0]!.message).toBe("apps/team/b.yaml:1: app team: ConfigMap x/same is also rendered by app shop on cluster dev-1; an object belongs to one app");
   });
 });
+
+describe("environment checks", () => {
+  const fleet = parseFleet(`apiVersion: flotilla.dev/v1alpha1
+environments:
+  - { name: dev, secrets: warn }
+  - { name: prod, requireDigests: true, secrets: refuse }
+clusters: [{ name: dev-1, environment: dev }, { name: prod-1, environment: prod }]
+apps: [{ name: shop, path: apps/shop }]
+`);
+  const digest = `sha256:${"1".repeat(64)}`;
+  const view = fileViewOf({
+    "apps/shop/a.yaml": `${DEPLOYMENT.replace("  replicas: 2\n", `  replicas: 2\n`).replace("    spec:\n", `    spec:\n      initContainers: [{ name: init, image: "busybox@${digest}" }]\n      containers: [{ name: api, image: nginx:1.27 }]\n`)}---\napiVersion: v1\nkind: Secret\nmetadata: { name: pw, namespace: shop }\nstringData: { pw: hunter2 }\n`,
+  });
+
+  it("refuses images by tag and plaintext Secrets where the environment says so", () => {
+    const r = renderCluster(view, fleet, fleet.clusters[1]!, "f".repeat(40));
+    expect(!r.ok && r.errors.map((e) => e.message)).toEqual([
+      'apps/shop/a.yaml:1: app shop: Deployment.apps shop/inventory-api uses image "nginx:1.27" by tag; environment prod requires digests (image@sha256:…)',
+      "apps/shop/a.yaml:16: app shop: Secret shop/pw is a plaintext Secret in Git; environment prod refuses them: use a sealed or external secret",
+    ]);
+  });
+
+  it("only warns where the environment says warn", () => {
+    const r = renderCluster(view, fleet, fleet.clusters[0]!, "f".repeat(40));
+    expect(r.ok).toBe(true);
+    expect(r.warnings.map((w) => w.message)).toEqual(["apps/shop/a.yaml:16: app shop: Secret shop/pw is a plaintext Secret in Git; environment dev warns about them"]);
+  });
+});

@@ -94,6 +94,7 @@ export function createResolver(opts: ResolverOptions): Resolver {
       const fleet = readFleet(new TextDecoder().decode(text));
       if (!fleet.ok) return await renderFailed(revision, fleet.errors.map((e) => e.toJSON()));
       const rendered = renderFleet(view, fleet.fleet, revision, opts.render);
+      if (rendered.warnings.length) log.warn({ revision, warnings: rendered.warnings }, "revision renders with warnings");
 
       // 3. Any error keeps every current pointer.
       if (!rendered.ok) return await renderFailed(revision, rendered.errors);
