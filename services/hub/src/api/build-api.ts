@@ -1,0 +1,34 @@
+// The fleet API: read-only views of the fleet from Postgres, probes, and a refresh trigger.
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
+import type { Kysely } from "kysely";
+import type { FleetSchema } from "@flotilla/store";
+import type { ApiContext } from "./context.js";
+import { installErrorHandlers } from "./error-handler.js";
+import type { HubControl } from "./hub-control.js";
+import { clusterRoutes } from "./routes/clusters.js";
+import { driftRoutes } from "./routes/drift.js";
+import { probeRoutes } from "./routes/probes.js";
+import { refreshRoutes } from "./routes/refresh.js";
+import { renderFailureRoutes } from "./routes/render-failures.js";
+
+export interface ApiOptions {
+  db: Kysely<FleetSchema>;
+  /** The running hub; without it POST /v1/refresh does not exist and /readyz checks only the DB. */
+  hub?: HubControl;
+  /** fastify logger option (default off). */
+  logger?: FastifyServerOptions["logger"];
+  /** Clock for heartbeat deadlines (default: system time). */
+  clock?: () => Date;
+}
+
+export function buildApi(options: ApiOptions): FastifyInstance {
+  const app = Fastify({ logger: options.logger ?? false });
+  const context: ApiContext = { db: options.db, hub: options.hub, clock: options.clock ?? (() => new Date()) };
+  installErrorHandlers(app);
+  probeRoutes(app, context);
+  clusterRoutes(app, context);
+  driftRoutes(app, context);
+  renderFailureRoutes(app, context);
+  if (options.hub) refreshRoutes(app, options.hub);
+  return app;
+}

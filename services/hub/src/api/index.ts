@@ -1,0 +1,2 @@
+export { buildApi, type ApiOptions } from "./build-api.js";
+export type { HubControl } from "./hub-control.js";

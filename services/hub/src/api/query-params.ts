@@ -1,0 +1,54 @@
+// Query-string validation: a bad value is a 400 naming the field and what it accepts.
+import { ErrorCode, FlotillaError } from "@flotilla/model";
+import { CLUSTER_NAME } from "@flotilla/wire";
+
+type Query = Record<string, unknown>;
+
+export function badRequest(field: string, message: string): FlotillaError {
+  return new FlotillaError(ErrorCode.BadRequest, `${field}: ${message}`, { location: { field } });
+}
+
+/** Refuses parameters the endpoint does not know, so a typo is not silently ignored. */
+export function onlyKnown(query: Query, known: readonly string[]): void {
+  for (const key of Object.keys(query)) {
+    if (!known.includes(key)) throw badRequest(key, `unknown query parameter; accepted: ${known.join(", ")}`);
+  }
+}
+
+function single(query: Query, field: string): string | undefined {
+  const v = query[field];
+  if (v === undefined) return undefined;
+  if (typeof v !== "string") throw badRequest(field, "give it once");
+  return v;
+}
+
+export function clusterName(value: unknown, field: string): string {
+  if (typeof value !== "string" || !CLUSTER_NAME.test(value)) {
+    throw badRequest(field, `"${String(value)}" is not a cluster name (lowercase letters, digits and '-', at most 63)`);
+  }
+  return value;
+}
+
+export function optionalClusterName(query: Query, field: string): string | undefined {
+  const v = single(query, field);
+  return v === undefined ? undefined : clusterName(v, field);
+}
+
+// Dates with a time and an explicit zone (or a bare date, read as UTC midnight).
+const ISO_8601 = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2}))?$/;
+
+export function optionalTimestamp(query: Query, field: string): Date | undefined {
+  const v = single(query, field);
+  if (v === undefined) return undefined;
+  const ms = ISO_8601.test(v) ? Date.parse(v) : NaN;
+  if (Number.isNaN(ms)) throw badRequest(field, `"${v}" is not an ISO-8601 timestamp such as 2026-11-26T09:00:00Z`);
+  return new Date(ms);
+}
+
+export function optionalInteger(query: Query, field: string, { min, max, fallback }: { min: number; max: number; fallback: number }): number {
+  const v = single(query, field);
+  if (v === undefined) return fallback;
+  const n = /^\d+$/.test(v) ? Number(v) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) throw badRequest(field, `"${v}" must be an integer from ${min} to ${max}`);
+  return n;
+}

@@ -1,0 +1,39 @@
+// GET /v1/clusters and GET /v1/clusters/:name — the fleet overview and one cluster in detail.
+import type { FastifyInstance } from "fastify";
+import { ErrorCode, FlotillaError } from "@flotilla/model";
+import { getClusterDetail, listClusterOverviews, type ClusterOverview } from "@flotilla/store";
+import type { ApiContext } from "../context.js";
+import { clusterName, onlyKnown } from "../query-params.js";
+
+/** The API's view of one cluster in the overview. */
+export function clusterSummary(c: ClusterOverview) {
+  return {
+    name: c.name,
+    environment: c.environment,
+    labels: c.labels,
+    namespaces: c.namespaces,
+    desired: c.desired,
+    observedRevision: c.observedRevision,
+    syncState: c.syncState,
+    health: c.health,
+    lastHeartbeat: c.lastHeartbeat?.at ?? null,
+    openDriftCount: c.openDriftCount,
+    lastError: c.lastError,
+  };
+}
+
+export function clusterRoutes(app: FastifyInstance, { db, clock }: ApiContext): void {
+  app.get("/v1/clusters", async (request) => {
+    onlyKnown(request.query as Record<string, unknown>, []);
+    const clusters = await listClusterOverviews(db, { now: clock() });
+    return clusters.map(clusterSummary);
+  });
+
+  app.get<{ Params: { name: string } }>("/v1/clusters/:name", async (request) => {
+    onlyKnown(request.query as Record<string, unknown>, []);
+    const name = clusterName(request.params.name, "name");
+    const detail = await getClusterDetail(db, name, { now: clock() });
+    if (!detail) throw new FlotillaError(ErrorCode.NotFound, `cluster "${name}" is not in the fleet`, { location: { field: "name" } });
+    return { ...clusterSummary(detail), reported: detail.reported, heartbeat: detail.lastHeartbeat, apps: detail.apps };
+  });
+}

@@ -1,0 +1,13 @@
+// GET /v1/render-failures — why the newest revision did not render (the hub keeps serving the
+// last good bundles meanwhile).
+import type { FastifyInstance } from "fastify";
+import { latestRenderFailure } from "@flotilla/store";
+import type { ApiContext } from "../context.js";
+import { onlyKnown } from "../query-params.js";
+
+export function renderFailureRoutes(app: FastifyInstance, { db }: ApiContext): void {
+  app.get("/v1/render-failures", async (request) => {
+    onlyKnown(request.query as Record<string, unknown>, []);
+    return { latest: (await latestRenderFailure(db)) ?? null };
+  });
+}
