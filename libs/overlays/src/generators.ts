@@ -61,7 +61,7 @@ function generateOne(k: Kustomization, args: GeneratorArgs, secret: boolean, fie
   const data: Record<string, string> = {};
   const binaryData: Record<string, string> = {};
   for (const e of entries) {
-    if (secret) data[e.key] = e.bytes ? toBase64(e.bytes) : toBase64(new TextEncoder().encode(e.text ?? ""));
+    if (secret) data[e.key] = secretBase64(e.bytes ?? new TextEncoder().encode(e.text ?? ""));
     else if (e.bytes) binaryData[e.key] = toBase64(e.bytes);
     else data[e.key] = e.text ?? "";
   }
@@ -140,4 +140,17 @@ function unquote(s: string): string {
 
 function toBase64(bytes: Uint8Array): string {
   return Buffer.from(bytes).toString("base64");
+}
+
+/**
+ * Secret values as kustomize writes them: base64 cut into 70-character lines, each followed by a
+ * newline, once the encoding reaches 70 characters (the API server accepts the newlines).
+ */
+export function secretBase64(bytes: Uint8Array): string {
+  const enc = toBase64(bytes);
+  const lineLen = 70;
+  if (Math.floor(enc.length / lineLen) + 1 <= 1) return enc;
+  let out = "";
+  for (let i = 0; i < enc.length; i += lineLen) out += `${enc.slice(i, i + lineLen)}\n`;
+  return out;
 }

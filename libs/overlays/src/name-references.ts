@@ -88,8 +88,9 @@ class ReferenceFixer {
     let candidates = this.candidates;
     if (typeof node.namespace === "string") {
       const ns = node.namespace;
-      const byOriginal = candidates.filter((c) => orgId(c).namespace === ns);
-      candidates = byOriginal.length > 0 ? byOriginal : candidates.filter((c) => curId(c).namespace === ns);
+      // kustomize groups candidates by effective namespace: unset means "default".
+      const byOriginal = candidates.filter((c) => effectiveNamespace(orgId(c)) === ns);
+      candidates = byOriginal.length > 0 ? byOriginal : candidates.filter((c) => effectiveNamespace(curId(c)) === ns);
     }
     const referral = this.select(oldName, candidates, true);
     if (!referral) return;

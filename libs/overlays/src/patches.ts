@@ -167,7 +167,7 @@ function applyLoaded(resources: Resource[], loaded: LoadedPatch, target: PatchTa
     if (!target) throw renderFailed("a JSON 6902 patch needs a target", where);
     for (const r of selectResources(resources, target)) {
       try {
-        replaceObject(r, applyJson6902(r.obj, loaded.json6902));
+        replaceObject(r, applyJson6902WithAnnotations(r.obj, loaded.json6902));
       } catch (err) {
         wrapPatchError(err, where, r);
       }
@@ -178,6 +178,23 @@ function applyLoaded(resources: Resource[], loaded: LoadedPatch, target: PatchTa
     const targets = target ? selectResources(resources, target) : [findById(resources, patch, where)];
     for (const r of targets) applySmpTo(resources, r, patch, options, where);
   }
+}
+
+/**
+ * During a build kustomize keeps internal bookkeeping annotations on every object, so
+ * `/metadata/annotations` always exists when a JSON 6902 patch runs and `add
+ * /metadata/annotations/x` succeeds on an object without annotations. Reproduce that, and drop
+ * the map again when it stays empty.
+ */
+function applyJson6902WithAnnotations(obj: KubeObject, ops: unknown[]): KubeObject {
+  const hadAnnotations = obj.metadata.annotations !== undefined;
+  const input = hadAnnotations ? obj : { ...obj, metadata: { ...obj.metadata, annotations: {} } };
+  const result = applyJson6902(input, ops);
+  const meta = isPlainObject(result.metadata) ? result.metadata : undefined;
+  if (!hadAnnotations && meta && isPlainObject(meta.annotations) && Object.keys(meta.annotations).length === 0) {
+    delete meta.annotations;
+  }
+  return result;
 }
 
 const NO_OPTIONS: PatchEntry["options"] = { allowNameChange: false, allowKindChange: false };
