@@ -1,0 +1,121 @@
+// The hub process: wires the resolver (env repo → signed desired pointers), report ingest
+// (JetStream → Postgres) and the fleet API together. Each part's loop lives in its own file
+// (resolver.ts, ingest.ts); this file only connects them, in start order, and stops them in
+// reverse order.
+import type { FastifyInstance } from "fastify";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { openEnvRepo, type EnvRepo, type OpenEnvRepoOptions } from "@flotilla/envrepo";
+import {
+  migrateToLatest,
+  nextGeneration,
+  openDatabase,
+  recordDesiredPointer,
+  recordRenderFailure,
+  resolveRenderFailures,
+  upsertClusters,
+  type FleetDatabase,
+} from "@flotilla/store";
+import { wireNames, type SigningKey, type WireNames } from "@flotilla/wire";
+import { buildApi } from "./api/index.js";
+import { startIngest, type IngestHandle } from "./ingest.js";
+import { BundlePublisher } from "./publish.js";
+import { createResolver, type Resolver, type ResolverLogger, type ResolverSink } from "./resolver.js";
+
+export interface HubConfig {
+  repo: OpenEnvRepoOptions;
+  /** Postgres URL; undefined → embedded PGlite (in `pgliteDir`, or in memory). */
+  databaseUrl?: string;
+  pgliteDir?: string;
+  natsUrl: string;
+  /** NATS credentials of the hub (user/password or token). */
+  natsUser?: string;
+  natsPassword?: string;
+  natsToken?: string;
+  /** Prefix of every NATS bucket, stream and subject (several fleets can share one NATS). */
+  natsPrefix?: string;
+  signingKey: SigningKey;
+  /** API listen address; port 0 picks a free port. */
+  host?: string;
+  port?: number;
+  pollIntervalMs?: number;
+  logger?: boolean | { level: string };
+}
+
+export interface Hub {
+  /** Base URL of the fleet API, e.g. http://127.0.0.1:8080. */
+  url: string;
+  names: WireNames;
+  api: FastifyInstance;
+  database: FleetDatabase;
+  nc: NatsConnection;
+  resolver: Resolver;
+  repo: EnvRepo;
+  publisher: BundlePublisher;
+  ingest: IngestHandle;
+  stop(): Promise<void>;
+}
+
+export async function startHub(config: HubConfig): Promise<Hub> {
+  const names = wireNames(config.natsPrefix ?? "flotilla");
+  const stops: (() => Promise<unknown>)[] = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+  };
+  try {
+    // 1. The database: migrate before anything writes.
+    const database = await openDatabase({ url: config.databaseUrl, pgliteDir: config.pgliteDir });
+    stops.push(() => database.close());
+    await migrateToLatest(database.db);
+
+    // 2. The API's logger doubles as the hub's logger.
+    const api = buildApi({ db: database.db, hub: { refresh: () => resolver.refresh(), ready: () => ready }, logger: config.logger ?? false });
+    const log: ResolverLogger = api.log;
+
+    // 3. NATS: report ingest first, so no report waits for the first render.
+    const nc = await connect({
+      servers: config.natsUrl,
+      name: "flotilla-hub",
+      maxReconnectAttempts: -1,
+      ...(config.natsUser ? { user: config.natsUser, pass: config.natsPassword } : {}),
+      ...(config.natsToken ? { token: config.natsToken } : {}),
+    });
+    stops.push(() => nc.drain());
+    const ingest = await startIngest({ nc, names, db: database.db, logger: log });
+    stops.push(() => ingest.stop());
+
+    // 4. The resolver publishes bundles and pointers; its sink keeps Postgres in step.
+    const publisher = new BundlePublisher({ nc, names });
+    await publisher.ensureResources();
+    const repo = openEnvRepo(config.repo);
+    const db = database.db;
+    const sink: ResolverSink = {
+      onClusters: (clusters) => upsertClusters(db, clusters, { retireMissing: true }),
+      onPublished: (pointer) => recordDesiredPointer(db, pointer),
+      onRenderFailed: (revision, errors) => recordRenderFailure(db, revision, errors),
+      onRenderSucceeded: async (revision) => void (await resolveRenderFailures(db, revision)),
+    };
+    let ready = false;
+    const resolver = createResolver({
+      repo,
+      publisher,
+      signingKey: config.signingKey,
+      sink,
+      nextGeneration: (cluster) => nextGeneration(db, cluster),
+      pollIntervalMs: config.pollIntervalMs,
+      logger: log,
+    });
+    stops.push(() => resolver.stop());
+    const first = await resolver.refresh();
+    ready = true;
+    log.info({ revision: first.revision, published: first.published, failed: first.failed }, "hub resolved the env repo");
+    resolver.start();
+
+    // 5. Serve.
+    const address = await api.listen({ host: config.host ?? "127.0.0.1", port: config.port ?? 8080 });
+    stops.push(() => api.close());
+    return { url: address, names, api, database, nc, resolver, repo, publisher, ingest, stop: stopAll };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
