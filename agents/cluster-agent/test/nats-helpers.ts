@@ -8,16 +8,20 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BUNDLE_API_VERSION, type Bundle, type Report, type SignedPointer } from "@flotilla/model";
 import { canonicalJson, desiredKey, encodeJson, parseReport, sha256Digest, signPointer, decodeJson, type SigningKey, type WireNames } from "@flotilla/wire";
-import { jetstreamManager } from "@nats-io/jetstream";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { Objm } from "@nats-io/obj";
 import { nanos, type NatsConnection } from "@nats-io/transport-node";
 
+/** Short JetStream timeouts: tests retry the hub's calls while a restarted server recovers. */
+const JS_TIMEOUT_MS = 1_000;
+
 /** Creates the KV bucket, object store and report stream the way the hub does. */
 export async function ensureWireResources(nc: NatsConnection, names: WireNames): Promise<void> {
-  await new Kvm(nc).create(names.desiredBucket, { history: 5, allow_direct: true });
-  await new Objm(nc).create(names.bundleStore);
-  const jsm = await jetstreamManager(nc);
+  const js = jetstream(nc, { timeout: JS_TIMEOUT_MS });
+  await new Kvm(js).create(names.desiredBucket, { history: 5, allow_direct: true });
+  await new Objm(js).create(names.bundleStore);
+  const jsm = await jetstreamManager(nc, { timeout: JS_TIMEOUT_MS });
   await jsm.streams.add({ name: names.reportStream, subjects: [names.reportSubjects], duplicate_window: nanos(120_000) });
   // Read back what the agent relies on (2.9 silently ignores what it does not know).
   const info = await jsm.streams.info(names.reportStream);
@@ -49,12 +53,12 @@ export function signedPointer(key: SigningKey, cluster: string, revision: string
 
 /** What the hub does per cluster: store the bundle by digest, then put the pointer. */
 export async function publishBundle(nc: NatsConnection, names: WireNames, digest: string, bytes: Uint8Array): Promise<void> {
-  const os = await new Objm(nc).open(names.bundleStore);
+  const os = await new Objm(jetstream(nc, { timeout: JS_TIMEOUT_MS })).open(names.bundleStore);
   await os.putBlob({ name: digest }, bytes);
 }
 
 export async function putPointer(nc: NatsConnection, names: WireNames, cluster: string, pointer: unknown): Promise<void> {
-  const kv = await new Kvm(nc).open(names.desiredBucket, { allow_direct: true });
+  const kv = await new Kvm(jetstream(nc, { timeout: JS_TIMEOUT_MS })).open(names.desiredBucket, { allow_direct: true });
   await kv.put(desiredKey(cluster), encodeJson(pointer));
 }
 
