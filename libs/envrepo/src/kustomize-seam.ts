@@ -1,21 +1,15 @@
-// The seam to the overlay engine (@flotilla/overlays, written alongside this package). It is
-// looked up at load time so envrepo works — plain manifests only — before the engine exports
-// `renderKustomization(view, dir)`, and picks it up as soon as it does.
-import { ErrorCode, FlotillaError, toErrorInfo, type ErrorInfo, type KubeObject } from "@flotilla/model";
+// The seam to the overlay engine (@flotilla/overlays). Renderers are injectable (tests, other
+// engines); results are normalised to objects + readPaths or ErrorInfo naming file and line.
+import { renderKustomization } from "@flotilla/overlays";
+import { ErrorCode, toErrorInfo, type ErrorInfo, type KubeObject } from "@flotilla/model";
 import type { FileView } from "./file-view.js";
 
 export type KustomizeRenderer = (view: FileView, dir: string) => unknown;
 
 export type KustomizeResult = { ok: true; objects: KubeObject[]; readPaths: string[] } | { ok: false; errors: ErrorInfo[] };
 
-// The specifier is a variable so type-checking this package does not depend on the overlay
-// engine's build; at run time it resolves like any other import.
-const OVERLAYS_PACKAGE = "@flotilla/overlays";
-const overlays = (await import(OVERLAYS_PACKAGE).catch(() => ({}))) as { renderKustomization?: unknown };
-
-/** The overlay engine's renderer, or undefined while it is not available. */
-export const defaultKustomizeRenderer: KustomizeRenderer | undefined =
-  typeof overlays.renderKustomization === "function" ? (overlays.renderKustomization as KustomizeRenderer) : undefined;
+/** The overlay engine's `renderKustomization` (kustomize build of one directory). */
+export const defaultKustomizeRenderer: KustomizeRenderer = (view, dir) => renderKustomization(view, dir);
 
 export const KUSTOMIZATION_FILES = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
@@ -25,13 +19,7 @@ export function hasKustomization(view: FileView, dir: string): boolean {
 }
 
 /** Runs the renderer and normalises what it returns (a result object or a plain object list). */
-export function runKustomize(render: KustomizeRenderer | undefined, view: FileView, dir: string): KustomizeResult {
-  if (!render) {
-    const err = new FlotillaError(ErrorCode.KustomizationUnsupported, `${dir}: holds a kustomization but the overlay engine is not available in this build; use plain manifests`, {
-      location: { file: dir },
-    });
-    return { ok: false, errors: [err.toJSON()] };
-  }
+export function runKustomize(render: KustomizeRenderer, view: FileView, dir: string): KustomizeResult {
   let out: unknown;
   try {
     out = render(view, dir);

@@ -183,3 +183,36 @@ apps: [{ name: shop, path: apps/shop }]
     expect(r.warnings.map((w) => w.message)).toEqual(["apps/shop/a.yaml:16: app shop: Secret shop/pw is a plaintext Secret in Git; environment dev warns about them"]);
   });
 });
+
+describe("kustomize trees through @flotilla/overlays", () => {
+  const fleet = parseFleet(FLEET);
+  const cluster = (n: string) => fleet.clusters.find((c) => c.name === n)!;
+  const files = {
+    "apps/shop/base/kustomization.yaml": "resources: [namespace.yaml, deployment.yaml]\n",
+    "apps/shop/base/namespace.yaml": NAMESPACE,
+    "apps/shop/base/deployment.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata: { name: inventory-api, namespace: shop }\nspec:\n  replicas: 2\n  template:\n    spec:\n      containers: [{ name: api, image: nginx:1.27 }]\n",
+    "apps/shop/envs/prod/kustomization.yaml": "resources: [../../base]\nreplicas: [{ name: inventory-api, count: 4 }]\nimages: [{ name: nginx, newTag: \"1.28\" }]\n",
+  };
+
+  it("renders the environment overlay for prod and the base elsewhere", () => {
+    const view = fileViewOf(files);
+    const prod = renderCluster(view, fleet, cluster("prod-1"), "1".repeat(40));
+    const dev = renderCluster(view, fleet, cluster("dev-1"), "1".repeat(40));
+    const deployment = (r: typeof prod) => (r.ok ? (r.bundle.apps[0]!.objects.find((o) => o.kind === "Deployment") as KubeObject & { spec: { replicas: number; template: { spec: { containers: { image: string }[] } } } }) : undefined);
+    expect(deployment(prod)?.spec.replicas).toBe(4);
+    expect(deployment(prod)?.spec.template.spec.containers[0]!.image).toBe("nginx:1.28");
+    expect(deployment(dev)?.spec.replicas).toBe(2);
+    expect(prod.ok && prod.readPaths).toContain("apps/shop/envs/prod/kustomization.yaml");
+    expect(prod.ok && prod.readPaths).toContain("apps/shop/base/deployment.yaml");
+  });
+
+  it("reports an overlay error with the app and the file", () => {
+    const view = fileViewOf({ ...files, "apps/shop/envs/prod/kustomization.yaml": "resources: [../../base, missing.yaml]\n" });
+    const r = renderCluster(view, fleet, cluster("prod-1"), "2".repeat(40));
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.errors[0]!.message).toMatch(/^app shop: apps\/shop\/envs\/prod\/kustomization\.yaml/);
+    expect(r.errors[0]!.message).toContain("missing.yaml");
+    expect(r.errors[0]!.location?.file).toBe("apps/shop/envs/prod/kustomization.yaml");
+  });
+});
