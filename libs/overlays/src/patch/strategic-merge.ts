@@ -6,8 +6,9 @@
 //   first in patch order, then the target's other elements; an element `{<key>: v, $patch: delete}`
 //   removes it; a lone element `{$patch: replace}` makes the rest of the patch list replace the
 //   list, `{$patch: delete}` removes the list; lists of scalars with a merge strategy are sets;
-// - lists keyed on several fields (container ports: containerPort + protocol) merge in place,
-//   matching on the key fields the patch element sets, new elements prepended;
+// - lists keyed on several fields (container ports: containerPort + protocol) merge in place when
+//   all key fields agree, new elements prepended; a patch element that agrees with an element
+//   only on the key fields both set is ignored, as kustomize ignores it;
 // - every other list, and every list of a kind we have no schema for, is replaced;
 // - `$retainKeys` drops the fields it does not name, `$deleteFromPrimitiveList/<field>` removes
 //   values from a list of scalars, `$setElementOrder/<field>` is accepted and ignored (kustomize
@@ -205,24 +206,27 @@ function mergeBySingleKey(target: unknown[], patch: unknown[], key: string, type
 function mergeByKeyFields(target: unknown[], patch: unknown[], keys: readonly string[], type: TypeSchema | undefined, path: string): unknown[] {
   const out = target.map(cloneJson);
   const added: unknown[] = [];
+  const unset = (v: unknown) => v === undefined || v === null;
   for (const e of patch) {
     if (!isMap(e)) {
       added.push(cloneJson(e));
       continue;
     }
-    // Match on the key fields the patch element sets (a port without `protocol` matches by number).
-    let set = keys.filter((k) => e[k] !== undefined && e[k] !== null);
-    if (set.length === 0) set = [...keys];
-    const i = out.findIndex((t) => isMap(t) && set.every((k) => jsonEqual(t[k], e[k])));
+    // An element is the same when every key field agrees, an unset field agreeing only with an
+    // unset one. kustomize ignores a patch element that agrees with some element only on the key
+    // fields both set (a port without `protocol` against one with it): so do we.
+    const exact = out.findIndex((t) => isMap(t) && keys.every((k) => (unset(t[k]) && unset(e[k])) || jsonEqual(t[k], e[k])));
+    const loose = out.some((t) => isMap(t) && keys.every((k) => unset(t[k]) || unset(e[k]) || jsonEqual(t[k], e[k])));
+    if (exact < 0 && loose) continue;
     if (e[DIRECTIVE] === "delete") {
-      if (i >= 0) out.splice(i, 1);
+      if (exact >= 0) out.splice(exact, 1);
       continue;
     }
-    const where = `${path}/${set.map((k) => `${k}=${String(e[k])}`).join(",")}`;
-    const merged = mergeValue(i >= 0 ? out[i] : undefined, e, { type }, where);
-    if (i >= 0) {
-      if (merged === ABSENT) out.splice(i, 1);
-      else out[i] = merged;
+    const where = `${path}/${keys.map((k) => `${k}=${String(e[k] ?? "")}`).join(",")}`;
+    const merged = mergeValue(exact >= 0 ? out[exact] : undefined, e, { type }, where);
+    if (exact >= 0) {
+      if (merged === ABSENT) out.splice(exact, 1);
+      else out[exact] = merged;
     } else if (merged !== ABSENT) added.push(merged);
   }
   return [...added, ...out];
