@@ -1,20 +1,20 @@
 // Retry pacing for everything the agent does over NATS: exponential, capped, jittered, and
 // cancellable so stop() and "NATS is back" never wait out a long sleep.
 
-export interface BackoffOptions {
+export interface RetryOptions {
   /** First delay after a failure. */
   initialMs: number;
   /** Ceiling of the delay. */
   maxMs: number;
 }
 
-export const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 200, maxMs: 10_000 };
+export const DEFAULT_RETRY: RetryOptions = { initialMs: 200, maxMs: 10_000 };
 
-export class Backoff {
+export class RetryBackoff {
   private attempt = 0;
   private wakeUp: (() => void) | undefined;
 
-  constructor(private readonly opts: BackoffOptions = DEFAULT_BACKOFF) {}
+  constructor(private readonly opts: RetryOptions = DEFAULT_RETRY) {}
 
   /** The delay the next wait() will sleep: initial × 2^attempt, capped, with ±20 % jitter. */
   nextDelayMs(): number {

@@ -9,7 +9,7 @@ import { jetstream } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { Objm, type ObjectStore } from "@nats-io/obj";
 import { DesiredCache } from "./desired-cache.js";
-import { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from "./nats-backoff.js";
+import { RetryBackoff, DEFAULT_RETRY, type RetryOptions } from "./nats-backoff.js";
 import { NatsConnectionHolder, watchStatus, type NatsConnector } from "./nats-connection.js";
 import { checkBundle, checkPointer, samePointer, type TrustContext } from "./nats-desired-verify.js";
 import type { DesiredStateSource, Refusal, VerifiedDesired } from "./ports.js";
@@ -24,7 +24,7 @@ export interface NatsDesiredStateOptions {
   /** Directory of the local cache of the last verified pointer and bundle. */
   cacheDir: string;
   /** Pacing of watch re-creation and bundle fetch retries. */
-  retry?: BackoffOptions;
+  retry?: RetryOptions;
   /** Transport trouble worth a log line (not refusals: those go to onRefused). */
   onError?: (err: unknown, during: string) => void;
 }
@@ -35,8 +35,8 @@ export class NatsDesiredStateSource implements DesiredStateSource {
   private readonly trust: TrustContext;
   private readonly cache: DesiredCache;
   private readonly conn: NatsConnectionHolder;
-  private readonly watchBackoff: Backoff;
-  private readonly fetchBackoffs = new Set<Backoff>();
+  private readonly watchBackoff: RetryBackoff;
+  private readonly fetchBackoffs = new Set<RetryBackoff>();
 
   private handlers: Handlers | undefined;
   private stopped = false;
@@ -54,7 +54,7 @@ export class NatsDesiredStateSource implements DesiredStateSource {
     this.trust = { cluster: opts.cluster, publicKey: opts.publicKey };
     this.cache = new DesiredCache(opts.cacheDir, this.trust);
     this.conn = new NatsConnectionHolder(opts.connection);
-    this.watchBackoff = new Backoff(opts.retry ?? DEFAULT_BACKOFF);
+    this.watchBackoff = new RetryBackoff(opts.retry ?? DEFAULT_RETRY);
   }
 
   async start(handlers: Handlers): Promise<void> {
@@ -150,7 +150,7 @@ export class NatsDesiredStateSource implements DesiredStateSource {
    * hub may store the right bytes again); each of the two is reported once per pointer.
    */
   private async fetchAndAccept(pointer: SignedPointer): Promise<void> {
-    const backoff = new Backoff(this.opts.retry ?? DEFAULT_BACKOFF);
+    const backoff = new RetryBackoff(this.opts.retry ?? DEFAULT_RETRY);
     this.fetchBackoffs.add(backoff);
     let bytes: Uint8Array | null = null;
     let reportedUnavailable = false;

@@ -13,7 +13,7 @@ export interface TrustContext {
   publicKey: KeyObject;
 }
 
-export type Checked<T> = { ok: true; value: T } | { ok: false; refusal: Refusal };
+export type TrustCheck<T> = { ok: true; value: T } | { ok: false; refusal: Refusal };
 
 const refuse = (code: ErrorCode, message: string, pointer?: Partial<SignedPointer>): { ok: false; refusal: Refusal } => ({
   ok: false,
@@ -34,7 +34,7 @@ function pointerSummary(raw: unknown): Partial<SignedPointer> | undefined {
 }
 
 /** Parses and authenticates a desired pointer (the KV value or the cached copy). */
-export function checkPointer(bytes: Uint8Array, ctx: TrustContext): Checked<SignedPointer> {
+export function checkPointer(bytes: Uint8Array, ctx: TrustContext): TrustCheck<SignedPointer> {
   const raw = decodeJson(bytes);
   if (raw instanceof Error) return refuse(ErrorCode.ReportInvalid, `desired pointer of cluster "${ctx.cluster}" is not JSON: ${raw.message}`);
   const summary = pointerSummary(raw);
@@ -68,7 +68,7 @@ export function checkPointer(bytes: Uint8Array, ctx: TrustContext): Checked<Sign
 }
 
 /** Checks bundle bytes against an authenticated pointer: digest first, then content. */
-export function checkBundle(pointer: SignedPointer, bytes: Uint8Array, ctx: TrustContext): Checked<Bundle> {
+export function checkBundle(pointer: SignedPointer, bytes: Uint8Array, ctx: TrustContext): TrustCheck<Bundle> {
   const summary = pointerSummary(pointer);
   const digest = sha256Digest(bytes);
   if (digest !== pointer.bundleDigest) {

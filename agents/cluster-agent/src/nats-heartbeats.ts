@@ -11,12 +11,12 @@ export interface HeartbeatOptions {
   onError?: (err: unknown) => void;
 }
 
-export interface Heartbeats {
+export interface HeartbeatTimer {
   stop(): void;
 }
 
 /** Sends one heartbeat now and then one every interval until stop(). The timer never keeps the process alive. */
-export function startHeartbeats(reporter: Reporter, opts: HeartbeatOptions): Heartbeats {
+export function startHeartbeats(reporter: Reporter, opts: HeartbeatOptions): HeartbeatTimer {
   const deadlineSeconds = opts.deadlineSeconds ?? Math.max(1, Math.ceil((3 * opts.intervalMs) / 1000));
   const beat = (): void => {
     try {

@@ -11,7 +11,7 @@ import type { Report } from "@flotilla/model";
 import { encodeJson, reportSubject, type WireNames } from "@flotilla/wire";
 import { jetstream, type JetStreamClient } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from "./nats-backoff.js";
+import { RetryBackoff, DEFAULT_RETRY, type RetryOptions } from "./nats-backoff.js";
 import { NatsConnectionHolder, watchStatus, type NatsConnector } from "./nats-connection.js";
 import { ReportSpool } from "./nats-report-spool.js";
 import type { DriftBody, HeartbeatBody, Reporter, StatusBody } from "./ports.js";
@@ -27,7 +27,7 @@ export interface NatsReporterOptions {
   spoolDir?: string;
   /** Queue size above which heartbeats are coalesced (see the file comment). */
   maxPending?: number;
-  retry?: BackoffOptions;
+  retry?: RetryOptions;
   /** How long one publish waits for JetStream's ack before it is retried. */
   publishTimeoutMs?: number;
   /** Transport and spool trouble worth a log line; reporting carries on regardless. */
@@ -41,7 +41,7 @@ const COMPACT_AFTER = 256;
 export class NatsReporter implements Reporter {
   private readonly conn: NatsConnectionHolder;
   private readonly spool: ReportSpool | undefined;
-  private readonly backoff: Backoff;
+  private readonly backoff: RetryBackoff;
   private readonly maxPending: number;
   private readonly queue: Report[];
   private flushers: { resolve(): void; reject(e: Error): void }[] = [];
@@ -53,7 +53,7 @@ export class NatsReporter implements Reporter {
   /** Loads the spool (reports left by a previous run go first) and starts publishing. */
   constructor(private readonly opts: NatsReporterOptions) {
     this.conn = new NatsConnectionHolder(opts.connection);
-    this.backoff = new Backoff(opts.retry ?? DEFAULT_BACKOFF);
+    this.backoff = new RetryBackoff(opts.retry ?? DEFAULT_RETRY);
     this.maxPending = Math.max(1, opts.maxPending ?? DEFAULT_MAX_PENDING);
     this.spool = opts.spoolDir ? new ReportSpool(opts.spoolDir, opts.cluster, (e, d) => this.opts.onError?.(e, d)) : undefined;
     this.queue = this.spool?.load() ?? [];
