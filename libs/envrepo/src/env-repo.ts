@@ -4,7 +4,7 @@
 //   fetch + writeRef (a shallow clone cannot fast-forward).
 // Exactly one writer per repository: every fetch of one EnvRepo runs in a queue.
 import fs from "node:fs";
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import git from "isomorphic-git";
@@ -27,6 +27,11 @@ export interface OpenEnvRepoOptions {
   workDir?: string;
   /** History depth of the clone; default 1 (only the tips the hub resolves). */
   depth?: number;
+  /**
+   * Every fetch adds a packfile and isomorphic-git has no gc: past this many packs the clone is
+   * replaced by a fresh one (default 64).
+   */
+  maxPacks?: number;
 }
 
 export interface CommitInfo {
@@ -96,6 +101,11 @@ abstract class BaseEnvRepo implements EnvRepo {
     const objects = await this.gitObjects();
     const [a, b] = await Promise.all([this.readCommit(fromRevision), this.readCommit(toRevision)]);
     return diffTrees(objects, a.tree, b.tree);
+  }
+
+  /** Drops the object reader (and isomorphic-git's cache) after the git directory was replaced. */
+  protected resetObjects(): void {
+    this.objects = undefined;
   }
 
   protected async gitObjects(): Promise<GitObjects> {
@@ -179,6 +189,11 @@ class RemoteEnvRepo extends BaseEnvRepo {
     const gitdir = join(dir, ".git");
     const auth = this.authCallbacks();
     const depth = this.opts.depth ?? 1;
+    if (packCount(gitdir) > (this.opts.maxPacks ?? 64)) {
+      await rm(gitdir, { recursive: true, force: true });
+      this.resetObjects();
+      this.cloned = false;
+    }
     if (!this.cloned && !fs.existsSync(join(gitdir, "HEAD"))) {
       await this.guard(`cloning${this.branch ? ` branch ${this.branch}` : ""}`, () =>
         git.clone({ fs, http, dir, url: this.opts.url, ...(this.branch ? { ref: this.branch } : {}), singleBranch: true, noCheckout: true, noTags: true, depth, ...auth }),
@@ -209,6 +224,14 @@ class RemoteEnvRepo extends BaseEnvRepo {
       // A rejected token must fail now with a clear error, not retry forever.
       onAuthFailure: () => ({ cancel: true }),
     };
+  }
+}
+
+function packCount(gitdir: string): number {
+  try {
+    return fs.readdirSync(join(gitdir, "objects", "pack")).filter((n) => n.endsWith(".pack")).length;
+  } catch {
+    return 0;
   }
 }
 

@@ -51,6 +51,28 @@ describe("an env repo over smart HTTP", () => {
     expect(await openEnvRepo({ url, token: TOKEN, workDir: clone }).fetch()).toBe(third);
   });
 
+  it("replaces a clone whose packfiles piled up (no gc in isomorphic-git)", async () => {
+    const url = server.createBareRepo("fleet");
+    const work = join(tmp, "work");
+    await createWorkRepo(work, { "a.yaml": "a: 0\n" });
+    await pushWorkRepo(work, url, { token: TOKEN });
+    const clone = join(tmp, "clone");
+    const repo = openEnvRepo({ url, token: TOKEN, workDir: clone, maxPacks: 2 });
+    await repo.fetch();
+    const { readdir } = await import("node:fs/promises");
+    const packs = async () => (await readdir(join(clone, ".git/objects/pack"))).filter((n) => n.endsWith(".pack")).length;
+    let head = "";
+    const seen: number[] = [];
+    for (let i = 1; i <= 3; i++) {
+      await commitFiles(work, { "a.yaml": `a: ${i}\n` }, `a ${i}`);
+      await pushWorkRepo(work, url, { token: TOKEN });
+      head = await repo.fetch();
+      seen.push(await packs());
+    }
+    expect(seen).toEqual([2, 3, 1]);
+    expect(new TextDecoder().decode((await repo.view(head)).readFile("a.yaml"))).toBe("a: 3\n");
+  });
+
   it("fails with a clear error for a wrong or missing token, without leaking it", async () => {
     const url = server.createBareRepo("fleet");
     const work = join(tmp, "work");
