@@ -197,6 +197,40 @@ describe("NatsDesiredStateSource across a NATS restart", () => {
   // lost = it comes back empty and the hub re-creates everything: the old watch can never see the
   // new pointer (its consumer resumes at a stream sequence that no longer means anything), so
   // only a fresh watch delivers it.
+  it("starts while NATS is down and picks up the pointer once NATS is up", async () => {
+    const server = await privateNats();
+    const cacheDir = await mkdtemp(join(tmpdir(), "flotilla-desired-"));
+    const names = wireNames("late");
+    const hub = generateSigningKey();
+    const rec = recorder();
+    const source = new NatsDesiredStateSource({
+      connection: () => connectAgentNats({ servers: server.url, reconnectTimeWait: 100 }),
+      names,
+      cluster: CLUSTER,
+      publicKey: hub.publicKey,
+      cacheDir,
+      retry: FAST,
+    });
+    let admin: NatsConnection | undefined;
+    try {
+      await source.start(rec.handlers); // resolves although nothing listens yet
+      expect(source.current()).toBeUndefined();
+      await server.start();
+      admin = await connect({ servers: server.url });
+      await ensureWireResources(admin, names);
+      const b = makeBundle(CLUSTER, "9".repeat(40));
+      await publishBundle(admin, names, b.digest, b.bytes);
+      await putPointer(admin, names, CLUSTER, signedPointer(hub, CLUSTER, "9".repeat(40), b.digest, 1));
+      await waitFor("the pointer once NATS is up", () => rec.desired.length === 1);
+      expect(rec.desired[0]?.bundle).toEqual(b.bundle);
+    } finally {
+      await source.stop();
+      await admin?.close();
+      await server.dispose();
+      await rm(cacheDir, { recursive: true, force: true });
+    }
+  });
+
   for (const store of ["kept", "lost"] as const) {
     it(`resumes its watch when the server comes back with its store ${store}`, async () => {
       const server = await privateNats();
