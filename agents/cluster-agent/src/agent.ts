@@ -1,0 +1,118 @@
+// The agent process: connects the reconciler to NATS (desired state in, reports out) and to its
+// cluster's API server. The loop itself is in reconciler.ts.
+import { hostname } from "node:os";
+import { join } from "node:path";
+import type { KeyObject } from "node:crypto";
+import { KubeConfig } from "@kubernetes/client-node";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { KubeClient, ResourceManager } from "@flotilla/kube";
+import { wireNames, type WireNames } from "@flotilla/wire";
+import { connectAgentNats } from "./nats-connection.js";
+import { NatsDesiredStateSource } from "./nats-desired-state.js";
+import { NatsReporter } from "./nats-reporter.js";
+import { Reconciler, type AgentLogger, type ReconcilerOptions } from "./reconciler.js";
+
+export interface AgentConfig {
+  cluster: string;
+  natsUrl: string;
+  natsUser?: string;
+  natsPassword?: string;
+  natsToken?: string;
+  /** Inbox prefix allowed by the agent's NATS permissions (e.g. `_INBOX_<cluster>`). */
+  natsInboxPrefix?: string;
+  natsPrefix?: string;
+  /** The hub's public key (ed25519). */
+  hubPublicKey: KeyObject;
+  /** Kubeconfig file; undefined → in-cluster config, else the default kubeconfig. */
+  kubeconfig?: string | KubeConfig;
+  /** Where the last verified desired state and the report spool are kept on disk. */
+  stateDir: string;
+  /** Tenant agent: namespaces it may apply and watch in. Its inventories live in the first. */
+  namespaces?: string[];
+  heartbeatIntervalMs?: number;
+  resyncIntervalMs?: number;
+  logger?: AgentLogger;
+  /** Agent identity in reports; default `<cluster>/<hostname>/<pid>`. */
+  agentId?: string;
+  tuning?: Pick<ReconcilerOptions, "fightGuard" | "statusDebounceMs">;
+}
+
+export interface Agent {
+  cluster: string;
+  names: WireNames;
+  reconciler: Reconciler;
+  reporter: NatsReporter;
+  source: NatsDesiredStateSource;
+  client: KubeClient;
+  stop(): Promise<void>;
+}
+
+export function loadKubeConfig(kubeconfig: AgentConfig["kubeconfig"]): KubeConfig {
+  if (kubeconfig instanceof KubeConfig) return kubeconfig;
+  const kc = new KubeConfig();
+  if (kubeconfig) kc.loadFromFile(kubeconfig);
+  else kc.loadFromDefault();
+  return kc;
+}
+
+export async function startAgent(config: AgentConfig): Promise<Agent> {
+  const names = wireNames(config.natsPrefix ?? "flotilla");
+  const agentId = config.agentId ?? `${config.cluster}/${hostname()}/${process.pid}`;
+  const log = config.logger;
+  // One connection for both adapters, created lazily so the agent starts while NATS is away.
+  let nc: Promise<NatsConnection> | undefined;
+  const connection = () =>
+    (nc ??= connectAgentNats({
+      servers: config.natsUrl,
+      name: `flotilla-agent-${config.cluster}`,
+      ...(config.natsUser ? { user: config.natsUser, pass: config.natsPassword } : {}),
+      ...(config.natsToken ? { token: config.natsToken } : {}),
+      ...(config.natsInboxPrefix ? { inboxPrefix: config.natsInboxPrefix } : {}),
+    }).catch((err) => {
+      nc = undefined;
+      throw err;
+    }));
+  const onError = (err: unknown, during: string) => log?.warn({ err: (err as Error)?.message ?? String(err), during }, "nats");
+
+  const client = new KubeClient(loadKubeConfig(config.kubeconfig));
+  const manager = new ResourceManager(client, config.namespaces?.length ? { inventoryNamespace: config.namespaces[0]! } : {});
+  const source = new NatsDesiredStateSource({
+    connection,
+    names,
+    cluster: config.cluster,
+    publicKey: config.hubPublicKey,
+    cacheDir: join(config.stateDir, "desired"),
+    onError,
+  });
+  const reporter = new NatsReporter({ connection, names, cluster: config.cluster, agent: agentId, spoolDir: join(config.stateDir, "spool"), onError });
+  const reconciler = new Reconciler({
+    cluster: config.cluster,
+    source,
+    reporter,
+    client,
+    manager,
+    ...(config.namespaces ? { namespaces: config.namespaces } : {}),
+    ...(config.heartbeatIntervalMs ? { heartbeatIntervalMs: config.heartbeatIntervalMs } : {}),
+    ...(config.resyncIntervalMs ? { resyncIntervalMs: config.resyncIntervalMs } : {}),
+    ...(log ? { logger: log } : {}),
+    ...config.tuning,
+  });
+  await reconciler.start();
+  return {
+    cluster: config.cluster,
+    names,
+    reconciler,
+    reporter,
+    source,
+    client,
+    async stop() {
+      await reconciler.stop();
+      // Deliver what is queued if NATS is there; the spool keeps the rest for the next start.
+      await Promise.race([reporter.flush().catch(() => undefined), new Promise((r) => setTimeout(r, 5_000).unref())]);
+      await reporter.stop();
+      client.close();
+      const open = await nc?.catch(() => undefined);
+      await open?.close();
+    },
+  };
+}

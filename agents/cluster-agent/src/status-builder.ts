@@ -1,0 +1,72 @@
+// Builds the status body an agent reports from its change sets and the live objects it watches.
+import { computeHealth, aggregateHealth } from "@flotilla/health";
+import type { ChangeSetEntry } from "@flotilla/kube";
+import {
+  Health,
+  SyncState,
+  refKey,
+  type AppStatus,
+  type ErrorInfo,
+  type KubeObject,
+  type ObjectStatus,
+} from "@flotilla/model";
+import type { StatusBody, VerifiedDesired } from "./ports.js";
+
+export interface AppResult {
+  name: string;
+  entries: ChangeSetEntry[];
+}
+
+/** Container images of a pod-bearing object (pod template or pod spec), in order. */
+export function imagesOf(o: KubeObject | undefined): string[] | undefined {
+  if (!o) return undefined;
+  const spec = (o as { spec?: Record<string, unknown> }).spec;
+  const template = (spec?.["template"] as { spec?: Record<string, unknown> } | undefined)?.spec;
+  const jobTemplate = ((spec?.["jobTemplate"] as { spec?: Record<string, unknown> } | undefined)?.spec?.["template"] as { spec?: Record<string, unknown> } | undefined)?.spec;
+  const podSpec = template ?? jobTemplate ?? (o.kind === "Pod" ? spec : undefined);
+  if (!podSpec) return undefined;
+  const images: string[] = [];
+  for (const field of ["initContainers", "containers"]) {
+    const list = podSpec[field];
+    if (Array.isArray(list)) for (const c of list) if (typeof (c as { image?: unknown }).image === "string") images.push((c as { image: string }).image);
+  }
+  return images.length ? images : undefined;
+}
+
+export function buildStatus(
+  desired: VerifiedDesired,
+  results: AppResult[],
+  live: (key: string) => KubeObject | undefined,
+  opts: { applying: boolean; lastError?: ErrorInfo; observedRevision?: string },
+): StatusBody {
+  const apps: AppStatus[] = results.map((app) => {
+    const objects: ObjectStatus[] = app.entries.map((e) => {
+      const key = refKey(e.ref);
+      const obj = live(key) ?? e.applied;
+      const h = e.action === "failed" && !obj ? { health: Health.Missing, reason: e.reason, message: e.message } : computeHealth(obj);
+      const images = imagesOf(obj);
+      return {
+        ref: e.ref,
+        action: e.action,
+        reason: e.reason,
+        ...(e.message ? { message: e.message } : {}),
+        health: h.health,
+        healthReason: h.reason,
+        ...(images ? { images } : {}),
+      };
+    });
+    return { name: app.name, health: aggregateHealth(objects.map((o) => o.health)), objects };
+  });
+  const failed = results.some((a) => a.entries.some((e) => e.action === "failed"));
+  const syncState = opts.applying ? SyncState.Applying : failed || opts.lastError ? SyncState.Failed : SyncState.Synced;
+  return {
+    generation: desired.pointer.generation,
+    revision: desired.pointer.revision,
+    bundleDigest: desired.pointer.bundleDigest,
+    ...(opts.observedRevision ? { observedRevision: opts.observedRevision } : {}),
+    syncState,
+    health: apps.length ? aggregateHealth(apps.map((a) => a.health)) : Health.Healthy,
+    apps,
+    ...(opts.lastError ? { lastError: opts.lastError } : {}),
+  };
+}
