@@ -116,6 +116,7 @@ describe("kustomize conformance", () => {
         expect((thrown as Error).message).toMatch(/kustomization\.ya?ml|\bKustomization\b/);
         return;
       }
+      expect(expected.docs.length, "a case kustomize accepts must produce objects").toBeGreaterThan(0);
       const actual = ourRender(caseRoot, dir);
       // Order first (it names the objects, which reads better than a deep diff), then content.
       expect(actual.map(describeDoc)).toEqual(expected.docs.map(describeDoc));
