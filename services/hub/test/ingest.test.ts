@@ -151,6 +151,27 @@ describe.each(engines)("report ingest on $name", (engine) => {
     await waitFor("consumer drained", consumerState, drained);
   });
 
+  it("writes each report once when two hub replicas share the consumer", async () => {
+    const second = await startIngest({ nc, names, db: fleet.db });
+    try {
+      ingest = await startIngest({ nc, names, db: fleet.db });
+      const reports = Array.from({ length: 40 }, (_, i) =>
+        i % 2 === 0 ? drift({ object: { group: "", kind: "ConfigMap", namespace: "shop", name: `cfg-${i}` } }) : heartbeat({ at: new Date(Date.now() + i).toISOString() }),
+      );
+      // Every report twice without a message id: JetStream keeps both copies, the database one.
+      for (const r of reports) {
+        await publish(r, { msgID: null });
+        await publish(r, { msgID: null });
+      }
+      await waitFor("all copies handled by the two replicas", async () => ingest!.counts.ingested + ingest!.counts.duplicate + ingest!.counts.stale + second.counts.ingested + second.counts.duplicate + second.counts.stale, (n) => n === 80);
+      expect(await count("ingested_messages")).toBe(40);
+      expect(await count("drift_events")).toBe(20);
+      await waitFor("consumer drained", consumerState, drained);
+    } finally {
+      await second.stop();
+    }
+  });
+
   it("acks only after commit: a failing database gets its reports redelivered, then stored", async () => {
     // A real database failure: every insert into ingested_messages raises until the trigger goes.
     await sql`create function flotilla_test_fail() returns trigger language plpgsql as $$ begin raise exception 'database is failing'; end $$`.execute(fleet.db);
