@@ -7,7 +7,7 @@ import { generate } from "./generators.js";
 import type { Kustomization } from "./kustomization.js";
 import type { Loader } from "./loader.js";
 import { applyPatches, applyPatchesJson6902, applyPatchesStrategicMerge } from "./patches.js";
-import { looksRemote, resolveInRepo } from "./repo-paths.js";
+import { looksRemote, resolveFileInKustomization, resolveInRepo } from "./repo-paths.js";
 import { allIds, curId, describeId, idEquals, newResource, type Resource } from "./resource.js";
 import { applyImages } from "./transformers/images.js";
 import { applyAnnotations, applyLabels } from "./transformers/labels.js";
@@ -65,10 +65,18 @@ export class Accumulator {
       this.appendAll(k, this.build(sub, []), into, field);
       return;
     }
+    resolveFileInKustomization(k.dir, entry, k.file, field);
     const bytes = this.loader.readBytes(path, where);
     if (!bytes) throw renderFailed(`resource "${entry}" does not exist (looked for ${path})`, where);
     const text = this.loader.readText(path, where);
-    const objects = toKubeObjects(parseYamlDocuments(text, path), path);
+    let objects;
+    try {
+      objects = toKubeObjects(parseYamlDocuments(text, path), path);
+    } catch (err) {
+      // Name the kustomization that lists the file too: that is where users look first.
+      if (err instanceof OverlayError) throw err.listedIn(k.file, field);
+      throw err;
+    }
     this.appendAll(
       k,
       objects.map((o) => newResource(o, path)),

@@ -13,6 +13,8 @@ export class OverlayError extends FlotillaError {
   readonly file: string | undefined;
   readonly field: string | undefined;
   readonly line: number | undefined;
+  /** The message without the location prefix. */
+  readonly reason: string;
 
   constructor(code: ErrorCode, message: string, where: OverlayErrorLocation = {}, cause?: unknown) {
     super(code, decorate(message, where), {
@@ -22,6 +24,16 @@ export class OverlayError extends FlotillaError {
     this.file = where.file;
     this.field = where.field;
     this.line = where.line;
+    this.reason = message;
+  }
+
+  /** The same error, its message also naming the kustomization (and field) that listed the file. */
+  listedIn(kustomizationFile: string, field: string): OverlayError {
+    const where: OverlayErrorLocation = {};
+    if (this.file !== undefined) where.file = this.file;
+    if (this.field !== undefined) where.field = this.field;
+    if (this.line !== undefined) where.line = this.line;
+    return new OverlayError(this.code, `${this.reason} (listed in ${kustomizationFile} ${field})`, where, this.cause);
   }
 }
 

@@ -4,10 +4,8 @@ import type { KubeObject } from "@flotilla/model";
 import { renderFailed } from "./errors.js";
 import type { GeneratorArgs, GeneratorOptions, Kustomization } from "./kustomization.js";
 import { decodeUtf8, isUtf8, type Loader } from "./loader.js";
-import { basename, resolveInRepo } from "./repo-paths.js";
+import { basename, resolveFileInKustomization } from "./repo-paths.js";
 import { newResource, type Resource } from "./resource.js";
-
-const KEY_PATTERN = /^[-._a-zA-Z0-9]+$/;
 
 interface Entry {
   key: string;
@@ -39,12 +37,6 @@ function generateOne(k: Kustomization, args: GeneratorArgs, secret: boolean, fie
   const entries = collectEntries(k, args, field, loader);
   const seen = new Set<string>();
   for (const e of entries) {
-    if (!KEY_PATTERN.test(e.key)) {
-      throw renderFailed(`"${e.key}" is not a valid key name for a ${kindName} (allowed: letters, digits, '-', '_', '.')`, {
-        file: k.file,
-        field,
-      });
-    }
     if (seen.has(e.key)) {
       throw renderFailed(`${kindName.toLowerCase()} ${args.name} illegally repeats the key \`${e.key}\``, { file: k.file, field });
     }
@@ -97,7 +89,7 @@ function collectEntries(k: Kustomization, args: GeneratorArgs, field: string, lo
         throw renderFailed(`invalid file source "${spec}", expected [key=]path`, { file: k.file, field: `${field}.files` });
       }
     }
-    const path = resolveInRepo(k.dir, rel, k.file, `${field}.files`);
+    const path = resolveFileInKustomization(k.dir, rel, k.file, `${field}.files`);
     const bytes = loader.readBytes(path, { file: k.file, field: `${field}.files` });
     if (!bytes) {
       const what = loader.isDir(path) ? "is a directory, not a file" : "does not exist";
@@ -106,7 +98,7 @@ function collectEntries(k: Kustomization, args: GeneratorArgs, field: string, lo
     entries.push(isUtf8(bytes) ? { key, text: decodeUtf8(bytes, path, { file: k.file, field }) } : { key, bytes });
   }
   for (const rel of args.envs) {
-    const path = resolveInRepo(k.dir, rel, k.file, `${field}.envs`);
+    const path = resolveFileInKustomization(k.dir, rel, k.file, `${field}.envs`);
     const text = loader.readText(path, { file: k.file, field: `${field}.envs` });
     entries.push(...parseEnvFile(text, path, k.file, `${field}.envs`));
   }

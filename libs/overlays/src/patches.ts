@@ -6,7 +6,7 @@ import { renderFailed } from "./errors.js";
 import type { Json6902Entry, Kustomization, PatchEntry } from "./kustomization.js";
 import type { Loader } from "./loader.js";
 import { applyJson6902, applyStrategicMergePatch, selectTargets, type PatchTarget } from "./patch/index.js";
-import { resolveInRepo } from "./repo-paths.js";
+import { resolveFileInKustomization } from "./repo-paths.js";
 import {
   allIds,
   curId,
@@ -32,7 +32,7 @@ interface LoadedPatch {
 
 function loadPatchText(k: Kustomization, entry: { path?: string; patch?: string }, field: string, loader: Loader): { text: string; source: string } {
   if (entry.path) {
-    const path = resolveInRepo(k.dir, entry.path, k.file, field);
+    const path = resolveFileInKustomization(k.dir, entry.path, k.file, field);
     return { text: loader.readText(path, { file: k.file, field }), source: path };
   }
   return { text: entry.patch ?? "", source: k.file };

@@ -46,6 +46,23 @@ export function resolveInRepo(dir: string, rel: string, file: string, field: str
   return resolved;
 }
 
+/**
+ * Resolves a file `rel` (resource file, patch file, generator source) of the kustomization in
+ * `dir`: like kustomize's default load restrictor, files must be in or below that directory
+ * (directories of other kustomizations may be anywhere in the repo).
+ */
+export function resolveFileInKustomization(dir: string, rel: string, file: string, field: string): string {
+  const path = resolveInRepo(dir, rel, file, field);
+  if (dir !== "" && path !== dir && !path.startsWith(`${dir}/`)) {
+    throw new OverlayError(
+      ErrorCode.RenderFailed,
+      `file "${rel}" is not in or below the kustomization directory "${dir}"; make it a resource of a kustomization there, or move it`,
+      { file, field },
+    );
+  }
+  return path;
+}
+
 /** Remote bases (git URLs, http archives) are refused: a render reads one commit of one repo. */
 export function looksRemote(entry: string): boolean {
   return (

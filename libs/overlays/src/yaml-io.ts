@@ -4,19 +4,77 @@ import { parseAllDocuments, stringify, type Document } from "yaml";
 import type { KubeObject } from "@flotilla/model";
 import { manifestInvalid } from "./errors.js";
 
-const PARSE_OPTIONS = {
+interface ScalarTag {
+  tag: string;
+  test?: RegExp;
+  default?: boolean;
+  resolve: (str: string) => unknown;
+  identify?: (v: unknown) => boolean;
+}
+
+/** Integers as go-yaml v3 reads them (Go's ParseInt base 0): 0644 is octal, 0x/0o/0b, underscores. */
+const goInt: ScalarTag = {
+  tag: "tag:yaml.org,2002:int",
+  default: true,
+  identify: (v) => typeof v === "number" && Number.isInteger(v),
+  test: /^[-+]?(?:0[bB][01](?:_?[01])*|0[oO][0-7](?:_?[0-7])*|0[xX][0-9a-fA-F](?:_?[0-9a-fA-F])*|[0-9](?:_?[0-9])*)$/,
+  resolve(str) {
+    const sign = str.startsWith("-") ? -1 : 1;
+    const body = str.replace(/^[-+]/, "").replace(/_/g, "");
+    let n: number;
+    if (/^0[xX]/.test(body)) n = parseInt(body.slice(2), 16);
+    else if (/^0[oO]/.test(body)) n = parseInt(body.slice(2), 8);
+    else if (/^0[bB]/.test(body)) n = parseInt(body.slice(2), 2);
+    else if (body.length > 1 && body.startsWith("0")) n = /^[0-7]+$/.test(body) ? parseInt(body, 8) : parseFloat(body);
+    else n = parseInt(body, 10);
+    return sign * n;
+  },
+};
+
+/** Plain timestamps: go-yaml v3 decodes them as time values, which JSON prints in RFC 3339. */
+const goTimestamp: ScalarTag = {
+  tag: "tag:yaml.org,2002:timestamp",
+  default: true,
+  test: /^\d{4}-\d\d?-\d\d?(?:(?:[Tt]|[ \t]+)\d\d?:\d\d?:\d\d?(?:\.\d+)?(?:Z|[-+]\d\d?(?::\d\d)?)?)?$/,
+  resolve(str) {
+    const m = /^(\d{4})-(\d\d?)-(\d\d?)$/.exec(str);
+    if (m) return `${m[1]}-${m[2]!.padStart(2, "0")}-${m[3]!.padStart(2, "0")}T00:00:00Z`;
+    return str;
+  },
+};
+
+/**
+ * Manifests and patches are read the way kustomize (go-yaml v3) reads them: YAML 1.2 booleans and
+ * nulls (so `on`/`yes`/`y` stay strings), but octal `0644` is 420 as in YAML 1.1 — the case the
+ * stack notes warn about — and plain dates become RFC 3339 strings.
+ */
+const MANIFEST_OPTIONS = {
+  version: "1.2" as const,
+  schema: "core" as const,
+  customTags: (tags: ScalarTag[]) => [
+    ...tags.filter((t) => t.tag !== "tag:yaml.org,2002:int"),
+    goInt,
+    goTimestamp,
+  ],
+  uniqueKeys: true,
+};
+
+/**
+ * Kustomization files are read by kustomize with sigs.k8s.io/yaml, i.e. YAML 1.1: `y`, `yes`, `on`
+ * are booleans there (and refused where a string is expected, as kustomize refuses them).
+ */
+const KUSTOMIZATION_OPTIONS = {
   version: "1.1" as const,
-  // go-yaml leaves timestamps as strings when decoding into untyped JSON; so do we.
-  customTags: (tags: unknown[]) =>
-    tags.filter((t) => (t as { tag?: string }).tag !== "tag:yaml.org,2002:timestamp"),
+  customTags: (tags: Array<{ tag?: string }>) => tags.filter((t) => t.tag !== "tag:yaml.org,2002:timestamp"),
   uniqueKeys: true,
 };
 
 /** Parses every document of a YAML stream into plain JSON values; empty documents are skipped. */
-export function parseYamlDocuments(text: string, file: string): unknown[] {
+export function parseYamlDocuments(text: string, file: string, dialect: "manifest" | "kustomization" = "manifest"): unknown[] {
+  const options = dialect === "manifest" ? MANIFEST_OPTIONS : KUSTOMIZATION_OPTIONS;
   let docs: Document.Parsed[];
   try {
-    docs = parseAllDocuments(text, PARSE_OPTIONS as never) as unknown as Document.Parsed[];
+    docs = parseAllDocuments(text, options as never) as unknown as Document.Parsed[];
   } catch (err) {
     throw manifestInvalid(`cannot parse YAML: ${(err as Error).message}`, { file }, err);
   }
@@ -26,7 +84,7 @@ export function parseYamlDocuments(text: string, file: string): unknown[] {
     const first = doc.errors[0];
     if (first) {
       const line = first.linePos?.[0]?.line;
-      const reason = first.message.split("\n")[0] ?? first.message;
+      const reason = (first.message.split("\n")[0] ?? first.message).replace(/ at line \d+, column \d+:?$/, "");
       throw manifestInvalid(`YAML syntax error: ${reason}`, { file, ...(line ? { line } : {}) }, first);
     }
     const value = doc.toJS({ maxAliasCount: 1000 }) as unknown;
@@ -38,7 +96,7 @@ export function parseYamlDocuments(text: string, file: string): unknown[] {
 
 /** Parses a single-document YAML file (a kustomization); an empty file is an empty object. */
 export function parseYamlDocument(text: string, file: string): unknown {
-  const docs = parseYamlDocuments(text, file);
+  const docs = parseYamlDocuments(text, file, "kustomization");
   if (docs.length > 1) throw manifestInvalid("expected a single YAML document", { file });
   return docs[0] ?? {};
 }
