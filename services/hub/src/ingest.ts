@@ -54,6 +54,7 @@ export interface IngestHandle {
 }
 
 const silent: IngestLogger = { info() {}, warn() {}, error() {} };
+const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 export async function startIngest(options: IngestOptions): Promise<IngestHandle> {
   const { nc, names, db } = options;
@@ -103,16 +104,23 @@ export async function startIngest(options: IngestOptions): Promise<IngestHandle>
   const retry = (m: JsMsg, err: unknown): void => {
     m.nak(retryDelayMs);
     counts.retried++;
-    logger.error({ subject: m.subject, streamSeq: m.seq, err: err instanceof Error ? err.message : String(err) }, "report write failed; redelivery requested");
+    logger.error({ subject: m.subject, streamSeq: m.seq, err: errorText(err) }, "report write failed; redelivery requested");
   };
 
   // One message at a time, in stream order: later reports of a cluster see earlier ones written.
   const loop = (async () => {
     for await (const m of messages) {
-      await handle(m);
+      try {
+        await handle(m);
+      } catch (err) {
+        // handle() turns every failure into an ack or a nak; this is a bug, not a reason to stop
+        // ingesting. The message is redelivered after ack_wait.
+        logger.error({ subject: m.subject, streamSeq: m.seq, err: errorText(err) }, "report handling failed");
+      }
     }
+    if (!stopping) logger.error({ stream: names.reportStream }, "report ingest stopped: the consumer closed");
   })().catch((err: unknown) => {
-    if (!stopping) logger.error({ err: err instanceof Error ? err.message : String(err) }, "report ingest stopped");
+    if (!stopping) logger.error({ err: errorText(err) }, "report ingest stopped");
   });
 
   logger.info({ stream: names.reportStream, consumer: names.ingestConsumer }, "report ingest started");
