@@ -94,6 +94,47 @@ const rows: Array<[string, KubeObject, Record<string, unknown>]> = [
     { apiVersion: "batch/v1", kind: "CronJob", metadata: { name: "cj" }, spec: { jobTemplate: { spec: { template: { spec: { containers: [{ name: "c", env: [{ name: "B", value: "b" }] }] } } } } } },
   ],
   [
+    "pod spec keyed lists: imagePullSecrets, hostAliases, topologySpreadConstraints, initContainers",
+    deploy({
+      containers: [{ name: "a", image: "a" }],
+      initContainers: [{ name: "i1", image: "i" }],
+      imagePullSecrets: [{ name: "s1" }],
+      hostAliases: [{ ip: "10.0.0.1", hostnames: ["a"] }],
+      topologySpreadConstraints: [{ topologyKey: "zone", whenUnsatisfiable: "DoNotSchedule", maxSkew: 1 }],
+    }),
+    patchOf({
+      initContainers: [{ name: "i0", image: "i0" }],
+      imagePullSecrets: [{ name: "s2" }],
+      hostAliases: [{ ip: "10.0.0.1", hostnames: ["b"] }, { ip: "10.0.0.2", hostnames: ["c"] }],
+      topologySpreadConstraints: [{ topologyKey: "zone", whenUnsatisfiable: "DoNotSchedule", maxSkew: 2 }, { topologyKey: "host", whenUnsatisfiable: "ScheduleAnyway", maxSkew: 1 }],
+    }),
+  ],
+  [
+    "pod: containers and ephemeral containers by name, volumeDevices by devicePath",
+    { apiVersion: "v1", kind: "Pod", metadata: { name: "p" }, spec: { containers: [{ name: "a", image: "a", volumeDevices: [{ name: "d", devicePath: "/dev/x" }] }], ephemeralContainers: [{ name: "dbg", image: "busybox" }] } },
+    { apiVersion: "v1", kind: "Pod", metadata: { name: "p" }, spec: { containers: [{ name: "a", volumeDevices: [{ name: "d2", devicePath: "/dev/x" }] }], ephemeralContainers: [{ name: "dbg", image: "alpine" }, { name: "dbg2", image: "x" }] } },
+  ],
+  [
+    "statefulset: volumeClaimTemplates replaced, template merged",
+    { apiVersion: "apps/v1", kind: "StatefulSet", metadata: { name: "s" }, spec: { serviceName: "s", volumeClaimTemplates: [{ metadata: { name: "data" }, spec: { resources: { requests: { storage: "1Gi" } } } }], template: { spec: { containers: [{ name: "a", image: "a" }] } } } },
+    { apiVersion: "apps/v1", kind: "StatefulSet", metadata: { name: "s" }, spec: { volumeClaimTemplates: [{ metadata: { name: "logs" } }], template: { spec: { containers: [{ name: "b", image: "b" }] } } } },
+  ],
+  [
+    "service account secrets by name, webhooks by name, ownerReferences by uid",
+    { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "sa", ownerReferences: [{ uid: "1", name: "o1", kind: "X", apiVersion: "v1" }] }, secrets: [{ name: "t1" }], imagePullSecrets: [{ name: "p1" }] },
+    { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "sa", ownerReferences: [{ uid: "2", name: "o2", kind: "X", apiVersion: "v1" }] }, secrets: [{ name: "t2" }], imagePullSecrets: [{ name: "p2" }] },
+  ],
+  [
+    "admission webhooks merge by name",
+    { apiVersion: "admissionregistration.k8s.io/v1", kind: "MutatingWebhookConfiguration", metadata: { name: "m" }, webhooks: [{ name: "a.example.com", sideEffects: "None" }, { name: "b.example.com", sideEffects: "None" }] },
+    { apiVersion: "admissionregistration.k8s.io/v1", kind: "MutatingWebhookConfiguration", metadata: { name: "m" }, webhooks: [{ name: "b.example.com", timeoutSeconds: 5 }] },
+  ],
+  [
+    "rbac and ingress lists are replaced",
+    { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata: { name: "r" }, rules: [{ apiGroups: [""], resources: ["pods"], verbs: ["get"] }] },
+    { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata: { name: "r" }, rules: [{ apiGroups: ["apps"], resources: ["deployments"], verbs: ["list"] }] },
+  ],
+  [
     "root $patch: replace leaves the object as it was",
     deploy({ containers: [{ name: "a", image: "a" }] }),
     { $patch: "replace", apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "web" }, spec: { replicas: 2 } },
