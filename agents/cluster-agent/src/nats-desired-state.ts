@@ -25,9 +25,13 @@ export interface NatsDesiredStateOptions {
   cacheDir: string;
   /** Pacing of watch re-creation and bundle fetch retries. */
   retry?: RetryOptions;
+  /** The watch is recreated this often even when nothing seems wrong (default five minutes). */
+  rewatchMs?: number;
   /** Transport trouble worth a log line (not refusals: those go to onRefused). */
   onError?: (err: unknown, during: string) => void;
 }
+
+export const DEFAULT_REWATCH_MS = 5 * 60_000;
 
 type Handlers = Parameters<DesiredStateSource["start"]>[0];
 
@@ -87,14 +91,17 @@ export class NatsDesiredStateSource implements DesiredStateSource {
   }
 
   /**
-   * Keeps one watch on this cluster's key alive. The watch is recreated after every reconnect
-   * (after a server restart the watch's ephemeral consumer is gone, and the client would only
-   * notice after missed heartbeats) and whenever it ends or cannot be created; the value it
-   * delivers first is the current pointer, and a re-delivered pointer is recognised and ignored.
+   * Keeps one watch on this cluster's key alive. The watch is recreated after every reconnect,
+   * every `rewatchMs`, and whenever it ends or cannot be created: a NATS server (or a bucket) that
+   * comes back empty leaves the old watch's consumer resuming at a stream sequence that no longer
+   * means anything, and it never sees the new pointer. A fresh watch delivers the current pointer
+   * first; a re-delivered pointer is recognised and ignored. A deleted pointer (DEL/PURGE) is
+   * ignored too: the agent keeps enforcing what it holds.
    */
   private async watchLoop(): Promise<void> {
     while (!this.stopped) {
       let stopStatus: (() => void) | undefined;
+      let rewatch: NodeJS.Timeout | undefined;
       try {
         const nc = await this.conn.get();
         // No $JS.API.INFO / stream-info probes: a per-agent account may not be allowed them.
@@ -108,6 +115,8 @@ export class NatsDesiredStateSource implements DesiredStateSource {
         stopStatus = watchStatus(nc, (s) => {
           if (s.type === "reconnect") watcher.stop();
         });
+        rewatch = setTimeout(() => watcher.stop(), this.opts.rewatchMs ?? DEFAULT_REWATCH_MS);
+        rewatch.unref();
         for await (const entry of watcher) {
           if (entry.operation === "PUT") this.onPointer(entry.value);
         }
@@ -115,6 +124,7 @@ export class NatsDesiredStateSource implements DesiredStateSource {
         if (!this.stopped) this.opts.onError?.(err, `watching ${this.opts.names.desiredBucket}/${desiredKey(this.opts.cluster)}`);
       } finally {
         stopStatus?.();
+        clearTimeout(rewatch);
         this.stopWatch = undefined;
       }
       if (this.stopped) break;

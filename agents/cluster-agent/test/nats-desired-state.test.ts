@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ErrorCode } from "@flotilla/model";
 import { createTestNats, type TestNats } from "@flotilla/testkit";
 import { generateSigningKey, wireNames, type SigningKey, type WireNames } from "@flotilla/wire";
+import { jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { NatsDesiredStateSource, connectAgentNats, type NatsConnector } from "../src/index.js";
 import type { Refusal, VerifiedDesired } from "../src/ports.js";
@@ -28,8 +29,8 @@ describe("NatsDesiredStateSource", () => {
   let cacheDir: string;
   const sources: NatsDesiredStateSource[] = [];
 
-  const newSource = (connection: NatsConnector = nc) => {
-    const s = new NatsDesiredStateSource({ connection, names, cluster: CLUSTER, publicKey: hub.publicKey, cacheDir, retry: FAST });
+  const newSource = (connection: NatsConnector = nc, rewatchMs?: number) => {
+    const s = new NatsDesiredStateSource({ connection, names, cluster: CLUSTER, publicKey: hub.publicKey, cacheDir, retry: FAST, ...(rewatchMs ? { rewatchMs } : {}) });
     sources.push(s);
     return s;
   };
@@ -161,6 +162,20 @@ describe("NatsDesiredStateSource", () => {
     await waitFor("desired state after the bundle arrived", () => rec.desired.length === 1);
     expect(rec.desired[0]?.pointer).toEqual(pointer);
     expect(rec.refused).toHaveLength(1);
+  });
+
+  it("re-watches periodically, so a bucket re-created under a live connection is seen", async () => {
+    const rec = recorder();
+    await newSource(nc, 300).start(rec.handlers);
+    await publish(1);
+    await waitFor("generation 1", () => rec.desired.length === 1);
+    // The hub's bucket is lost and re-created (no reconnect happens): the old watch cannot see it.
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.delete(`KV_${names.desiredBucket}`);
+    await ensureWireResources(nc, names);
+    await publish(2);
+    await waitFor("generation 2 in the re-created bucket", () => rec.desired.length === 2);
+    expect(rec.desired[1]?.pointer.generation).toBe(2);
   });
 
   it("delivers the cached state on restart while NATS is unreachable, and ignores a corrupt cache", async () => {
