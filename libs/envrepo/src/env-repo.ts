@@ -11,6 +11,7 @@ import git from "isomorphic-git";
 import http from "isomorphic-git/http/node";
 import { ErrorCode, FlotillaError } from "@flotilla/model";
 import { BlobCache, loadCommitView, type CommitView } from "./commit-view.js";
+import { describeGitError, redact } from "./git-errors.js";
 import { GitObjects, diffTrees } from "./git-objects.js";
 
 export interface OpenEnvRepoOptions {
@@ -243,26 +244,3 @@ function isDir(p: string): boolean {
   }
 }
 
-/** Removes credentials embedded in a URL before it appears in messages. */
-function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.username || u.password) {
-      u.username = "***";
-      u.password = "";
-    }
-    return u.toString();
-  } catch {
-    return url;
-  }
-}
-
-function describeGitError(err: unknown): string {
-  const e = err as { code?: string; data?: { statusCode?: number; statusMessage?: string }; message?: string };
-  if (e?.code === "HttpError" && e.data?.statusCode === 401) return "authentication failed (HTTP 401): check the access token";
-  if (e?.code === "HttpError" && e.data?.statusCode === 403) return "access denied (HTTP 403): the token may not read this repository";
-  if (e?.code === "HttpError" && e.data?.statusCode === 404) return "repository not found (HTTP 404): check the url";
-  if (e?.code === "UserCanceledError") return "authentication failed: the access token was rejected";
-  if (e?.code === "NotFoundError") return `not found: ${e.message ?? ""}`;
-  return err instanceof Error ? err.message : String(err);
-}

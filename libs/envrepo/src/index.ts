@@ -18,3 +18,5 @@ export {
   type RenderOptions,
 } from "./render.js";
 export { revertCommit, DEFAULT_AUTHOR, type GitPerson, type RevertOptions } from "./revert.js";
+export { openEnvRepoWriter, type EnvRepoWriter, type EnvRepoWriterOptions } from "./writer.js";
+export { applyChangesToTree, type FileChanges } from "./tree-edit.js";

@@ -6,8 +6,9 @@ import git from "isomorphic-git";
 import http from "isomorphic-git/http/node";
 import { DEFAULT_AUTHOR, type GitPerson } from "../revert.js";
 
-/** File path → content; `null` deletes the file (commitFiles). */
-export type FileChanges = Record<string, string | Uint8Array | null>;
+import type { FileChanges } from "../tree-edit.js";
+
+export type { FileChanges };
 
 export const TEST_AUTHOR: GitPerson = { name: "Test Author", email: "author@example.test" };
 

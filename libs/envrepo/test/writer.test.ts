@@ -1,0 +1,76 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { ErrorCode } from "@flotilla/model";
+import { openEnvRepo, openEnvRepoWriter } from "@flotilla/envrepo";
+import { createWorkRepo, pushWorkRepo, startGitHttpServer, type GitHttpServer } from "@flotilla/envrepo/testing";
+
+const TOKEN = "writer-token";
+const dec = new TextDecoder();
+let server: GitHttpServer;
+let tmp: string;
+let url: string;
+let work: string;
+
+beforeEach(async () => {
+  server = await startGitHttpServer({ token: TOKEN });
+  tmp = await mkdtemp(join(tmpdir(), "envrepo-writer-"));
+  url = server.createBareRepo("fleet");
+  work = join(tmp, "work");
+  await createWorkRepo(work, { "flotilla.yaml": "v: 1\n", "apps/shop/deploy.yaml": "image: nginx:1.26\n", "apps/shop/run.sh": "#!/bin/sh\n" });
+  await pushWorkRepo(work, url, { token: TOKEN });
+});
+afterEach(async () => {
+  await server.close();
+  await rm(tmp, { recursive: true, force: true });
+});
+
+describe("EnvRepoWriter over HTTP", () => {
+  it("commits changes on top of the remote head and pushes them; reverts by pushing the inverse", async () => {
+    const writer = openEnvRepoWriter({ url, token: TOKEN, workDir: join(tmp, "writer"), author: { name: "Promoter", email: "p@example.test" } });
+    const reader = openEnvRepo({ url, token: TOKEN, workDir: join(tmp, "reader") });
+
+    const promoted = await writer.commit({ "apps/shop/deploy.yaml": "image: nginx:1.27\n", "apps/web/new.yaml": "x: 1\n", "flotilla.yaml": null }, "Promote shop to prod");
+    expect(await reader.fetch()).toBe(promoted);
+    const v = await reader.view(promoted);
+    expect(dec.decode(v.readFile("apps/shop/deploy.yaml"))).toBe("image: nginx:1.27\n");
+    expect(dec.decode(v.readFile("apps/web/new.yaml"))).toBe("x: 1\n");
+    expect(v.readFile("flotilla.yaml")).toBeUndefined();
+    expect(v.paths()).toEqual(["apps/shop/deploy.yaml", "apps/shop/run.sh", "apps/web/new.yaml"]);
+    expect((await reader.commitInfo(promoted)).author).toBe("Promoter <p@example.test>");
+
+    // Someone else commits on top; the revert builds on their commit and keeps it.
+    const other = openEnvRepoWriter({ url, token: TOKEN, workDir: join(tmp, "other") });
+    const unrelated = await other.commit({ "apps/other.yaml": "o: 1\n" }, "Unrelated");
+    const reverted = await writer.revert(promoted);
+    expect(await reader.fetch()).toBe(reverted);
+    const after = await reader.view(reverted);
+    expect(dec.decode(after.readFile("apps/shop/deploy.yaml"))).toBe("image: nginx:1.26\n");
+    expect(after.readFile("apps/web/new.yaml")).toBeUndefined();
+    expect(dec.decode(after.readFile("flotilla.yaml"))).toBe("v: 1\n");
+    expect(dec.decode(after.readFile("apps/other.yaml"))).toBe("o: 1\n");
+    expect((await reader.commitInfo(reverted)).message).toBe(`Revert "Promote shop to prod"\n\nThis reverts commit ${promoted}.`);
+    // The reader's clone is shallow: only the revisions it fetched are there to compare.
+    expect(await reader.changedPaths(promoted, reverted)).toEqual(["apps/other.yaml", "apps/shop/deploy.yaml", "apps/web/new.yaml", "flotilla.yaml"]);
+    expect(unrelated).toMatch(/^[0-9a-f]{40}$/);
+  });
+
+  it("two writers racing both land: the loser redoes its commit on the new head", async () => {
+    const a = openEnvRepoWriter({ url, token: TOKEN, workDir: join(tmp, "a") });
+    const b = openEnvRepoWriter({ url, token: TOKEN, workDir: join(tmp, "b") });
+    await Promise.all([a.commit({ "a.yaml": "a\n" }, "A"), b.commit({ "b.yaml": "b\n" }, "B")]);
+    const reader = openEnvRepo({ url, token: TOKEN, workDir: join(tmp, "reader") });
+    const v = await reader.view(await reader.fetch());
+    expect(dec.decode(v.readFile("a.yaml"))).toBe("a\n");
+    expect(dec.decode(v.readFile("b.yaml"))).toBe("b\n");
+  });
+
+  it("refuses to write behind a work tree's back and fails clearly with a wrong token", async () => {
+    await expect(openEnvRepoWriter({ path: work }).commit({ "x.yaml": "x" }, "x")).rejects.toMatchObject({ code: ErrorCode.ConfigInvalid });
+    await expect(openEnvRepoWriter({ url, token: "wrong", workDir: join(tmp, "w") }).commit({ "x.yaml": "x" }, "x")).rejects.toMatchObject({
+      code: ErrorCode.RepoUnavailable,
+      message: expect.stringMatching(/commit "x": authentication failed: the access token was rejected$/),
+    });
+  });
+});
