@@ -1,2 +1,11 @@
 export * from "./postgres.js";
 export * from "./nats.js";
+export * from "./wait-for.js";
+export * from "./kube-binaries.js";
+export * from "./kube-request.js";
+export * from "./kubeconfig-file.js";
+export * from "./control-plane.js";
+export * from "./namespaces.js";
+export { FAKE_NODE_ANNOTATION } from "./component-flags.js";
+export type { NamespacedIdentity, NamespacedIdentityOptions } from "./namespaced-identity.js";
+export { reapOrphanedPlanes, planesDir } from "./plane-reaper.js";
