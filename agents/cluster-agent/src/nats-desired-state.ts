@@ -99,6 +99,8 @@ export class NatsDesiredStateSource implements DesiredStateSource {
    * ignored too: the agent keeps enforcing what it holds.
    */
   private async watchLoop(): Promise<void> {
+    // One log line per outage, not one per retry.
+    let failing = false;
     while (!this.stopped) {
       let stopStatus: (() => void) | undefined;
       let rewatch: NodeJS.Timeout | undefined;
@@ -112,6 +114,7 @@ export class NatsDesiredStateSource implements DesiredStateSource {
         this.stopWatch = () => watcher.stop();
         if (this.stopped) watcher.stop();
         this.watchBackoff.reset();
+        failing = false;
         stopStatus = watchStatus(nc, (s) => {
           if (s.type === "reconnect") watcher.stop();
         });
@@ -121,7 +124,8 @@ export class NatsDesiredStateSource implements DesiredStateSource {
           if (entry.operation === "PUT") this.onPointer(entry.value);
         }
       } catch (err) {
-        if (!this.stopped) this.opts.onError?.(err, `watching ${this.opts.names.desiredBucket}/${desiredKey(this.opts.cluster)}`);
+        if (!this.stopped && !failing) this.opts.onError?.(err, `watching ${this.opts.names.desiredBucket}/${desiredKey(this.opts.cluster)} (retrying)`);
+        failing = true;
       } finally {
         stopStatus?.();
         clearTimeout(rewatch);

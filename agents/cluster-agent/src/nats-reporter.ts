@@ -57,6 +57,7 @@ export class NatsReporter implements Reporter {
     this.maxPending = Math.max(1, opts.maxPending ?? DEFAULT_MAX_PENDING);
     this.spool = opts.spoolDir ? new ReportSpool(opts.spoolDir, opts.cluster, (e, d) => this.opts.onError?.(e, d)) : undefined;
     this.queue = this.spool?.load() ?? [];
+    if (this.queue.length > this.maxPending) this.coalesceHeartbeats();
     if (this.spool && this.queue.length > 0) this.spool.rewrite(this.queue);
     this.loopDone = this.sendLoop();
   }
@@ -136,6 +137,8 @@ export class NatsReporter implements Reporter {
   private async sendLoop(): Promise<void> {
     let js: { nc: NatsConnection; client: JetStreamClient } | undefined;
     let stopStatus: (() => void) | undefined;
+    // One log line per outage, not one per retry.
+    let failing = false;
     while (!this.stopped) {
       const head = this.queue[0];
       if (!head) {
@@ -158,13 +161,15 @@ export class NatsReporter implements Reporter {
           timeout: this.opts.publishTimeoutMs ?? 5_000,
         });
         this.backoff.reset();
+        failing = false;
         const at = this.queue.indexOf(head);
         if (at >= 0) this.queue.splice(at, 1);
         this.markDone([head.id]);
         if (this.queue.length === 0) for (const f of this.flushers.splice(0)) f.resolve();
       } catch (err) {
         if (this.stopped) break;
-        this.opts.onError?.(err, `publishing ${head.kind} report ${head.id}`);
+        if (!failing) this.opts.onError?.(err, `publishing ${head.kind} report ${head.id} (retrying until acknowledged)`);
+        failing = true;
         await this.backoff.wait();
       }
     }
