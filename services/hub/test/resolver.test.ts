@@ -8,7 +8,7 @@ import { Objm } from "@nats-io/obj";
 import { ErrorCode, type Cluster, type ErrorInfo, type SignedPointer } from "@flotilla/model";
 import { generateSigningKey, verifyPointer, wireNames, type SigningKey, type WireNames } from "@flotilla/wire";
 import { openEnvRepo, revertCommit } from "@flotilla/envrepo";
-import { commitFiles, createWorkRepo, readFilesFrom } from "@flotilla/envrepo/testing";
+import { commitFiles, createWorkRepo, pushWorkRepo, readFilesFrom, startGitHttpServer } from "@flotilla/envrepo/testing";
 import { createTestNats, type TestNats } from "@flotilla/testkit";
 import { BundlePublisher } from "../src/publish.js";
 import { createResolver, type ResolverSink } from "../src/resolver.js";
@@ -201,5 +201,32 @@ describe("resolver", () => {
     await resolver.stop();
     expect(new Set(sink.published.map((p) => p.revision)).size).toBe(2);
     expect(sink.published.slice(2).map((p) => p.generation)).toEqual([2, 2]);
+  });
+
+  it("resolves an env repo served over HTTP with a token, and keeps pointers while it is unreachable", async () => {
+    const server = await startGitHttpServer({ token: "hub-token" });
+    try {
+      const url = server.createBareRepo("fleet");
+      await pushWorkRepo(dir, url, { token: "hub-token" });
+      const publisher = new BundlePublisher({ nc, names });
+      const sink = new RecordingSink();
+      const repo = openEnvRepo({ url, token: "hub-token", workDir: join(dir, ".hub-clone") });
+      const resolver = createResolver({ repo, publisher, signingKey: key, sink, nextGeneration });
+      const first = await resolver.refresh();
+      expect(first).toMatchObject({ published: 2, failed: false });
+
+      const text = (await readFilesFrom(EXAMPLE))[DEPLOYMENT]!;
+      const scaled = await commitFiles(dir, { [DEPLOYMENT]: text.replace("replicas: 2", "replicas: 3") }, "Scale to 3");
+      await pushWorkRepo(dir, url, { token: "hub-token" });
+      expect(await resolver.refresh()).toMatchObject({ revision: scaled, published: 2 });
+
+      await server.close();
+      const down = await resolver.refresh();
+      expect(down).toMatchObject({ revision: scaled, published: 0, failed: true });
+      expect(down.errors?.[0]?.code).toBe(ErrorCode.RepoUnavailable);
+      expect((await publisher.readPointer("prod-1"))?.revision).toBe(scaled);
+    } finally {
+      await server.close();
+    }
   });
 });
