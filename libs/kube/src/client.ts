@@ -7,7 +7,7 @@ import { KubeHttp } from "./http.js";
 import { isObject } from "./json.js";
 import { prepareForApply } from "./prepare.js";
 import { fail, failureFrom, ok, unreachable, type KubeResult } from "./result.js";
-import { collectionPath, objectPath, refOfTarget, targetOf, type ObjectTarget } from "./target.js";
+import { collectionPath, objectPath, refOfTarget, targetOf, toTarget, type ObjectTarget } from "./target.js";
 import { startWatch, type WatchEventHandler, type WatchHandle, type WatchOptions } from "./watch.js";
 
 export interface ApplyCallOptions {
@@ -89,7 +89,8 @@ export class KubeClient {
   }
 
   /** The live object, or `undefined` when it does not exist. */
-  async get(t: ObjectTarget): Promise<KubeResult<KubeObject | undefined>> {
+  async get(target: ObjectTarget | KubeObject): Promise<KubeResult<KubeObject | undefined>> {
+    const t = toTarget(target);
     const info = await this.resource(t.apiVersion, t.kind);
     if (!info.ok) return info.failure.reason === "UnknownKind" ? ok(undefined) : info;
     const r = await this.call("GET", objectPath(info.value, t.namespace, t.name), {}, refOfTarget(t), [200]);
@@ -114,7 +115,8 @@ export class KubeClient {
 
   /** Deletes one object: `deleted` when the server accepted the deletion (finalizers may still
    * hold it), `absent` when there was nothing to delete. */
-  async delete(t: ObjectTarget, opts: DeleteOptions = {}): Promise<KubeResult<"deleted" | "absent">> {
+  async delete(target: ObjectTarget | KubeObject, opts: DeleteOptions = {}): Promise<KubeResult<"deleted" | "absent">> {
+    const t = toTarget(target);
     const info = await this.resource(t.apiVersion, t.kind);
     if (!info.ok) return info.failure.reason === "UnknownKind" ? ok("absent") : info;
     const r = await this.call(
@@ -129,7 +131,8 @@ export class KubeClient {
   }
 
   /** A PATCH of any type, optionally on a subresource (e.g. `scale`). */
-  async patch(t: ObjectTarget, body: unknown, type: PatchType, opts: PatchOptions = {}): Promise<KubeResult<KubeObject>> {
+  async patch(target: ObjectTarget | KubeObject, body: unknown, type: PatchType, opts: PatchOptions = {}): Promise<KubeResult<KubeObject>> {
+    const t = toTarget(target);
     const info = await this.resource(t.apiVersion, t.kind);
     if (!info.ok) return info;
     const path = objectPath(info.value, t.namespace, t.name) + (opts.subresource ? `/${opts.subresource}` : "");

@@ -20,6 +20,16 @@ export function targetOf(o: KubeObject): ObjectTarget {
   };
 }
 
+/** Accepts either a target or a whole object (whose metadata names it). */
+export function toTarget(t: ObjectTarget | KubeObject): ObjectTarget {
+  return isKubeObject(t) ? targetOf(t) : t;
+}
+
+function isKubeObject(t: ObjectTarget | KubeObject): t is KubeObject {
+  const meta = (t as { metadata?: unknown }).metadata;
+  return typeof meta === "object" && meta !== null;
+}
+
 export function refOfTarget(t: ObjectTarget): ObjectRef {
   return { group: groupOf(t.apiVersion), kind: t.kind, namespace: t.namespace ?? "", name: t.name };
 }

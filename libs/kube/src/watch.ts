@@ -92,10 +92,12 @@ export function startWatch(deps: WatchDeps, apiVersion: string, kind: string, op
     return r.value.resourceVersion;
   }
 
-  async function streamFrom(resourceVersion: string, timeoutSeconds: number): Promise<string> {
+  // The last resourceVersion seen (list, event or bookmark): a restarted stream resumes from it.
+  let rv = opts.resourceVersion;
+
+  async function stream(timeoutSeconds: number): Promise<void> {
     const info = await deps.resource(apiVersion, kind);
     if (!info.ok) throw new Error(info.failure.message);
-    let rv = resourceVersion;
     const res = await deps.http.stream(
       collectionPath(info.value, opts.namespace),
       { watch: 1, allowWatchBookmarks: true, timeoutSeconds, resourceVersion: rv, labelSelector: opts.labelSelector },
@@ -117,7 +119,6 @@ export function startWatch(deps: WatchDeps, apiVersion: string, kind: string, op
     );
     if (res.status === 410) throw new GoneError("resourceVersion too old");
     if (res.status !== 200) throw new Error(`watch ${kind}: HTTP ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`);
-    return rv;
   }
 
   const sleep = (ms: number): Promise<void> =>
@@ -127,7 +128,6 @@ export function startWatch(deps: WatchDeps, apiVersion: string, kind: string, op
     });
 
   async function loop(): Promise<void> {
-    let rv = opts.resourceVersion;
     let listedAt = rv === undefined ? 0 : Date.now();
     if (rv !== undefined) markSynced();
     let backoff = initialBackoff;
@@ -139,7 +139,7 @@ export function startWatch(deps: WatchDeps, apiVersion: string, kind: string, op
           markSynced();
         }
         const untilRelist = Math.max(1, Math.ceil((relistEvery - (Date.now() - listedAt)) / 1000));
-        rv = await streamFrom(rv, Math.min(opts.timeoutSeconds ?? 300, untilRelist));
+        await stream(Math.min(opts.timeoutSeconds ?? 300, untilRelist));
         backoff = initialBackoff;
       } catch (err) {
         if (abort.signal.aborted) break;

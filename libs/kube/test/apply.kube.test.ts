@@ -176,4 +176,21 @@ describe("applyAll", () => {
     const cs = await manager.applyAll([configMap(ns, "c", { a: "1" }), serviceAccount(ns, "sa")], { owner });
     for (const e of cs.entries) expect(e.applied?.metadata.labels, refKey(e.ref)).toMatchObject({ "flotilla.dev/app": "shop", "flotilla.dev/cluster": "c1" });
   });
+
+  it("reports a forbidden cluster-scoped write of a namespaced identity, naming the identity", async () => {
+    const ns = await plane.freshNamespace("tenant");
+    const identity = await plane.mintNamespacedIdentity({ name: "agent", namespaces: [ns] });
+    const tenantClient = new KubeClient(identity.kubeConfig);
+    try {
+      const tenant = new ResourceManager(tenantClient);
+      const clusterRole: KubeObject = { apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole", metadata: { name: `tenant-${ns}` }, rules: [] };
+      const cs = await tenant.applyAll([configMap(ns, "c", { a: "1" }), clusterRole], { owner });
+      expect(actions(cs)).toEqual({ [`ClusterRole/tenant-${ns}`]: "failed", "ConfigMap/c": "created" });
+      const denied = cs.entries.find((e) => e.action === "failed");
+      expect(denied).toMatchObject({ reason: "Forbidden", failure: { status: 403 } });
+      expect(denied?.message).toContain(identity.user);
+    } finally {
+      tenantClient.close();
+    }
+  });
 });
