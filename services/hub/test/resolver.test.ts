@@ -188,7 +188,8 @@ describe("resolver", () => {
     const publisher = new BundlePublisher({ nc, names });
     const sink = new RecordingSink();
     const waiters: { count: number; resolve: () => void }[] = [];
-    const publishedCount = (count: number) => new Promise<void>((resolve) => waiters.push({ count, resolve }));
+    const publishedCount = (count: number) =>
+      new Promise<void>((resolve) => (sink.published.length >= count ? resolve() : waiters.push({ count, resolve })));
     sink.onPublished = async (p) => {
       sink.published.push(p);
       for (const w of waiters) if (sink.published.length >= w.count) w.resolve();
