@@ -3,7 +3,7 @@
 // the first that fails throws a PatchError naming its index, op and path.
 
 import { PatchError } from "./patch-error.js";
-import { cloneJson, isMap, jsonEqual, type JsonMap, type KubeObject } from "./kube-object.js";
+import { cloneJson, isMap, jsonEqual, setKey, type JsonMap, type KubeObject } from "./kube-object.js";
 
 type Container = JsonMap | unknown[];
 
@@ -61,7 +61,7 @@ function addAt(doc: unknown, tokens: string[], value: unknown): unknown {
   if (tokens.length === 0) return value;
   const { parent, last } = parentOf(doc, tokens);
   if (Array.isArray(parent)) parent.splice(arrayIndex(parent, last, true), 0, value);
-  else parent[last] = value;
+  else setKey(parent, last, value);
   return doc;
 }
 
@@ -84,7 +84,7 @@ function replaceAt(doc: unknown, tokens: string[], value: unknown): unknown {
   if (Array.isArray(parent)) parent[arrayIndex(parent, last, false)] = value;
   else {
     if (!Object.hasOwn(parent, last)) throw new Error(`the document has no /${tokens.join("/")}`);
-    parent[last] = value;
+    setKey(parent, last, value);
   }
   return doc;
 }

@@ -20,12 +20,21 @@ export function isMap(v: unknown): v is JsonMap {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
+/**
+ * Sets a key as an own property. A plain assignment of `__proto__` (a legal YAML key) would change
+ * the object's prototype instead and lose the key.
+ */
+export function setKey(m: JsonMap, key: string, value: unknown): void {
+  if (key === "__proto__") Object.defineProperty(m, key, { value, writable: true, enumerable: true, configurable: true });
+  else m[key] = value;
+}
+
 /** Deep copy of plain JSON data (what parsed YAML is). */
 export function cloneJson<T>(v: T): T {
   if (Array.isArray(v)) return v.map(cloneJson) as T;
   if (isMap(v)) {
     const out: JsonMap = {};
-    for (const [k, x] of Object.entries(v)) out[k] = cloneJson(x);
+    for (const [k, x] of Object.entries(v)) setKey(out, k, cloneJson(x));
     return out as T;
   }
   return v;

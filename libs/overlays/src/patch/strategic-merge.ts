@@ -15,7 +15,7 @@
 //   copies these three into its output; the API server would reject that).
 
 import { PatchError } from "./patch-error.js";
-import { cloneJson, isMap, jsonEqual, type JsonMap, type KubeObject } from "./kube-object.js";
+import { cloneJson, isMap, jsonEqual, setKey, type JsonMap, type KubeObject } from "./kube-object.js";
 import { schemaFor, type FieldSchema, type TypeSchema } from "./merge-schema.js";
 
 export interface StrategicMergeOptions {
@@ -112,7 +112,7 @@ function mergeMap(target: JsonMap, patch: JsonMap, schema: TypeSchema | undefine
     if (key.startsWith("$")) continue; // directives, handled below
     const merged = mergeValue(out[key], pv, schema?.[key], `${path}/${key}`);
     if (merged === ABSENT) delete out[key];
-    else out[key] = merged;
+    else setKey(out, key, merged);
   }
   for (const [key, pv] of Object.entries(patch)) {
     if (key.startsWith(DELETE_FROM_PRIMITIVE_LIST)) {
@@ -121,7 +121,7 @@ function mergeMap(target: JsonMap, patch: JsonMap, schema: TypeSchema | undefine
         throw new PatchError(`${key} at ${path || "/"} must be a list`, { op: key, path: `${path}/${field}` });
       }
       const list = out[field];
-      if (Array.isArray(list)) out[field] = list.filter((x) => !pv.some((d) => jsonEqual(d, x)));
+      if (Array.isArray(list)) setKey(out, field, list.filter((x) => !pv.some((d) => jsonEqual(d, x))));
     } else if (key === RETAIN_KEYS) {
       if (!Array.isArray(pv)) throw new PatchError(`$retainKeys at ${path || "/"} must be a list`, { op: key, path: path || "/" });
       const keep = new Set(pv.map(String));

@@ -26,8 +26,8 @@ describe("applyJson6902", () => {
       { op: "replace", path: "/metadata/annotations/t~0k", value: "3" },
       { op: "copy", from: "/data/list", path: "/data/copy" },
       { op: "move", from: "/metadata/annotations/a~1b", path: "/metadata/labels" },
-    ]) as any;
-    expect(out.data).toEqual({ list: [0, 1, 3, 4], copy: [0, 1, 3, 4] });
+    ]);
+    expect(out["data"]).toEqual({ list: [0, 1, 3, 4], copy: [0, 1, 3, 4] });
     expect(out.metadata).toEqual({ name: "cm", annotations: { "t~k": "3" }, labels: "1" });
   });
 
