@@ -29,8 +29,20 @@ function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
+/**
+ * kustomize matches `images[].name` as an (unescaped) regular expression followed by an optional
+ * tag and digest, so `app.v1` also matches `appxv1`. Keep that, falling back to a literal match
+ * when the name is not a valid expression.
+ */
 export function imageMatches(image: string, name: string): boolean {
-  return new RegExp(`^${escapeRegExp(name)}(@sha256)?(:[a-zA-Z0-9_.{}-]*)?$`).test(image);
+  const rest = "(@sha256)?(:[a-zA-Z0-9_.{}-]*)?(@sha256:[a-zA-Z0-9]*)?$";
+  let pattern: RegExp;
+  try {
+    pattern = new RegExp(`^${name}${rest}`);
+  } catch {
+    pattern = new RegExp(`^${escapeRegExp(name)}${rest}`);
+  }
+  return pattern.test(image);
 }
 
 export function updateImage(image: string, entry: ImageEntry): string {
