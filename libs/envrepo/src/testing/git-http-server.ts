@@ -100,7 +100,12 @@ function serveWithBackend(root: string, req: IncomingMessage, res: ServerRespons
     ...(req.headers["git-protocol"] ? { GIT_PROTOCOL: String(req.headers["git-protocol"]) } : {}),
   };
   const cgi = spawn(GIT_HTTP_BACKEND, [], { env, stdio: ["pipe", "pipe", "pipe"] });
+  // The backend may exit before reading the whole body (an error); that must not crash the test.
+  cgi.stdin.on("error", () => undefined);
   req.pipe(cgi.stdin);
+  res.on("close", () => {
+    if (cgi.exitCode === null) cgi.kill();
+  });
   let head = Buffer.alloc(0);
   let headersDone = false;
   let stderr = "";
