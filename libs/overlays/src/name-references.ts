@@ -49,7 +49,7 @@ function couldBeReferencedBy(resources: Resource[], referrer: Resource): Resourc
 }
 
 function sameEndingSubarray(a: string[], b: string[]): boolean {
-  let [shortest, longest] = a.length <= b.length ? [a, b] : [b, a];
+  const [shortest, longest] = a.length <= b.length ? [a, b] : [b, a];
   const diff = longest.length - shortest.length;
   if (shortest.length === 0) return diff === 0;
   for (let i = shortest.length - 1; i >= 0; i--) if (longest[i + diff] !== shortest[i]) return false;

@@ -39,3 +39,8 @@ spec:
       - name: main
         image: nginx:1.25
 ${extra}`;
+
+/** A loosely typed view of rendered data, for deep assertions in tests. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Loose = any;
+export const loose = (v: unknown): Loose => v;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { deployment, find, render } from "./helpers.js";
+import { deployment, find, loose, render } from "./helpers.js";
 
 describe("name references", () => {
   it("rewrites ConfigMap, Secret, ServiceAccount and PVC references in pod templates", () => {
@@ -35,7 +35,7 @@ describe("name references", () => {
         "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: data}",
       ].join("\n---\n"),
     });
-    const spec = (find(objects, "Deployment", "p-web-s").spec as any).template.spec;
+    const spec = loose(find(objects, "Deployment", "p-web-s").spec).template.spec;
     expect(spec.serviceAccountName).toBe("p-runner-s");
     expect(spec.imagePullSecrets).toEqual([{ name: "p-pull-s" }]);
     expect(spec.volumes[0].configMap.name).toMatch(/^p-settings-s-[a-z0-9]{10}$/);
@@ -94,10 +94,10 @@ describe("name references", () => {
         "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {name: web}\nspec:\n  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}",
       ].join("\n---\n"),
     });
-    const ing = find(objects, "Ingress", "p-web").spec as any;
+    const ing = loose(find(objects, "Ingress", "p-web").spec);
     expect(ing.defaultBackend.service.name).toBe("p-web");
     expect(ing.rules[0].http.paths[0].backend.service.name).toBe("p-web");
-    expect((find(objects, "HorizontalPodAutoscaler", "p-web").spec as any).scaleTargetRef.name).toBe("p-web");
+    expect(loose(find(objects, "HorizontalPodAutoscaler", "p-web").spec).scaleTargetRef.name).toBe("p-web");
   });
 
   it("leaves references to objects outside the build alone", () => {
@@ -105,6 +105,6 @@ describe("name references", () => {
       "kustomization.yaml": "namePrefix: p-\nresources: [d.yaml]\n",
       "d.yaml": deployment("web").replace("      containers:", "      serviceAccountName: external\n      containers:"),
     });
-    expect((find(objects, "Deployment", "p-web").spec as any).template.spec.serviceAccountName).toBe("external");
+    expect(loose(find(objects, "Deployment", "p-web").spec).template.spec.serviceAccountName).toBe("external");
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { splitImage, updateImage } from "../../src/transformers/images.js";
-import { deployment, find, names, render } from "./helpers.js";
+import { deployment, find, loose, names, render } from "./helpers.js";
 
 describe("images", () => {
   it("splits references like kustomize (registry ports are not tags)", () => {
@@ -31,10 +31,10 @@ describe("images", () => {
         "apiVersion: example.com/v1\nkind: Runner\nmetadata: {name: r}\nspec:\n  pod:\n    containers: [{name: c, image: 'nginx:1'}]",
       ].join("\n---\n"),
     });
-    const spec = (find(objects, "Deployment", "web").spec as any).template.spec;
+    const spec = loose(find(objects, "Deployment", "web").spec).template.spec;
     expect(spec.containers[0].image).toBe("nginx:1.27.1");
     expect(spec.initContainers[0].image).toBe("mirror/busybox");
-    expect((find(objects, "Runner", "r").spec as any).pod.containers[0].image).toBe("nginx:1.27.1");
+    expect(loose(find(objects, "Runner", "r").spec).pod.containers[0].image).toBe("nginx:1.27.1");
   });
 });
 
@@ -46,24 +46,24 @@ describe("labels and annotations", () => {
 
   it("commonLabels reach metadata, selectors (created on Services) and templates", () => {
     const objects = render(files("commonLabels: {team: a}\ncommonAnnotations: {note: hi}\n"));
-    const dep = find(objects, "Deployment", "web") as any;
+    const dep = loose(find(objects, "Deployment", "web"));
     expect(dep.metadata.labels).toEqual({ team: "a" });
     expect(dep.metadata.annotations).toEqual({ note: "hi" });
     expect(dep.spec.selector.matchLabels).toEqual({ app: "web", team: "a" });
     expect(dep.spec.template.metadata.labels).toEqual({ app: "web", team: "a" });
     expect(dep.spec.template.metadata.annotations).toEqual({ note: "hi" });
-    expect((find(objects, "Service", "web") as any).spec.selector).toEqual({ team: "a" });
+    expect(loose(find(objects, "Service", "web")).spec.selector).toEqual({ team: "a" });
   });
 
   it("labels touch metadata only, templates with includeTemplates, selectors with includeSelectors", () => {
     const objects = render(
       files("labels:\n- pairs: {m: '1'}\n- pairs: {t: '2'}\n  includeTemplates: true\n- pairs: {s: '3'}\n  includeSelectors: true\n"),
     );
-    const dep = find(objects, "Deployment", "web") as any;
+    const dep = loose(find(objects, "Deployment", "web"));
     expect(dep.metadata.labels).toEqual({ m: "1", t: "2", s: "3" });
     expect(dep.spec.template.metadata.labels).toEqual({ app: "web", t: "2", s: "3" });
     expect(dep.spec.selector.matchLabels).toEqual({ app: "web", s: "3" });
-    expect((find(objects, "Service", "web") as any).spec.selector).toEqual({ s: "3" });
+    expect(loose(find(objects, "Service", "web")).spec.selector).toEqual({ s: "3" });
   });
 });
 
@@ -92,7 +92,7 @@ describe("namespace, prefix and suffix, replicas", () => {
       "base/d.yaml": deployment("web"),
       "kustomization.yaml": "resources: [base]\nreplicas:\n- name: web\n  count: 3\n",
     });
-    expect((find(objects, "Deployment", "b-web").spec as any).replicas).toBe(3);
+    expect(loose(find(objects, "Deployment", "b-web").spec).replicas).toBe(3);
   });
 });
 
@@ -110,7 +110,7 @@ describe("patches", () => {
       "patch.yaml":
         "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n    spec:\n      containers:\n      - name: main\n        env: [{name: A, value: '1'}]\n",
     });
-    const dep = find(objects, "Deployment", "b-web") as any;
+    const dep = loose(find(objects, "Deployment", "b-web"));
     expect(dep.spec.replicas).toBe(5);
     expect(dep.spec.template.spec.containers[0]).toEqual({ name: "main", image: "nginx:1.25", env: [{ name: "A", value: "1" }] });
   });
@@ -132,7 +132,7 @@ describe("patches", () => {
         .map((n) => deployment(n).replace("metadata:\n  name:", `metadata:\n  labels: {tier: ${n === "c" ? "db" : "web"}}\n  name:`).replace("spec:\n", "spec:\n  replicas: 1\n"))
         .join("\n---\n"),
     });
-    expect(objects.map((o) => (o.spec as any).replicas)).toEqual([2, 2, 1]);
+    expect(objects.map((o) => loose(o.spec).replicas)).toEqual([2, 2, 1]);
     expect(find(objects, "Deployment", "a").metadata.annotations).toEqual({ patched: "yes" });
     expect(find(objects, "Deployment", "b").metadata.annotations).toBeUndefined();
   });
