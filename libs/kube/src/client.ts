@@ -2,7 +2,7 @@
 // exceptions; only programming errors throw.
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { KubeObject } from "@flotilla/model";
-import { Discovery, type ResourceInfo } from "./discovery.js";
+import { Discovery, DiscoveryError, type ResourceInfo } from "./discovery.js";
 import { KubeHttp } from "./http.js";
 import { isObject } from "./json.js";
 import { prepareForApply } from "./prepare.js";
@@ -63,6 +63,7 @@ export class KubeClient {
       if (info) return ok(info);
       return fail({ status: 404, reason: "UnknownKind", message: `the API server serves no kind ${kind} in ${apiVersion}: is its CustomResourceDefinition installed and established?` });
     } catch (err) {
+      if (err instanceof DiscoveryError) return fail(failureFrom(err.status, err.body, `discovery of ${apiVersion}`));
       return fail(unreachable(err, `${kind} ${apiVersion}`));
     }
   }

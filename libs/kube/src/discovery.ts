@@ -16,6 +16,14 @@ export interface ResourceInfo {
 
 type GroupVersion = Map<string, ResourceInfo>;
 
+/** Discovery answered with an HTTP error (not 404, which means "not served"). */
+export class DiscoveryError extends Error {
+  override readonly name = "DiscoveryError";
+  constructor(readonly status: number, readonly apiVersion: string, readonly body: unknown) {
+    super(`discovery of ${apiVersion} failed: HTTP ${status}`);
+  }
+}
+
 export class Discovery {
   private readonly groupVersions = new Map<string, Promise<GroupVersion | undefined>>();
   private preferred: Promise<Map<string, string>> | undefined;
@@ -70,7 +78,7 @@ export class Discovery {
       this.groupVersions.delete(apiVersion); // not served yet; ask again next time
       return undefined;
     }
-    if (res.status !== 200 || !isObject(res.body)) throw new Error(`discovery of ${apiVersion} failed: HTTP ${res.status}`);
+    if (res.status !== 200 || !isObject(res.body)) throw new DiscoveryError(res.status, apiVersion, res.body);
     const [group, version] = apiVersion.includes("/") ? (apiVersion.split("/") as [string, string]) : ["", apiVersion];
     const out: GroupVersion = new Map();
     const resources = Array.isArray(res.body["resources"]) ? res.body["resources"] : [];

@@ -1,6 +1,7 @@
 // HTTP to the API server with raw JSON. @kubernetes/client-node is used only for the kubeconfig
 // and its authentication (certificates, tokens, exec plugins): its typed client drops fields it
 // does not know, which would silently corrupt server-side apply.
+import { createHash } from "node:crypto";
 import http from "node:http";
 import https from "node:https";
 import type { KubeConfig } from "@kubernetes/client-node";
@@ -18,29 +19,49 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
+export interface KubeHttpOptions {
+  /** A request without any response byte for this long fails (default 30 s). */
+  requestTimeoutMs?: number;
+}
+
 export class KubeHttp {
   readonly server: URL;
   private agent: http.Agent | undefined;
+  private agentKey = "";
+  private readonly requestTimeoutMs: number;
 
-  constructor(private readonly kc: KubeConfig) {
+  constructor(private readonly kc: KubeConfig, opts: KubeHttpOptions = {}) {
     const cluster = kc.getCurrentCluster();
     if (!cluster) throw new Error("kubeconfig has no current cluster");
     this.server = new URL(cluster.server);
+    this.requestTimeoutMs = opts.requestTimeoutMs ?? 30_000;
   }
 
-  /** Request options with fresh credentials (tokens may rotate) on one keep-alive agent. */
+  private get mod(): typeof https | typeof http {
+    return this.server.protocol === "https:" ? https : http;
+  }
+
+  /**
+   * Request options with fresh credentials (tokens and exec-plugin certificates may rotate) on a
+   * keep-alive agent, rebuilt only when the TLS material changes.
+   */
   private async options(method: string, path: string, headers: Record<string, string>, signal?: AbortSignal): Promise<https.RequestOptions> {
     const opts: https.RequestOptions = { method, headers: { ...headers } };
     await this.kc.applyToHTTPSOptions(opts);
-    const AgentClass = this.server.protocol === "https:" ? https.Agent : http.Agent;
-    this.agent ??= new AgentClass({
-      keepAlive: true,
+    const tls = {
       ...(opts.ca ? { ca: opts.ca } : {}),
       ...(opts.cert ? { cert: opts.cert } : {}),
       ...(opts.key ? { key: opts.key } : {}),
       ...(opts.rejectUnauthorized !== undefined ? { rejectUnauthorized: opts.rejectUnauthorized } : {}),
       ...(opts.servername ? { servername: opts.servername } : {}),
-    } as https.AgentOptions);
+    };
+    const key = createHash("sha256").update(JSON.stringify(tls, (_k, v: unknown) => (Buffer.isBuffer(v) ? v.toString("base64") : v))).digest("hex");
+    if (!this.agent || key !== this.agentKey) {
+      this.agent?.destroy();
+      const AgentClass = this.server.protocol === "https:" ? https.Agent : http.Agent;
+      this.agent = new AgentClass({ keepAlive: true, ...tls } as https.AgentOptions);
+      this.agentKey = key;
+    }
     const base = this.server.pathname.replace(/\/$/, "");
     return {
       ...opts,
@@ -60,7 +81,17 @@ export class KubeHttp {
     return s ? `${path}?${s}` : path;
   }
 
-  /** One request; resolves with any HTTP status, rejects only when the server is unreachable. */
+  private static parse(text: string): unknown {
+    if (text === "") return undefined;
+    try {
+      return JSON.parse(text);
+    } catch {
+      return text; // not JSON: keep the text for the error message
+    }
+  }
+
+  /** One request; resolves with any HTTP status, rejects only when the server is unreachable
+   * (or silent for longer than the request timeout). */
   async request(method: string, path: string, o: RequestOptions = {}): Promise<HttpResponse> {
     const payload = o.body === undefined ? undefined : Buffer.from(JSON.stringify(o.body));
     const headers: Record<string, string> = { Accept: "application/json" };
@@ -69,23 +100,14 @@ export class KubeHttp {
       headers["Content-Length"] = String(payload.length);
     }
     const opts = await this.options(method, KubeHttp.withQuery(path, o.query), headers, o.signal);
-    const mod = this.server.protocol === "https:" ? https : http;
     return new Promise<HttpResponse>((resolve, reject) => {
-      const req = mod.request(opts, (res) => {
+      const req = this.mod.request(opts, (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
         res.on("error", reject);
-        res.on("end", () => {
-          const text = Buffer.concat(chunks).toString("utf8");
-          let body: unknown = text;
-          try {
-            body = text === "" ? undefined : JSON.parse(text);
-          } catch {
-            // not JSON: keep the text for the error message
-          }
-          resolve({ status: res.statusCode ?? 0, body });
-        });
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: KubeHttp.parse(Buffer.concat(chunks).toString("utf8")) }));
       });
+      req.setTimeout(this.requestTimeoutMs, () => req.destroy(new Error(`${method} ${path}: no response within ${this.requestTimeoutMs} ms`)));
       req.on("error", reject);
       if (payload) req.write(payload);
       req.end();
@@ -94,27 +116,31 @@ export class KubeHttp {
 
   /**
    * A streaming GET (watch): calls `onLine` for each newline-delimited JSON document. Resolves
-   * when the server ends the stream; rejects on network errors or abort. A non-200 response
+   * when the server ends the stream; rejects on network errors, abort, a throwing `onLine`, or
+   * silence longer than `idleTimeoutMs` (a dead connection sends no FIN). A non-200 response
    * resolves `{ status, body }` without streaming.
    */
-  async stream(path: string, query: RequestOptions["query"], signal: AbortSignal, onLine: (doc: unknown) => void): Promise<HttpResponse> {
+  async stream(path: string, query: RequestOptions["query"], signal: AbortSignal, onLine: (doc: unknown) => void, idleTimeoutMs = 120_000): Promise<HttpResponse> {
     const opts = await this.options("GET", KubeHttp.withQuery(path, query), { Accept: "application/json" }, signal);
-    const mod = this.server.protocol === "https:" ? https : http;
     return new Promise<HttpResponse>((resolve, reject) => {
-      const req = mod.request(opts, (res) => {
+      const req = this.mod.request(opts, (res) => {
         const status = res.statusCode ?? 0;
         let buffered = "";
+        const drain = (final: boolean): void => {
+          let nl: number;
+          while ((nl = buffered.indexOf("\n")) >= 0) {
+            const line = buffered.slice(0, nl).trim();
+            buffered = buffered.slice(nl + 1);
+            if (line) onLine(JSON.parse(line));
+          }
+          if (final && buffered.trim()) onLine(JSON.parse(buffered));
+        };
         res.setEncoding("utf8");
         res.on("data", (chunk: string) => {
           buffered += chunk;
           if (status !== 200) return;
-          let nl: number;
           try {
-            while ((nl = buffered.indexOf("\n")) >= 0) {
-              const line = buffered.slice(0, nl).trim();
-              buffered = buffered.slice(nl + 1);
-              if (line) onLine(JSON.parse(line));
-            }
+            drain(false);
           } catch (err) {
             // A malformed line or a throwing handler ends this stream; the watch restarts it.
             req.destroy(err instanceof Error ? err : new Error(String(err)));
@@ -122,24 +148,16 @@ export class KubeHttp {
         });
         res.on("error", reject);
         res.on("end", () => {
-          if (status === 200) {
-            try {
-              if (buffered.trim()) onLine(JSON.parse(buffered));
-              resolve({ status, body: undefined });
-            } catch (err) {
-              reject(err);
-            }
-            return;
-          }
-          let body: unknown = buffered;
+          if (status !== 200) return resolve({ status, body: KubeHttp.parse(buffered) });
           try {
-            body = JSON.parse(buffered);
-          } catch {
-            // keep text
+            drain(true);
+            resolve({ status, body: undefined });
+          } catch (err) {
+            reject(err);
           }
-          resolve({ status, body });
         });
       });
+      req.setTimeout(idleTimeoutMs, () => req.destroy(new Error(`watch ${path}: no data for ${idleTimeoutMs} ms`)));
       req.on("error", reject);
       req.end();
     });
@@ -147,5 +165,6 @@ export class KubeHttp {
 
   close(): void {
     this.agent?.destroy();
+    this.agent = undefined;
   }
 }

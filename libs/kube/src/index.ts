@@ -2,7 +2,7 @@
 // prune by inventory) and the pure pieces it is built from (diff, managed fields, ordering).
 export { KubeClient, PatchType } from "./client.js";
 export type { ApplyCallOptions, DeleteOptions, ListOptions, ListResult, PatchOptions } from "./client.js";
-export { Discovery, type ResourceInfo } from "./discovery.js";
+export { Discovery, DiscoveryError, type ResourceInfo } from "./discovery.js";
 export type { ApiFailure, KubeResult } from "./result.js";
 export { targetOf, toTarget, refOfTarget, type ObjectTarget } from "./target.js";
 export type { WatchEvent, WatchEventType, WatchEventHandler, WatchHandle, WatchOptions } from "./watch.js";
@@ -17,6 +17,7 @@ export {
 } from "./inventory.js";
 
 export { diffLive, type DiffOptions } from "./diff.js";
+export { detectDrift, type Drift, type DriftOptions } from "./drift.js";
 export { driftActor, managedFieldsOf, ownsPath, type DriftActor, type ManagedFieldsEntry } from "./managed-fields.js";
 export { filterIgnored, ignoredPathsFor, isIgnored, ruleMatches } from "./ignore.js";
 export { MASK, isSecret, maskDriftPaths, maskObject, maskSecretText } from "./mask.js";

@@ -11,6 +11,7 @@ import { planApply } from "./manager-diff.js";
 import type { ApplyOptions } from "./manager-options.js";
 import { waitForDeleted, waitForEstablished } from "./manager-wait.js";
 import { Stage, sortForApply, stageOf } from "./ordering.js";
+import { ok, type KubeResult } from "./result.js";
 import { targetOf } from "./target.js";
 import { takeOverPatch } from "./take-over.js";
 
@@ -23,7 +24,7 @@ function entry(o: KubeObject, action: ChangeSetEntry["action"], reason: ChangeSe
   return { ref: refOf(o), apiVersion: o.apiVersion, action, reason, message, ...extra };
 }
 
-function failed(o: KubeObject, f: Parameters<typeof classifyApplyFailure>[0]): ChangeSetEntry {
+export function failed(o: KubeObject, f: Parameters<typeof classifyApplyFailure>[0]): ChangeSetEntry {
   const c = classifyApplyFailure(f, o);
   return entry(o, ChangeAction.Failed, c.reason, c.message, { failure: c.failure });
 }
@@ -54,12 +55,21 @@ export async function applyOne(ctx: ApplyContext, desired: KubeObject, opts: App
 
   // Field-manager hygiene before comparing, so "unchanged" also means "owned by us alone".
   let tookOver = false;
-  const patch = live ? takeOverPatch(live, fieldManager, opts.takeOverManagers) : undefined;
-  if (live && patch) {
+  for (let attempt = 0; live && attempt < 2; attempt++) {
+    const patch = takeOverPatch(live, fieldManager, opts.takeOverManagers);
+    if (!patch) break;
     const r = await client.patch(targetOf(o), patch, PatchType.Json);
-    if (!r.ok) return failed(o, r.failure);
-    live = r.value;
-    tookOver = true;
+    if (r.ok) {
+      live = r.value;
+      tookOver = true;
+      break;
+    }
+    // The patch is conditional on the resourceVersion: someone wrote in between. Retry once on
+    // the fresh object, then give up for this round.
+    if (attempt === 1) return failed(o, r.failure);
+    const again = await client.get(targetOf(o));
+    if (!again.ok) return failed(o, again.failure);
+    live = again.value;
   }
 
   const plan = await planApply(client, o, fieldManager, opts.force, live ?? null);
@@ -156,18 +166,24 @@ export async function applyAll(ctx: ApplyContext, objects: readonly KubeObject[]
       resolved.push(o); // applyOne reports the skip; its scope does not matter
       continue;
     }
-    const info = await ctx.client.resource(o.apiVersion, o.kind);
-    if (!info.ok) {
-      unresolved.push(failed(o, info.failure));
-      continue;
-    }
-    const copy = clone(o);
-    if (info.value.namespaced) copy.metadata.namespace ||= opts.defaultNamespace;
-    else delete copy.metadata.namespace;
-    resolved.push(copy);
+    const scoped = await withScope(ctx.client, o, opts.defaultNamespace);
+    if (scoped.ok) resolved.push(scoped.value);
+    else unresolved.push(failed(o, scoped.failure));
   }
   entries.push(...(await applyInOrder(ctx, resolved, opts)), ...unresolved);
   return { entries };
+}
+
+/** The object with its namespace defaulted (namespaced kinds) or dropped (cluster-scoped kinds),
+ * or an UnknownKind failure when the server does not serve its kind. */
+export async function withScope(client: KubeClient, o: KubeObject, defaultNamespace: string): Promise<KubeResult<KubeObject>> {
+  const info = await client.resource(o.apiVersion, o.kind);
+  if (!info.ok) return info;
+  if (info.value.namespaced === Boolean(o.metadata.namespace)) return ok(o);
+  const copy = clone(o);
+  if (info.value.namespaced) copy.metadata.namespace = defaultNamespace;
+  else delete copy.metadata.namespace;
+  return ok(copy);
 }
 
 function clusterScoped(o: KubeObject): KubeObject {

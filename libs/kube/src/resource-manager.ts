@@ -3,19 +3,18 @@
 // manager-wait, inventory); this class only binds them to a client and a field manager.
 import type { KubeObject } from "@flotilla/model";
 import { ChangeAction, Reason, describeRef, refOf } from "@flotilla/model";
-import { classifyApplyFailure } from "./apply-failure.js";
 import type { ChangeSet, ChangeSetEntry } from "./changeset.js";
 import type { KubeClient } from "./client.js";
-import { DEFAULT_FIELD_MANAGER, Label } from "./conventions.js";
+import { DEFAULT_FIELD_MANAGER, Label, TAKE_OVER_MANAGERS } from "./conventions.js";
 import { readInventory, writeInventory, type InventoryEntry } from "./inventory.js";
-import { applyAll, applyOne } from "./manager-apply.js";
+import { applyAll, applyOne, failed, withScope } from "./manager-apply.js";
 import { planApply } from "./manager-diff.js";
 import { defaultApplyOptions, defaultPruneOptions, type ApplyOptions, type Owner, type PruneOptions } from "./manager-options.js";
 import { prune, type PruneResult } from "./manager-prune.js";
 import { waitForDeleted, waitForEstablished } from "./manager-wait.js";
 import type { KubeResult } from "./result.js";
 import type { ObjectTarget } from "./target.js";
-import { clone } from "./json.js";
+import { takeOverPatch } from "./take-over.js";
 
 export interface ResourceManagerOptions {
   /** Server-side apply field manager (default `flotilla`). */
@@ -45,32 +44,30 @@ export class ResourceManager {
   /** Applies one object (no staging: its namespace and CRD must exist). */
   async apply(o: KubeObject, opts: Partial<ApplyOptions> = {}): Promise<ChangeSetEntry> {
     const options = { ...defaultApplyOptions(), ...opts };
-    const info = await this.client.resource(o.apiVersion, o.kind);
-    if (!info.ok) {
-      const c = classifyApplyFailure(info.failure, o);
-      return { ref: refOf(o), apiVersion: o.apiVersion, action: ChangeAction.Failed, reason: c.reason, message: c.message, failure: c.failure };
-    }
-    const copy = clone(o);
-    if (info.value.namespaced) copy.metadata.namespace ||= options.defaultNamespace;
-    else delete copy.metadata.namespace;
-    return applyOne(this.ctx, copy, options);
+    const scoped = await withScope(this.client, o, options.defaultNamespace);
+    if (!scoped.ok) return failed(o, scoped.failure);
+    return applyOne(this.ctx, scoped.value, options);
   }
 
   /** What applying `o` would do, without writing: action created/configured/unchanged/failed and
    * the fields that would change (Secret values masked). */
-  async diff(o: KubeObject, opts: { owner?: Owner; force?: boolean } = {}): Promise<ChangeSetEntry> {
-    const desired = opts.owner ? { ...o, metadata: { ...o.metadata, labels: { ...o.metadata.labels, [Label.App]: opts.owner.app, [Label.Cluster]: opts.owner.cluster } } } : o;
-    const what = describeRef(refOf(o));
-    const base = { ref: refOf(o), apiVersion: o.apiVersion };
+  async diff(o: KubeObject, opts: { owner?: Owner; force?: boolean; defaultNamespace?: string } = {}): Promise<ChangeSetEntry> {
+    const scoped = await withScope(this.client, o, opts.defaultNamespace ?? defaultApplyOptions().defaultNamespace);
+    if (!scoped.ok) return failed(o, scoped.failure);
+    const s = scoped.value;
+    const desired = opts.owner ? { ...s, metadata: { ...s.metadata, labels: { ...s.metadata.labels, [Label.App]: opts.owner.app, [Label.Cluster]: opts.owner.cluster } } } : s;
+    const what = describeRef(refOf(s));
+    const base = { ref: refOf(s), apiVersion: s.apiVersion };
     const plan = await planApply(this.client, desired, this.fieldManager, opts.force ?? true);
     switch (plan.kind) {
-      case "failed": {
-        const c = classifyApplyFailure(plan.failure, o);
-        return { ...base, action: ChangeAction.Failed, reason: c.reason, message: c.message, failure: c.failure };
-      }
+      case "failed":
+        return failed(s, plan.failure);
       case "create":
         return { ...base, action: ChangeAction.Created, reason: Reason.Applied, message: `${what}: would be created` };
       case "unchanged":
+        if (takeOverPatch(plan.live, this.fieldManager, TAKE_OVER_MANAGERS)) {
+          return { ...base, action: ChangeAction.Configured, reason: Reason.Applied, message: `${what}: would take over fields from kubectl`, changes: [] };
+        }
         return { ...base, action: ChangeAction.Unchanged, reason: Reason.NoChange, message: `${what}: unchanged`, applied: plan.live };
       case "update":
         return { ...base, action: ChangeAction.Configured, reason: Reason.Applied, message: `${what}: would change ${plan.changes.map((c) => c.path).join(", ")}`, changes: plan.changes };

@@ -116,6 +116,7 @@ export function startWatch(deps: WatchDeps, apiVersion: string, kind: string, op
         if (type === "BOOKMARK") return;
         if (type === "ADDED" || type === "MODIFIED" || type === "DELETED") emit(type, { ...object, apiVersion, kind });
       },
+      (timeoutSeconds + 60) * 1000,
     );
     if (res.status === 410) throw new GoneError("resourceVersion too old");
     if (res.status !== 200) throw new Error(`watch ${kind}: HTTP ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`);

@@ -193,4 +193,16 @@ describe("applyAll", () => {
       tenantClient.close();
     }
   });
+
+  it("diff tells what an apply would do without writing", async () => {
+    const ns = await plane.freshNamespace("diff");
+    const cm = configMap(ns, "c", { a: "1" });
+    expect(await manager.diff(cm, { owner })).toMatchObject({ action: "created" });
+    expect(await liveOf(cm)).toBeUndefined();
+    await manager.applyAll([cm], { owner });
+    expect(await manager.diff(cm, { owner })).toMatchObject({ action: "unchanged" });
+    const rv = rvOf(await liveOf(cm));
+    expect(await manager.diff(configMap(ns, "c", { a: "2" }), { owner })).toMatchObject({ action: "configured", changes: [{ path: "/data/a", desired: "2", live: "1" }] });
+    expect(rvOf(await liveOf(cm))).toBe(rv);
+  });
 });

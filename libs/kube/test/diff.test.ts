@@ -1,6 +1,6 @@
 import type { KubeObject } from "@flotilla/model";
 import { describe, expect, it } from "vitest";
-import { MASK, diffLive } from "../src/index.js";
+import { MASK, detectDrift, diffLive } from "../src/index.js";
 
 const deployment = (replicas: number, image = "nginx:1.27"): KubeObject => ({
   apiVersion: "apps/v1",
@@ -93,5 +93,19 @@ describe("diffLive", () => {
     const paths = diffLive(d, changed);
     expect(paths).toEqual([{ path: "/data/password", desired: MASK, live: MASK }]);
     expect(JSON.stringify(paths)).not.toContain(Buffer.from("changed!").toString("base64"));
+  });
+});
+
+describe("detectDrift", () => {
+  it("is undefined without drift, and names paths and actor with it", () => {
+    const l = live(2);
+    expect(detectDrift(deployment(2), l, { fieldManager: "flotilla" })).toBeUndefined();
+    const scaled = live(5);
+    scaled.metadata["managedFields"] = [{ manager: "hpa", operation: "Update", time: "2026-01-01T00:00:00Z", fieldsV1: { "f:spec": { "f:replicas": {} } } }];
+    expect(detectDrift(deployment(2), scaled, { fieldManager: "flotilla" })).toEqual({
+      paths: [{ path: "/spec/replicas", desired: 2, live: 5 }],
+      actor: { manager: "hpa", operation: "Update", time: "2026-01-01T00:00:00Z" },
+    });
+    expect(detectDrift(deployment(2), scaled, { fieldManager: "flotilla", ignore: [{ paths: ["/spec/replicas"] }] })).toBeUndefined();
   });
 });
