@@ -138,6 +138,10 @@ export function parseKustomization(text: string, file: string, dir: string): Kus
   const raw = parseYamlDocument(text, file);
   if (!isPlainObject(raw)) throw renderFailed("a kustomization must be a YAML mapping", { file });
   const p = new FieldReader(raw, file);
+  // kustomize refuses a kustomization that says nothing beyond apiVersion/kind.
+  if (Object.keys(raw).every((key) => key === "apiVersion" || key === "kind")) {
+    throw renderFailed(`${basenameOf(file)} is empty`, { file });
+  }
 
   for (const key of Object.keys(raw)) {
     if (SUPPORTED.has(key)) continue;
@@ -200,6 +204,10 @@ export function parseKustomization(text: string, file: string, dir: string): Kus
     throw p.bad("metadata", "must be a mapping");
   }
   return k;
+}
+
+function basenameOf(path: string): string {
+  return path.slice(path.lastIndexOf("/") + 1);
 }
 
 /** Typed access to one mapping of a kustomization, with errors that name the field path. */

@@ -57,7 +57,7 @@ describe("refusals", () => {
       "kustomization.yaml": "resources: [c]\n",
     };
     expect(renderError(comp).message).toMatch(/is a Component; list it under components/);
-    expect(renderError({ ...comp, "kustomization.yaml": "components: [k]\n", "k/kustomization.yaml": "" }).message).toMatch(
+    expect(renderError({ ...comp, "kustomization.yaml": "components: [k]\n", "k/kustomization.yaml": "resources: []\n" }).message).toMatch(
       /must have kind: Component/,
     );
   });
