@@ -13,7 +13,10 @@ import type { SigningKey } from "@flotilla/wire";
 import { readFleet, renderFleet, type EnvRepo, type RenderOptions } from "@flotilla/envrepo";
 import type { BundlePublisher } from "./publish.js";
 
-/** Where resolve results go (the integrator wires it to Postgres). */
+/**
+ * Where resolve results go (the integrator wires it to Postgres). Every method must be
+ * idempotent: after a failure the resolver redoes the revision and repeats what it already said.
+ */
 export interface ResolverSink {
   onClusters(clusters: Cluster[]): Promise<void>;
   onPublished(p: SignedPointer): Promise<void>;
@@ -107,7 +110,12 @@ export function createResolver(opts: ResolverOptions): Resolver {
       for (const bundle of rendered.bundles) {
         const digest = await publisher.publishBundle(bundle);
         const current = await publisher.readPointer(bundle.cluster);
-        if (current && current.bundleDigest === digest && current.revision === revision) continue;
+        if (current && current.bundleDigest === digest && current.revision === revision) {
+          // Already published (a retry after a failure, or a restarted hub): tell the sink again
+          // so its record catches up; sinks must take the same pointer twice.
+          await sink.onPublished(current);
+          continue;
+        }
         // Never below what agents already hold, even if the caller's counter was reset.
         const generation = Math.max(await opts.nextGeneration(bundle.cluster), (current?.generation ?? 0) + 1);
         const pointer = await publisher.publishPointer(
@@ -123,7 +131,7 @@ export function createResolver(opts: ResolverOptions): Resolver {
       return { revision, published, failed: false };
     } catch (err) {
       // Publishing or the sink failed: not remembered, so the next poll tries this revision again.
-      const error = toErrorInfo(err, ErrorCode.BundleUnavailable);
+      const error = toErrorInfo(err, ErrorCode.Internal);
       log.error({ err: error, revision }, "resolve failed; will retry");
       return { revision, published: 0, failed: true, errors: [error] };
     }

@@ -230,4 +230,29 @@ describe("resolver", () => {
       await server.close();
     }
   });
+
+  it("redoes a revision whose sink failed: pointers already in KV are re-sent to the sink, not re-published", async () => {
+    const publisher = new BundlePublisher({ nc, names });
+    const sink = new RecordingSink();
+    let failOnce = true;
+    sink.onPublished = async (p) => {
+      if (failOnce) {
+        failOnce = false;
+        throw new Error("database unavailable");
+      }
+      sink.published.push(p);
+    };
+    const resolver = createResolver({ repo: openEnvRepo({ path: dir }), publisher, signingKey: key, sink, nextGeneration });
+    const failed = await resolver.refresh();
+    expect(failed).toMatchObject({ published: 0, failed: true, errors: [{ code: ErrorCode.Internal, message: "database unavailable" }] });
+    expect(sink.succeeded).toEqual([]);
+
+    const retried = await resolver.refresh();
+    expect(retried).toMatchObject({ revision: failed.revision, published: 1, failed: false });
+    const kv = await pointers(publisher);
+    expect(sink.published.map((p) => p.cluster).sort()).toEqual(["dev-1", "prod-1"]);
+    expect(sink.published.map((p) => p.generation)).toEqual([1, 1]);
+    expect(sink.published.find((p) => p.cluster === "dev-1")).toEqual(kv.dev);
+    expect(sink.succeeded).toEqual([failed.revision]);
+  });
 });
