@@ -5,6 +5,7 @@
 import { PatchError } from "./patch-error.js";
 import type { KubeObject } from "./kube-object.js";
 import { parseLabelSelector } from "./label-selector.js";
+import { isClusterScoped } from "../scope.js";
 
 export interface PatchTarget {
   group?: string;
@@ -39,7 +40,8 @@ function splitApiVersion(apiVersion: string): { group: string; version: string }
 /**
  * Indexes of the objects that `target` selects. An object matches a name (or namespace) by its
  * current value or, when `originals` gives one, by the value it had before prefixes, suffixes and
- * namespace changes, like kustomize. An object without a namespace is in namespace `default`.
+ * namespace changes, like kustomize. A namespaced object without a namespace is in namespace
+ * `default`; a cluster-scoped one is in none, so only a pattern that matches "" (`.*`) selects it.
  */
 export function selectTargets(objects: KubeObject[], target: PatchTarget, originals?: ReadonlyArray<OriginalId | undefined>): number[] {
   const group = anchored("group", target.group);
@@ -58,8 +60,9 @@ export function selectTargets(objects: KubeObject[], target: PatchTarget, origin
     const orig = originals?.[i];
     if (name && !name.test(obj.metadata.name) && !(orig?.name !== undefined && name.test(orig.name))) return;
     if (namespace) {
-      const ns = obj.metadata.namespace || "default";
-      const origNs = orig && "namespace" in orig ? orig.namespace || "default" : undefined;
+      const effective = (ns: string | undefined) => (isClusterScoped(gv.group, obj.kind) ? "" : ns || "default");
+      const ns = effective(obj.metadata.namespace);
+      const origNs = orig && "namespace" in orig ? effective(orig.namespace) : undefined;
       if (!namespace.test(ns) && !(origNs !== undefined && namespace.test(origNs))) return;
     }
     if (!labels(obj.metadata.labels ?? {})) return;

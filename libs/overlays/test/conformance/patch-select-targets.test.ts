@@ -21,9 +21,13 @@ describe("selectTargets", () => {
     expect(selectTargets(objects, {})).toEqual([0, 1, 2, 3]);
   });
 
-  it("puts objects without a namespace in namespace default", () => {
+  it("puts namespaced objects without a namespace in namespace default, cluster-scoped ones in none", () => {
     expect(selectTargets(objects, { namespace: "data" })).toEqual([1]);
     expect(selectTargets(objects, { namespace: "default", kind: "Service" })).toEqual([2]);
+    const clusterRole: KubeObject = { apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole", metadata: { name: "cr" } };
+    const widget: KubeObject = { apiVersion: "example.com/v1", kind: "Widget", metadata: { name: "w" } };
+    expect(selectTargets([clusterRole, widget], { namespace: "default" })).toEqual([1]);
+    expect(selectTargets([clusterRole, widget], { namespace: ".*" })).toEqual([0, 1]);
   });
 
   it("matches names and namespaces the objects had before prefixes were applied", () => {
