@@ -3,7 +3,8 @@
 // identical to the FileView that @flotilla/overlays declares, so one value satisfies both.
 
 export interface FileView {
-  /** File content at a repo-relative path (`apps/shop/base/kustomization.yaml`), or undefined. */
+  /** File content at a repo-relative path (`apps/shop/base/kustomization.yaml`), or undefined.
+   *  The bytes may be shared with other views: read them, never modify them. */
   readFile(path: string): Uint8Array | undefined;
   /** Entry names (files and directories, sorted) of a directory, or undefined when it is none. */
   listDir(path: string): string[] | undefined;
