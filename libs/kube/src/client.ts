@@ -3,7 +3,7 @@
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { KubeObject } from "@flotilla/model";
 import { Discovery, DiscoveryError, type ResourceInfo } from "./discovery.js";
-import { KubeHttp } from "./http.js";
+import { KubeHttp, type KubeHttpOptions } from "./http.js";
 import { isObject } from "./json.js";
 import { prepareForApply } from "./prepare.js";
 import { fail, failureFrom, ok, unreachable, type KubeResult } from "./result.js";
@@ -51,8 +51,8 @@ export class KubeClient {
   readonly discovery: Discovery;
   private readonly http: KubeHttp;
 
-  constructor(kc: KubeConfig) {
-    this.http = new KubeHttp(kc);
+  constructor(kc: KubeConfig, opts: KubeHttpOptions = {}) {
+    this.http = new KubeHttp(kc, opts);
     this.discovery = new Discovery(this.http);
   }
 

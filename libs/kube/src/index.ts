@@ -11,6 +11,8 @@ export { ResourceManager, type ResourceManagerOptions } from "./resource-manager
 export { defaultApplyOptions, defaultPruneOptions, type ApplyOptions, type Owner, type PruneOptions } from "./manager-options.js";
 export { hasFailures, countActions, type ChangeSet, type ChangeSetEntry } from "./changeset.js";
 export type { PruneResult } from "./manager-prune.js";
+export type { WaitForReadyOptions, WaitForReadyResult } from "./manager-wait.js";
+export type { KubeHttpOptions } from "./http.js";
 export {
   INVENTORY_DATA_KEY, inventoryName, inventoryFromChangeSet, entryOf, encodeInventory, decodeInventory,
   readInventory, writeInventory, type InventoryEntry,

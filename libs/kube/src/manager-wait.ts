@@ -9,14 +9,64 @@ const POLL_MS = 100;
 
 const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Polls `check` until it returns true or the timeout passes; returns the last answer. */
-export async function pollUntil(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
+/** Polls `check` until it returns true, the timeout passes or `signal` aborts; returns the last
+ * answer. */
+export async function pollUntil(check: () => Promise<boolean>, timeoutMs: number, signal?: AbortSignal, intervalMs = POLL_MS): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await check()) return true;
-    if (Date.now() >= deadline) return false;
-    await delay(POLL_MS);
+    if (Date.now() >= deadline || signal?.aborted) return false;
+    await delay(intervalMs);
   }
+}
+
+export interface WaitForReadyOptions {
+  timeoutMs: number;
+  /** Aborting stops the wait early (e.g. a new revision arrived): the result says `aborted`. */
+  signal?: AbortSignal;
+  intervalMs?: number;
+}
+
+export interface WaitForReadyResult {
+  /** Every target passed `isReady`. */
+  ready: boolean;
+  aborted: boolean;
+  /** The live object of each target at the last poll (`undefined` when absent). */
+  last: Map<ObjectTarget, KubeObject | undefined>;
+  /** Targets not ready at the end. */
+  pending: ObjectTarget[];
+}
+
+/**
+ * Polls the targets until `isReady` holds for every one (typically
+ * `(o) => computeHealth(o).health === "Healthy"` from @flotilla/health), the timeout passes, or
+ * the signal aborts. Ready targets are not polled again.
+ */
+export async function waitForReady(
+  client: KubeClient,
+  targets: readonly ObjectTarget[],
+  isReady: (live: KubeObject | undefined) => boolean,
+  opts: WaitForReadyOptions,
+): Promise<WaitForReadyResult> {
+  const last = new Map<ObjectTarget, KubeObject | undefined>();
+  let pending = [...targets];
+  const ready = await pollUntil(
+    async () => {
+      const still: ObjectTarget[] = [];
+      for (const t of pending) {
+        const r = await client.get(t);
+        const live = r.ok ? r.value : undefined;
+        last.set(t, live);
+        if (!r.ok || !isReady(live)) still.push(t);
+      }
+      pending = still;
+      return pending.length === 0;
+    },
+    opts.timeoutMs,
+    opts.signal,
+    opts.intervalMs ?? 500,
+  );
+  return { ready, aborted: !ready && (opts.signal?.aborted ?? false), last, pending };
 }
 
 export function isEstablished(crd: KubeObject | undefined): boolean {

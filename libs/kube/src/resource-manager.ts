@@ -11,7 +11,7 @@ import { applyAll, applyOne, failed, withScope } from "./manager-apply.js";
 import { planApply } from "./manager-diff.js";
 import { defaultApplyOptions, defaultPruneOptions, type ApplyOptions, type Owner, type PruneOptions } from "./manager-options.js";
 import { prune, type PruneResult } from "./manager-prune.js";
-import { waitForDeleted, waitForEstablished } from "./manager-wait.js";
+import { waitForDeleted, waitForEstablished, waitForReady, type WaitForReadyOptions, type WaitForReadyResult } from "./manager-wait.js";
 import type { KubeResult } from "./result.js";
 import type { ObjectTarget } from "./target.js";
 import { takeOverPatch } from "./take-over.js";
@@ -94,5 +94,10 @@ export class ResourceManager {
 
   waitForEstablished(crdName: string, timeoutMs = 60_000): Promise<boolean> {
     return waitForEstablished(this.client, crdName, timeoutMs);
+  }
+
+  /** Waits until every target is ready by `isReady` (see manager-wait.ts); cancellable. */
+  waitForReady(targets: readonly ObjectTarget[], isReady: (live: KubeObject | undefined) => boolean, opts: WaitForReadyOptions): Promise<WaitForReadyResult> {
+    return waitForReady(this.client, targets, isReady, opts);
   }
 }

@@ -11,7 +11,6 @@ export function statefulSetHealth(o: KubeObject): HealthResult {
   const want = num(spec["replicas"], 1);
   const replicas = num(status["replicas"]);
   const ready = num(status["readyReplicas"]);
-  const current = num(status["currentReplicas"]);
   const updated = num(status["updatedReplicas"]);
 
   if (replicas < want) return progressing(Reason.LessReplicas, `${name}: ${replicas} of ${want} replicas exist`);
@@ -27,13 +26,11 @@ export function statefulSetHealth(o: KubeObject): HealthResult {
         return progressing(Reason.LessUpdated, `${name}: ${updated} of ${want - partition} partitioned replicas updated`);
       }
     } else {
+      // The controller sets currentRevision to updateRevision once every pod runs it.
       const currentRev = str(status["currentRevision"]);
       const updateRev = str(status["updateRevision"]);
-      if (current < want && updateRev !== undefined && currentRev !== updateRev) {
+      if (updateRev !== undefined && currentRev !== updateRev) {
         return progressing(Reason.LessUpdated, `${name}: ${updated} of ${want} replicas at revision ${updateRev}`);
-      }
-      if (currentRev !== undefined && updateRev !== undefined && currentRev !== updateRev) {
-        return progressing(Reason.LessUpdated, `${name}: rolling out revision ${updateRev}`);
       }
     }
   }
