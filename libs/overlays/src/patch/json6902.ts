@@ -1,6 +1,9 @@
 // JSON Patch (RFC 6902) over RFC 6901 pointers, as kustomize applies `patchesJson6902` and
 // `patches` entries whose content is a list of operations. Operations apply in order to a copy;
 // the first that fails throws a PatchError naming its index, op and path.
+// Two kustomize behaviours beyond the RFC: every object it patches carries internal annotations,
+// so `add /metadata/annotations/<key>` works on an object without annotations (we give it an
+// empty map for the duration of the patch); and `test` of a missing path against null passes.
 
 import { PatchError } from "./patch-error.js";
 import { cloneJson, isMap, jsonEqual, setKey, type JsonMap, type KubeObject } from "./kube-object.js";
@@ -58,7 +61,7 @@ function getAt(doc: unknown, tokens: string[]): unknown {
 }
 
 function addAt(doc: unknown, tokens: string[], value: unknown): unknown {
-  if (tokens.length === 0) return value;
+  if (tokens.length === 0) throw new Error("cannot add at the document root");
   const { parent, last } = parentOf(doc, tokens);
   if (Array.isArray(parent)) parent.splice(arrayIndex(parent, last, true), 0, value);
   else setKey(parent, last, value);
@@ -125,7 +128,13 @@ function applyOne(doc: unknown, o: Operation): unknown {
     case "copy":
       return addAt(doc, tokens, cloneJson(getAt(doc, parsePointer(o.from!))));
     case "test": {
-      const actual = getAt(doc, tokens);
+      let actual: unknown;
+      try {
+        actual = getAt(doc, tokens);
+      } catch (err) {
+        if (o.value === null) return doc; // a missing value tests equal to null
+        throw err;
+      }
       if (!jsonEqual(actual, o.value)) {
         throw new Error(`value is ${JSON.stringify(actual)}, not ${JSON.stringify(o.value)}`);
       }
@@ -140,6 +149,9 @@ function applyOne(doc: unknown, o: Operation): unknown {
 export function applyJson6902(target: KubeObject, ops: unknown[]): KubeObject {
   if (!Array.isArray(ops)) throw new PatchError("a JSON 6902 patch must be a list of operations");
   let doc: unknown = cloneJson(target);
+  const meta = (doc as KubeObject).metadata;
+  const lentAnnotations = isMap(meta) && meta.annotations === undefined;
+  if (lentAnnotations) meta.annotations = {};
   ops.forEach((raw, index) => {
     const o = toOperation(raw, index);
     try {
@@ -155,6 +167,10 @@ export function applyJson6902(target: KubeObject, ops: unknown[]): KubeObject {
   });
   if (!isMap(doc)) {
     throw new PatchError(`the JSON patch turned ${target.kind} ${target.metadata.name} into something that is not an object`);
+  }
+  const after = (doc as KubeObject).metadata;
+  if (lentAnnotations && isMap(after) && isMap(after.annotations) && Object.keys(after.annotations).length === 0) {
+    delete after.annotations;
   }
   return doc as KubeObject;
 }

@@ -56,6 +56,17 @@ describe("applyJson6902", () => {
     expect((err as PatchError).path).toBe(op.path);
   });
 
+  it("behaves like kustomize where the RFC leaves room", () => {
+    const bare: KubeObject = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "bare" } };
+    // kustomize's objects always carry internal annotations, so adding one never lacks a parent.
+    expect(applyJson6902(bare, [{ op: "add", path: "/metadata/annotations/a", value: "1" }]).metadata.annotations).toEqual({ a: "1" });
+    expect(applyJson6902(bare, [{ op: "test", path: "/metadata/labels", value: null }])).toEqual(bare);
+    expect("annotations" in applyJson6902(bare, [{ op: "test", path: "/metadata/name", value: "bare" }]).metadata).toBe(false);
+    expect(() => applyJson6902(bare, [{ op: "add", path: "/metadata/labels/a", value: "1" }])).toThrow(/no \/metadata\/labels/);
+    expect(() => applyJson6902(bare, [{ op: "add", path: "", value: {} }])).toThrow(/root/);
+    expect(applyJson6902(bare, [{ op: "replace", path: "", value: { ...bare, data: { x: "1" } } }])).toEqual({ ...bare, data: { x: "1" } });
+  });
+
   it("rejects operations without their required members", () => {
     expect(() => applyJson6902(cm(), [{ op: "add", path: "/x" }])).toThrow(/has no "value"/);
     expect(() => applyJson6902(cm(), [{ op: "copy", path: "/x" }])).toThrow(/has no "from"/);
