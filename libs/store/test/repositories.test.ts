@@ -158,6 +158,31 @@ describe.each(engines)("repositories on $name", (engine) => {
     expect(await open()).toEqual([]);
   });
 
+  it("files a drift event that arrives late (redelivered) as resolved when newer state supersedes it", async () => {
+    const { db } = fleet;
+    const t0 = Date.now() - 10_000;
+    const at = (s: number) => new Date(t0 + s * 1000).toISOString();
+    const newer = driftReport({ at: at(4) });
+    const older = driftReport({ at: at(2) });
+    await ingestReport(db, newer, metaOf(newer));
+    await ingestReport(db, older, metaOf(older));
+    const cfg = { group: "", kind: "ConfigMap", namespace: "shop", name: "cfg" };
+    const synced = statusReport({ at: at(6) });
+    await ingestReport(db, synced, metaOf(synced));
+    const beforeSync = driftReport({ at: at(5), object: cfg });
+    await ingestReport(db, beforeSync, metaOf(beforeSync));
+    const afterSync = driftReport({ at: at(7), object: cfg });
+    await ingestReport(db, afterSync, metaOf(afterSync));
+    const rows = await db.selectFrom("drift_events").select(["id", "resolved_at"]).execute();
+    const resolved = Object.fromEntries(rows.map((r) => [r.id, r.resolved_at?.toISOString() ?? null]));
+    expect(resolved).toEqual({
+      [older.id]: new Date(at(4)).toISOString(),
+      [newer.id]: new Date(at(6)).toISOString(),
+      [beforeSync.id]: new Date(at(6)).toISOString(),
+      [afterSync.id]: null,
+    });
+  });
+
   it("ignores a heartbeat older than the stored one", async () => {
     const { db } = fleet;
     const now = heartbeatReport({ generation: 2 });

@@ -184,12 +184,40 @@ async function writeDrift(trx: Transaction<FleetSchema>, report: DriftReport): P
       policy: report.policy,
       action: report.action,
       agent: report.agent,
-      // A reverted drift is over when it is reported.
-      resolved_at: report.action === DriftAction.Reverted ? detectedAt : null,
+      resolved_at: await driftResolvedAt(trx, report, detectedAt),
     })
     .onConflict((oc) => oc.column("id").doNothing())
     .execute();
   return "ingested";
+}
+
+/**
+ * When a drift event being written is already over: a reverted drift when it is reported; one
+ * arriving late (redelivered) when a newer drift of the same object or a later Synced status is
+ * already stored. Otherwise null: it is open.
+ */
+async function driftResolvedAt(trx: Transaction<FleetSchema>, report: DriftReport, detectedAt: string): Promise<Date | string | null> {
+  if (report.action === DriftAction.Reverted) return detectedAt;
+  const { group, kind, namespace, name } = report.object;
+  const newer = await trx
+    .selectFrom("drift_events")
+    .select((eb) => eb.fn.min("detected_at").as("at"))
+    .where("cluster", "=", report.cluster)
+    .where("group", "=", group)
+    .where("kind", "=", kind)
+    .where("namespace", "=", namespace)
+    .where("name", "=", name)
+    .where("detected_at", ">", new Date(detectedAt))
+    .executeTakeFirst();
+  if (newer?.at) return newer.at;
+  const synced = await trx
+    .selectFrom("cluster_status")
+    .select("reported_at")
+    .where("cluster", "=", report.cluster)
+    .where("sync_state", "=", SyncState.Synced)
+    .where("reported_at", ">=", new Date(detectedAt))
+    .executeTakeFirst();
+  return synced?.reported_at ?? null;
 }
 
 async function writeHeartbeat(trx: Transaction<FleetSchema>, report: HeartbeatReport): Promise<IngestOutcome> {
