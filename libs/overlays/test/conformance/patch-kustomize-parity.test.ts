@@ -135,6 +135,11 @@ const rows: Array<[string, KubeObject, Record<string, unknown>]> = [
     { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata: { name: "r" }, rules: [{ apiGroups: ["apps"], resources: ["deployments"], verbs: ["list"] }] },
   ],
   [
+    "lists without a merge key are replaced verbatim, directives and all",
+    deploy({ tolerations: [{ key: "t1" }, { key: "t2" }], containers: [{ name: "a", image: "a", env: [{ name: "A", value: "a" }] }] }),
+    patchOf({ tolerations: [{ key: "t1", $patch: "delete" }], containers: [{ name: "a", env: [{ $patch: "replace" }, { name: "B", value: "b" }] }] }),
+  ],
+  [
     "root $patch: replace leaves the object as it was",
     deploy({ containers: [{ name: "a", image: "a" }] }),
     { $patch: "replace", apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "web" }, spec: { replicas: 2 } },
