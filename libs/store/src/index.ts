@@ -21,6 +21,7 @@ export {
   type RenderFailureRecord,
 } from "./repositories/render-failures.js";
 export { ingestReport, type IngestMeta, type IngestOutcome } from "./repositories/ingest-report.js";
+export { pruneIngestedMessages } from "./repositories/ingested-messages.js";
 export {
   recordRejectedReport,
   listRejectedReports,

@@ -7,6 +7,7 @@ import {
   listClusterOverviews,
   listRejectedReports,
   nextGeneration,
+  pruneIngestedMessages,
   recordDesiredPointer,
   recordRejectedReport,
   recordRenderFailure,
@@ -200,6 +201,17 @@ describe.each(engines)("repositories on $name", (engine) => {
       location: { field: "changedAt" },
     });
     expect(await db.selectFrom("ingested_messages").selectAll().execute()).toEqual([]);
+  });
+
+  it("forgets old ingested message ids only", async () => {
+    const { db } = fleet;
+    const old = heartbeatReport();
+    const recent = heartbeatReport();
+    await ingestReport(db, old, metaOf(old));
+    await ingestReport(db, recent, metaOf(recent));
+    await db.updateTable("ingested_messages").set({ ingested_at: new Date(Date.now() - 8 * 24 * 3600_000) }).where("message_id", "=", old.id).execute();
+    expect(await pruneIngestedMessages(db, new Date(Date.now() - 7 * 24 * 3600_000))).toBe(1);
+    expect((await db.selectFrom("ingested_messages").select("message_id").execute()).map((r) => r.message_id)).toEqual([recent.id]);
   });
 
   it("records a rejected report with its raw bytes, once", async () => {
