@@ -34,6 +34,16 @@ fi
 
 if have_all "$OUT"; then echo "$OUT"; exit 0; fi
 
+# One build at a time per cache: test runs started together on a fresh machine wait for the first
+# one instead of compiling the same binaries twice into the same files.
+mkdir -p "$CACHE_ROOT"
+exec 9>"$CACHE_ROOT/.build.lock"
+if command -v flock >/dev/null 2>&1 && ! flock -n 9; then
+  say "another build of the control plane is running; waiting for it…"
+  flock 9
+fi
+if have_all "$OUT"; then echo "$OUT"; exit 0; fi
+
 if ! command -v go >/dev/null 2>&1; then
   say "ERROR: Go is not installed or not on PATH. The test control plane is built from Go modules;"
   say "install Go >= 1.24 (https://go.dev/dl) or point KUBEBUILDER_ASSETS at a directory holding"

@@ -72,6 +72,8 @@ export interface ControlPlane {
   dir: string;
   /** Names of the fake Nodes. */
   nodes: string[];
+  /** Milliseconds from the start of startControlPlane to each milestone (for bench/). */
+  timings: StartTimings;
   /** The log file of a component (stdout and stderr). */
   logPath(component: ComponentName): string;
   /** Pids of every process of the plane (components and the watchdog). */
@@ -81,6 +83,18 @@ export interface ControlPlane {
   createNamespace(prefix: string): Promise<string>;
   /** SIGTERM, then SIGKILL after the grace period, every process; waits for them; removes `dir`. */
   stop(): Promise<void>;
+}
+
+export interface StartTimings {
+  /** PKI and kubeconfigs written. */
+  pki: number;
+  /** kube-apiserver answered /readyz. */
+  apiserverReady: number;
+  /** The default ServiceAccount exists (controllers only). */
+  controllersReady?: number;
+  /** Every fake Node Ready (controllers only). */
+  nodesReady?: number;
+  total: number;
 }
 
 export class ControlPlaneStartError extends Error {
@@ -112,6 +126,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
 }
 
 async function startOnce(binDir: string, opts: ControlPlaneOptions): Promise<ControlPlane> {
+  const startedAt = Date.now();
   const name = opts.name ?? "flotilla-test";
   const controllers = opts.controllers ?? true;
   const nodeCount = controllers ? (opts.nodes ?? 1) : 0;
@@ -122,6 +137,8 @@ async function startOnce(binDir: string, opts: ControlPlaneOptions): Promise<Con
   const watchdog = watchdogPid(id);
   const components: Component[] = [];
   const logPath = (component: ComponentName) => join(dir, `${component}.log`);
+  const elapsed = () => Date.now() - startedAt;
+  const timings: StartTimings = { pki: 0, apiserverReady: 0, total: 0 };
 
   const launch = (component: ComponentName, args: string[]): Component => {
     const c = startComponent({ name: component, command: join(binDir, component), args, logPath: logPath(component), cwd: dir });
@@ -186,6 +203,7 @@ async function startOnce(binDir: string, opts: ControlPlaneOptions): Promise<Con
     };
     const kubeconfigPath = join(dir, "admin.kubeconfig");
     const admin = await kubeconfigFor(kubeconfigPath, "flotilla-admin", "admin");
+    timings.pki = elapsed();
 
     // 2. etcd and the apiserver together: the apiserver retries etcd until it answers.
     launch("etcd", etcdArgs(layout));
@@ -196,6 +214,7 @@ async function startOnce(binDir: string, opts: ControlPlaneOptions): Promise<Con
       async () => (await kubeRequest(admin, { path: "/readyz", timeoutMs: 5_000 })).status === 200,
       readyTimeoutMs,
     );
+    timings.apiserverReady = elapsed();
 
     // 3. The reconcilers: controllers, scheduler and kwok with its fake Nodes.
     let nodes: string[] = [];
@@ -214,14 +233,17 @@ async function startOnce(binDir: string, opts: ControlPlaneOptions): Promise<Con
         () => serviceAccountExists(admin, "default"),
         60_000,
       );
+      timings.controllersReady = elapsed();
       await step(
         `${nodes.length} fake Node(s) Ready (kwok)`,
         kwok,
         () => nodesReady(admin, nodes),
         60_000,
       );
+      timings.nodesReady = elapsed();
     }
 
+    timings.total = elapsed();
     let stopping: Promise<void> | undefined;
     const plane: ControlPlane = {
       name,
@@ -231,6 +253,7 @@ async function startOnce(binDir: string, opts: ControlPlaneOptions): Promise<Con
       kubeConfig: admin,
       dir,
       nodes,
+      timings,
       logPath,
       pids: () => [...components.map((c) => c.pid), ...(watchdog ? [watchdog] : [])],
       mintNamespacedIdentity: (o) =>
