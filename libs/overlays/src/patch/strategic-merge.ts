@@ -175,32 +175,30 @@ function keyOf(e: unknown, key: string): string | undefined {
 function mergeBySingleKey(target: unknown[], patch: unknown[], key: string, type: TypeSchema | undefined, path: string): unknown[] {
   const deleted = new Set<string>();
   const fromPatch = new Map<string, unknown>();
-  const unkeyed: unknown[] = [];
-  for (const e of patch) {
+  patch.forEach((e, i) => {
     const k = keyOf(e, key);
+    // kustomize silently drops target elements when a patch element lacks the merge key; a
+    // clear error is kinder than a vanished container.
     if (k === undefined) {
-      unkeyed.push(cloneJson(e));
-      continue;
+      throw new PatchError(`element ${i} of ${path || "/"} has no merge key "${key}"`, { op: DIRECTIVE, path: `${path}/${i}` });
     }
+    // The first patch element with a key wins, as in kustomize.
+    if (fromPatch.has(k) || deleted.has(k)) return;
     const el = e as JsonMap;
     if (el[DIRECTIVE] === "delete") {
       deleted.add(k);
-      fromPatch.delete(k);
-      continue;
+      return;
     }
-    const base = fromPatch.get(k) ?? target.find((t) => keyOf(t, key) === k);
+    const base = target.find((t) => keyOf(t, key) === k);
     const merged = mergeValue(base, el, { type }, `${path}/${key}=${k}`);
     if (merged === ABSENT) deleted.add(k);
-    else {
-      fromPatch.set(k, merged);
-      deleted.delete(k);
-    }
-  }
+    else fromPatch.set(k, merged);
+  });
   const rest = target.filter((t) => {
     const k = keyOf(t, key);
     return k === undefined || (!fromPatch.has(k) && !deleted.has(k));
   });
-  return [...fromPatch.values(), ...unkeyed, ...rest.map(cloneJson)];
+  return [...fromPatch.values(), ...rest.map(cloneJson)];
 }
 
 function mergeByKeyFields(target: unknown[], patch: unknown[], keys: readonly string[], type: TypeSchema | undefined, path: string): unknown[] {
