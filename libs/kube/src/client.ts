@@ -1,13 +1,14 @@
 // KubeClient: raw-JSON access to one API server. API errors come back as failures (data), not
 // exceptions; only programming errors throw.
 import type { KubeConfig } from "@kubernetes/client-node";
-import type { KubeObject } from "@flotilla/model";
+import type { KubeObject, ObjectRef } from "@flotilla/model";
+import { describeRef } from "@flotilla/model";
 import { Discovery, DiscoveryError, type ResourceInfo } from "./discovery.js";
 import { KubeHttp, type KubeHttpOptions } from "./http.js";
 import { isObject } from "./json.js";
 import { prepareForApply } from "./prepare.js";
 import { fail, failureFrom, ok, unreachable, type KubeResult } from "./result.js";
-import { collectionPath, objectPath, refOfTarget, targetOf, toTarget, type ObjectTarget } from "./target.js";
+import { collectionPath, isObjectRef, objectPath, refOfTarget, targetOf, toTarget, type ObjectAddress, type ObjectTarget } from "./target.js";
 import { startWatch, type WatchEventHandler, type WatchHandle, type WatchOptions } from "./watch.js";
 
 export interface ApplyCallOptions {
@@ -90,8 +91,9 @@ export class KubeClient {
   }
 
   /** The live object, or `undefined` when it does not exist. */
-  async get(target: ObjectTarget | KubeObject): Promise<KubeResult<KubeObject | undefined>> {
-    const t = toTarget(target);
+  async get(target: ObjectAddress): Promise<KubeResult<KubeObject | undefined>> {
+    const t = await this.target(target);
+    if (!t) return ok(undefined);
     const info = await this.resource(t.apiVersion, t.kind);
     if (!info.ok) return info.failure.reason === "UnknownKind" ? ok(undefined) : info;
     const r = await this.call("GET", objectPath(info.value, t.namespace, t.name), {}, refOfTarget(t), [200]);
@@ -116,8 +118,9 @@ export class KubeClient {
 
   /** Deletes one object: `deleted` when the server accepted the deletion (finalizers may still
    * hold it), `absent` when there was nothing to delete. */
-  async delete(target: ObjectTarget | KubeObject, opts: DeleteOptions = {}): Promise<KubeResult<"deleted" | "absent">> {
-    const t = toTarget(target);
+  async delete(target: ObjectAddress, opts: DeleteOptions = {}): Promise<KubeResult<"deleted" | "absent">> {
+    const t = await this.target(target);
+    if (!t) return ok("absent");
     const info = await this.resource(t.apiVersion, t.kind);
     if (!info.ok) return info.failure.reason === "UnknownKind" ? ok("absent") : info;
     const r = await this.call(
@@ -132,8 +135,9 @@ export class KubeClient {
   }
 
   /** A PATCH of any type, optionally on a subresource (e.g. `scale`). */
-  async patch(target: ObjectTarget | KubeObject, body: unknown, type: PatchType, opts: PatchOptions = {}): Promise<KubeResult<KubeObject>> {
-    const t = toTarget(target);
+  async patch(target: ObjectAddress, body: unknown, type: PatchType, opts: PatchOptions = {}): Promise<KubeResult<KubeObject>> {
+    const t = await this.target(target);
+    if (!t) return fail({ status: 404, reason: "UnknownKind", message: `${describeRef(target as ObjectRef)}: the API server serves no API group ${(target as ObjectRef).group}` });
     const info = await this.resource(t.apiVersion, t.kind);
     if (!info.ok) return info;
     const path = objectPath(info.value, t.namespace, t.name) + (opts.subresource ? `/${opts.subresource}` : "");
@@ -144,6 +148,20 @@ export class KubeClient {
   watch(apiVersion: string, kind: string, opts: WatchOptions, onEvent: WatchEventHandler): WatchHandle {
     const deps = { http: this.http, resource: (v: string, k: string) => this.resource(v, k), list: (v: string, k: string, o: ListOptions) => this.list(v, k, o) };
     return startWatch(deps, apiVersion, kind, opts, onEvent);
+  }
+
+  /** A target with an apiVersion; for a version-less ObjectRef, its group's preferred version
+   * (undefined when the server does not serve the group). */
+  private async target(a: ObjectAddress): Promise<ObjectTarget | undefined> {
+    if (!isObjectRef(a)) return toTarget(a);
+    let version: string | undefined;
+    try {
+      version = await this.discovery.preferredVersion(a.group);
+    } catch {
+      version = undefined;
+    }
+    if (version === undefined) return undefined;
+    return { apiVersion: version, kind: a.kind, name: a.name, ...(a.namespace ? { namespace: a.namespace } : {}) };
   }
 
   /** Closes idle keep-alive connections. */

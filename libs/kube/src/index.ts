@@ -4,7 +4,7 @@ export { KubeClient, PatchType } from "./client.js";
 export type { ApplyCallOptions, DeleteOptions, ListOptions, ListResult, PatchOptions } from "./client.js";
 export { Discovery, DiscoveryError, type ResourceInfo } from "./discovery.js";
 export type { ApiFailure, KubeResult } from "./result.js";
-export { targetOf, toTarget, refOfTarget, type ObjectTarget } from "./target.js";
+export { targetOf, toTarget, refOfTarget, type ObjectAddress, type ObjectTarget } from "./target.js";
 export type { WatchEvent, WatchEventType, WatchEventHandler, WatchHandle, WatchOptions } from "./watch.js";
 
 export { ResourceManager, type ResourceManagerOptions } from "./resource-manager.js";

@@ -20,9 +20,17 @@ export function targetOf(o: KubeObject): ObjectTarget {
   };
 }
 
+/** Anything that names one object: a target, a whole object, or a version-less ObjectRef (the
+ * client resolves its group's preferred version). */
+export type ObjectAddress = ObjectTarget | KubeObject | ObjectRef;
+
 /** Accepts either a target or a whole object (whose metadata names it). */
 export function toTarget(t: ObjectTarget | KubeObject): ObjectTarget {
   return isKubeObject(t) ? targetOf(t) : t;
+}
+
+export function isObjectRef(t: ObjectAddress): t is ObjectRef {
+  return !("apiVersion" in t) && "group" in t;
 }
 
 function isKubeObject(t: ObjectTarget | KubeObject): t is KubeObject {

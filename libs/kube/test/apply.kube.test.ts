@@ -205,4 +205,15 @@ describe("applyAll", () => {
     expect(await manager.diff(configMap(ns, "c", { a: "2" }), { owner })).toMatchObject({ action: "configured", changes: [{ path: "/data/a", desired: "2", live: "1" }] });
     expect(rvOf(await liveOf(cm))).toBe(rv);
   });
+
+  it("reads and deletes by a version-less ObjectRef", async () => {
+    const ns = await plane.freshNamespace("byref");
+    await manager.applyAll([deployment(ns, "web", 0)], { owner });
+    const ref = { group: "apps", kind: "Deployment", namespace: ns, name: "web" };
+    const got = await client.get(ref);
+    expect(got.ok && got.value?.apiVersion).toBe("apps/v1");
+    expect(await client.get({ group: "nope.example.com", kind: "Thing", namespace: ns, name: "x" })).toEqual({ ok: true, value: undefined });
+    expect(await client.delete(ref)).toEqual({ ok: true, value: "deleted" });
+    expect(await client.delete(ref)).toEqual({ ok: true, value: "absent" });
+  });
 });
