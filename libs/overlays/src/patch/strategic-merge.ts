@@ -6,10 +6,12 @@
 //   first in patch order, then the target's other elements; an element `{<key>: v, $patch: delete}`
 //   removes it; a lone element `{$patch: replace}` makes the rest of the patch list replace the
 //   list, `{$patch: delete}` removes the list; lists of scalars with a merge strategy are sets;
+//   an element without the merge key is an error (kustomize silently loses elements instead);
 // - lists keyed on several fields (container ports: containerPort + protocol) merge in place when
 //   all key fields agree, new elements prepended; a patch element that agrees with an element
 //   only on the key fields both set is ignored, as kustomize ignores it;
-// - every other list, and every list of a kind we have no schema for, is replaced;
+// - every other list, and every list of a kind we have no schema for, is replaced by the patch's
+//   list as written (directives inside it included, as kustomize does);
 // - `$retainKeys` drops the fields it does not name, `$deleteFromPrimitiveList/<field>` removes
 //   values from a list of scalars, `$setElementOrder/<field>` is accepted and ignored (kustomize
 //   copies these three into its output; the API server would reject that).
