@@ -47,7 +47,15 @@ function field(o: unknown, key: string): unknown {
   return isObject(o) ? o[key] : undefined;
 }
 
+/** Values a manifest may carry that the server stores as "absent": `null`
+ * (`creationTimestamp: null` in generated manifests), `[]`, and objects holding nothing else. */
+function isEmptyValue(v: unknown): boolean {
+  return v === null || v === undefined || (Array.isArray(v) && v.length === 0) || (isObject(v) && Object.values(v).every(isEmptyValue));
+}
+
 function walk(desired: unknown, live: unknown, baseline: unknown, path: string, out: DriftPath[]): void {
+  if (desired === null) return; // "unset" in a manifest: nothing to own, nothing to compare
+  if (isEmptyValue(desired) && isEmptyValue(live)) return;
   if (isObject(desired)) {
     if (!isObject(live)) {
       out.push({ path, desired: baseline ?? desired, live });

@@ -72,6 +72,19 @@ describe("diffLive", () => {
     expect(diffLive(d, drifted, { baseline: applied })).toEqual([{ path: "/spec/containers/0/resources/limits/cpu", desired: "1", live: "2" }]);
   });
 
+  it("treats null, {} and [] in the manifest as matching an absent live field", () => {
+    const d: KubeObject = {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "p" },
+      spec: { containers: [{ name: "a", args: [], resources: {} }], securityContext: {}, template: { metadata: { creationTimestamp: null } } },
+    };
+    const l: KubeObject = { apiVersion: "v1", kind: "Pod", metadata: { name: "p" }, spec: { containers: [{ name: "a", image: "x" }], template: { metadata: {} } } };
+    expect(diffLive(d, l)).toEqual([]);
+    const withArgs: KubeObject = { ...l, spec: { containers: [{ name: "a", args: ["--debug"] }] } };
+    expect(diffLive(d, withArgs)).toEqual([{ path: "/spec/containers/0/args", desired: [], live: ["--debug"] }]);
+  });
+
   it("escapes pointer segments (RFC 6901)", () => {
     const d: KubeObject = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "c", annotations: { "example.com/a~b": "1" } } };
     const l: KubeObject = { ...d, metadata: { name: "c", annotations: { "example.com/a~b": "2" } } };
