@@ -6,6 +6,7 @@
 // Runs the harness from its TypeScript sources through tsx (no build step needed).
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { tsImport } from "tsx/esm/api";
 
@@ -95,7 +96,7 @@ await kit.waitFor(
 figure("Deployment (3 replicas) applied → 3 ready", seconds(Date.now() - r0));
 
 // Idle memory: wait (by the clock — this is a measurement, not a test), then sum VmRSS.
-await new Promise((resolve) => setTimeout(resolve, idleSeconds * 1000));
+await sleep(idleSeconds * 1000);
 let total = 0;
 const parts = [];
 for (const pid of plane.pids()) {
