@@ -1,16 +1,14 @@
 // The first schema: fleet, desired pointers, render failures, agent-reported state, the drift
 // ledger and the ingest bookkeeping. Closed vocabularies are CHECK constraints built from
-// @flotilla/model, so the database refuses a value the code does not know.
+// @flotilla/model, so the database refuses a value the code does not know (see
+// vocabulary-checks.ts for what to do when a vocabulary grows).
 import { sql, type Kysely, type Migration } from "kysely";
-import { ChangeAction, DriftAction, DriftPolicy, Health, SyncState, values } from "@flotilla/model";
+import { ChangeAction, DriftAction, DriftPolicy, Health, SyncState } from "@flotilla/model";
+import { oneOf } from "./vocabulary-checks.js";
 
-/** `<column> in ('a', 'b', …)` for a closed vocabulary. */
 // A migration must not depend on today's schema type: it sees the database as it was then.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type MigrationDb = Kysely<any>;
-
-const oneOf = (column: string, vocabulary: Record<string, string>) =>
-  sql`${sql.ref(column)} in (${sql.join(values(vocabulary).map((v) => sql.lit(v)))})`;
 
 export const fleetState: Migration = {
   async up(db: MigrationDb): Promise<void> {
