@@ -8,7 +8,7 @@ import type { Kustomization } from "./kustomization.js";
 import type { Loader } from "./loader.js";
 import { applyPatches, applyPatchesJson6902, applyPatchesStrategicMerge } from "./patches.js";
 import { looksRemote, resolveFileInKustomization, resolveInRepo } from "./repo-paths.js";
-import { allIds, curId, describeId, idEquals, newResource, type Resource } from "./resource.js";
+import { allIds, curId, describeId, idEquals, idKey, newResource, type Resource } from "./resource.js";
 import { applyImages } from "./transformers/images.js";
 import { applyAnnotations, applyLabels } from "./transformers/labels.js";
 import { applyNamePrefix, applyNameSuffix } from "./transformers/name-affix.js";
@@ -100,14 +100,17 @@ export class Accumulator {
   }
 
   private appendAll(k: Kustomization, add: Resource[], into: Resource[], field: string): void {
+    const present = new Set(into.map((o) => idKey(curId(o))));
     for (const r of add) {
       const id = curId(r);
-      if (into.some((o) => idEquals(curId(o), id))) {
+      const key = idKey(id);
+      if (present.has(key)) {
         throw renderFailed(`may not add resource with an already registered id: ${describeId(id)} (from ${r.source})`, {
           file: k.file,
           field,
         });
       }
+      present.add(key);
       into.push(r);
     }
     this.checkCount(k, into);
@@ -152,8 +155,10 @@ export class Accumulator {
         if (Object.keys(merged).length > 0) obj[field] = merged;
       }
     }
-    // The merged object keeps the old one's history (names it had, prefixes, hash marker).
+    // The merged object keeps the old one's history (names it had, prefixes); it gets a hash
+    // suffix only if neither generator disabled it (what kustomize does).
     old.obj = obj;
+    old.needsHash = old.needsHash && res.needsHash;
   }
 
   private transform(k: Kustomization, rs: Resource[]): void {

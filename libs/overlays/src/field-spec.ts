@@ -28,6 +28,18 @@ export function splitFieldPath(path: string): string[] {
   return out.filter((s) => s !== "");
 }
 
+const segmentCache = new Map<string, string[]>();
+
+/** Path segments with list markers (`[]`) dropped; cached because the same specs run on every object. */
+function segmentsOf(path: string): string[] {
+  let segs = segmentCache.get(path);
+  if (!segs) {
+    segs = splitFieldPath(path).map((s) => (s.endsWith("[]") ? s.slice(0, -2) : s));
+    segmentCache.set(path, segs);
+  }
+  return segs;
+}
+
 export function specApplies(obj: KubeObject, spec: GvkSelector): boolean {
   const { group, version } = splitApiVersion(obj.apiVersion ?? "");
   return gvkSelected({ group, version, kind: obj.kind }, spec);
@@ -43,7 +55,7 @@ export function walkFieldSpec(
   visit: (parent: Record<string, unknown>, key: string) => void,
 ): void {
   if (!specApplies(obj, spec)) return;
-  const segs = splitFieldPath(spec.path).map((s) => (s.endsWith("[]") ? s.slice(0, -2) : s));
+  const segs = segmentsOf(spec.path);
   const rec = (node: unknown, i: number): void => {
     if (Array.isArray(node)) {
       for (const el of node) rec(el, i);

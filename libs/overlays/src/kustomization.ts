@@ -325,13 +325,9 @@ function parseImage(r: FieldReader): ImageEntry {
   const img: ImageEntry = { name: r.reqString("name") };
   const newName = r.optString("newName");
   if (newName) img.newName = newName;
-  // Unquoted numeric tags (`newTag: 1.20`) arrive as numbers; kustomize keeps their text.
-  const tag = r.raw.newTag;
-  if (typeof tag === "number") img.newTag = String(tag);
-  else {
-    const newTag = r.optString("newTag");
-    if (newTag) img.newTag = newTag;
-  }
+  // An unquoted numeric tag (`newTag: 1.20`) is refused, as kustomize refuses it: 1.20 would be 1.2.
+  const newTag = r.optString("newTag");
+  if (newTag) img.newTag = newTag;
   const digest = r.optString("digest");
   if (digest) img.digest = digest;
   return img;

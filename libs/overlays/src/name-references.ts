@@ -13,39 +13,78 @@ import {
   gvkSelected,
   orgId,
   type GvkSelector,
+  type ResId,
   type Resource,
 } from "./resource.js";
 import { isClusterScoped } from "./scope.js";
 import { isPlainObject } from "./yaml-io.js";
 
 export function fixNameReferences(resources: Resource[], file: string): void {
+  // Names do not change while references are repaired, so ids and a name index are computed once.
+  const index = new BuildIndex(resources);
   for (const nr of NAME_REFERENCES) {
     for (const referrer of resources) {
       for (const spec of nr.referrers) {
         if (!specApplies(referrer.obj, spec)) continue;
-        const fixer = new ReferenceFixer(nr, spec, referrer, couldBeReferencedBy(resources, referrer), file);
+        const fixer = new ReferenceFixer(nr, spec, referrer, index, file);
         walkFieldSpec(referrer.obj, { ...spec, create: false }, (parent, key) => fixer.fix(parent, key));
       }
     }
   }
 }
 
-/** kustomize's SubsetThatCouldBeReferencedByResource. */
-function couldBeReferencedBy(resources: Resource[], referrer: Resource): Resource[] {
-  const rid = curId(referrer);
-  if (isClusterScoped(rid.group, rid.kind)) return resources;
-  const bindingNamespaces = new Set<string>();
-  if (rid.kind === "RoleBinding" && Array.isArray(referrer.obj.subjects)) {
-    for (const s of referrer.obj.subjects) {
-      if (isPlainObject(s) && s.kind === "ServiceAccount" && typeof s.namespace === "string") bindingNamespaces.add(s.namespace);
+interface Info {
+  cur: ResId;
+  org: ResId;
+  ids: ResId[];
+  clusterScoped: boolean;
+  effectiveNs: string;
+}
+
+class BuildIndex {
+  readonly info = new Map<Resource, Info>();
+  readonly byName = new Map<string, Resource[]>();
+  private readonly referable = new Map<Resource, (t: Resource) => boolean>();
+
+  constructor(resources: Resource[]) {
+    for (const r of resources) {
+      const cur = curId(r);
+      const ids = allIds(r);
+      this.info.set(r, { cur, org: orgId(r), ids, clusterScoped: isClusterScoped(cur.group, cur.kind), effectiveNs: effectiveNamespace(cur) });
+      for (const name of new Set(ids.map((id) => id.name))) {
+        const list = this.byName.get(name);
+        if (list) list.push(r);
+        else this.byName.set(name, [r]);
+      }
     }
   }
-  return resources.filter((t) => {
-    const tid = curId(t);
-    if (isClusterScoped(tid.group, tid.kind)) return true;
-    if (effectiveNamespace(tid) === effectiveNamespace(rid)) return true;
-    return bindingNamespaces.has(tid.namespace);
-  });
+
+  get(r: Resource): Info {
+    return this.info.get(r) as Info;
+  }
+
+  /** kustomize's SubsetThatCouldBeReferencedByResource, as a predicate. */
+  couldBeReferencedBy(referrer: Resource): (t: Resource) => boolean {
+    const cached = this.referable.get(referrer);
+    if (cached) return cached;
+    const rinfo = this.get(referrer);
+    let pred: (t: Resource) => boolean;
+    if (rinfo.clusterScoped) pred = () => true;
+    else {
+      const bindingNamespaces = new Set<string>();
+      if (rinfo.cur.kind === "RoleBinding" && Array.isArray(referrer.obj.subjects)) {
+        for (const s of referrer.obj.subjects) {
+          if (isPlainObject(s) && s.kind === "ServiceAccount" && typeof s.namespace === "string") bindingNamespaces.add(s.namespace);
+        }
+      }
+      pred = (t) => {
+        const tinfo = this.get(t);
+        return tinfo.clusterScoped || tinfo.effectiveNs === rinfo.effectiveNs || bindingNamespaces.has(tinfo.cur.namespace);
+      };
+    }
+    this.referable.set(referrer, pred);
+    return pred;
+  }
 }
 
 function sameEndingSubarray(a: string[], b: string[]): boolean {
@@ -57,25 +96,29 @@ function sameEndingSubarray(a: string[], b: string[]): boolean {
 }
 
 class ReferenceFixer {
+  private readonly referable: (t: Resource) => boolean;
+
   constructor(
     readonly nr: NameReference,
     readonly spec: FieldSpec,
     readonly referrer: Resource,
-    readonly candidates: Resource[],
+    readonly index: BuildIndex,
     readonly file: string,
-  ) {}
+  ) {
+    this.referable = index.couldBeReferencedBy(referrer);
+  }
 
   fix(parent: Record<string, unknown>, key: string): void {
     const v = parent[key];
     if (typeof v === "string") {
-      const referral = this.select(v, this.candidates, false);
+      const referral = this.select(v, undefined, false);
       if (referral && referral.obj.metadata.name !== v) parent[key] = referral.obj.metadata.name;
     } else if (isPlainObject(v)) {
       this.fixMapping(v);
     } else if (Array.isArray(v)) {
       v.forEach((el, i) => {
         if (typeof el === "string") {
-          const referral = this.select(el, this.candidates, false);
+          const referral = this.select(el, undefined, false);
           if (referral) v[i] = referral.obj.metadata.name;
         } else if (isPlainObject(el)) this.fixMapping(el);
       });
@@ -85,14 +128,19 @@ class ReferenceFixer {
   private fixMapping(node: Record<string, unknown>): void {
     const oldName = node.name;
     if (typeof oldName !== "string") return;
-    let candidates = this.candidates;
+    let nsFilter: ((r: Resource) => boolean) | undefined;
     if (typeof node.namespace === "string") {
       const ns = node.namespace;
-      // kustomize groups candidates by effective namespace: unset means "default".
-      const byOriginal = candidates.filter((c) => effectiveNamespace(orgId(c)) === ns);
-      candidates = byOriginal.length > 0 ? byOriginal : candidates.filter((c) => effectiveNamespace(curId(c)) === ns);
+      // kustomize groups candidates by effective namespace (unset means "default"): original
+      // namespace first, current namespace when no candidate had it originally.
+      const byOriginal = [...this.index.info.keys()].some(
+        (c) => this.referable(c) && effectiveNamespace(this.index.get(c).org) === ns,
+      );
+      nsFilter = byOriginal
+        ? (c) => effectiveNamespace(this.index.get(c).org) === ns
+        : (c) => this.index.get(c).effectiveNs === ns;
     }
-    const referral = this.select(oldName, candidates, true);
+    const referral = this.select(oldName, nsFilter, true);
     if (!referral) return;
     const ns = referral.obj.metadata.namespace ?? "";
     if (referral.obj.metadata.name === oldName && ns === "") return;
@@ -100,22 +148,24 @@ class ReferenceFixer {
     if (ns !== "") node.namespace = ns;
   }
 
-  private select(oldName: string, input: Resource[], compareNamespaces: boolean): Resource | undefined {
+  private select(oldName: string, nsFilter: ((r: Resource) => boolean) | undefined, compareNamespaces: boolean): Resource | undefined {
     const target: GvkSelector = this.nr.target;
-    let c = input.filter((r) => allIds(r).some((id) => id.name === oldName));
-    c = c.filter((r) => allIds(r).some((id) => gvkSelected(id, target)));
+    const info = (r: Resource) => this.index.get(r);
+    let c = (this.index.byName.get(oldName) ?? []).filter(this.referable);
+    if (nsFilter) c = c.filter(nsFilter);
+    c = c.filter((r) => info(r).ids.some((id) => gvkSelected(id, target)));
     if (this.spec.path.endsWith("roleRef/name")) {
       const roleRef = this.referrer.obj.roleRef;
       if (isPlainObject(roleRef) && typeof roleRef.apiGroup === "string" && typeof roleRef.kind === "string") {
         const sel = { group: roleRef.apiGroup, kind: roleRef.kind };
-        c = c.filter((r) => allIds(r).some((id) => gvkSelected(id, sel)));
+        c = c.filter((r) => info(r).ids.some((id) => gvkSelected(id, sel)));
       }
     }
-    const rid = curId(this.referrer);
-    if (!isClusterScoped(rid.group, rid.kind)) {
+    const rinfo = info(this.referrer);
+    if (!rinfo.clusterScoped) {
       c = c.filter((r) => {
-        const id = curId(r);
-        return isClusterScoped(id.group, id.kind) || id.kind === "ServiceAccount" || effectiveNamespace(id) === effectiveNamespace(rid);
+        const i = info(r);
+        return i.clusterScoped || i.cur.kind === "ServiceAccount" || i.effectiveNs === rinfo.effectiveNs;
       });
     }
     if (c.length === 1) return c[0];
@@ -130,8 +180,8 @@ class ReferenceFixer {
     );
     if (identical) return first;
     throw renderFailed(
-      `${describeId(rid)} refers to "${oldName}" at ${this.spec.path}, which matches several objects: ${c
-        .map((r) => describeId(curId(r)))
+      `${describeId(rinfo.cur)} refers to "${oldName}" at ${this.spec.path}, which matches several objects: ${c
+        .map((r) => describeId(info(r).cur))
         .join(", ")}`,
       { file: this.file },
     );

@@ -2,7 +2,7 @@
 // comes from (file or inline), whether it is a strategic-merge or a JSON 6902 patch, and which
 // objects it applies to. Applying one patch to one object is the patch engine's job.
 import type { KubeObject } from "@flotilla/model";
-import { renderFailed } from "./errors.js";
+import { OverlayError, renderFailed } from "./errors.js";
 import type { Json6902Entry, Kustomization, PatchEntry } from "./kustomization.js";
 import type { Loader } from "./loader.js";
 import { applyJson6902, applyStrategicMergePatch, selectTargets, type PatchTarget } from "./patch/index.js";
@@ -43,13 +43,15 @@ function classify(text: string, source: string, where: Where): LoadedPatch {
   const trimmed = text.trim();
   if (trimmed === "") throw renderFailed("empty patch", where);
   let docs: unknown[];
-  if (trimmed.startsWith("[")) {
-    try {
-      docs = [JSON.parse(trimmed)];
-    } catch {
-      docs = parseYamlDocuments(text, source);
+  try {
+    docs = trimmed.startsWith("[") ? parseJsonOrYaml(trimmed, text, source) : parseYamlDocuments(text, source);
+  } catch (err) {
+    // Line numbers of an inline patch count from the patch text, not from the kustomization.
+    if (err instanceof OverlayError && source === where.file) {
+      throw new OverlayError(err.code, `inline patch${err.line ? `, line ${err.line} of the patch text` : ""}: ${err.reason}`, where, err);
     }
-  } else docs = parseYamlDocuments(text, source);
+    throw err;
+  }
   if (docs.length === 1 && Array.isArray(docs[0])) {
     const ops = docs[0] as unknown[];
     ops.forEach((op, i) => {
@@ -68,6 +70,14 @@ function classify(text: string, source: string, where: Where): LoadedPatch {
   }
   if (smp.length === 0) throw renderFailed("empty patch", where);
   return { where, source, smp };
+}
+
+function parseJsonOrYaml(trimmed: string, text: string, source: string): unknown[] {
+  try {
+    return [JSON.parse(trimmed)];
+  } catch {
+    return parseYamlDocuments(text, source);
+  }
 }
 
 function patchId(patch: Record<string, unknown>): ResId {

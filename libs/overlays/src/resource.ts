@@ -69,6 +69,11 @@ export function idEquals(a: ResId, b: ResId): boolean {
   return sameGvkn(a, b) && effectiveNamespace(a) === effectiveNamespace(b);
 }
 
+/** A string equal for two ids exactly when `idEquals` holds. */
+export function idKey(id: ResId): string {
+  return `${id.group}|${id.version}|${id.kind}|${effectiveNamespace(id)}|${id.name}`;
+}
+
 export function describeId(id: ResId): string {
   const gv = id.group ? `${id.group}/${id.version}` : id.version;
   return `${id.kind} ${id.namespace ? `${id.namespace}/` : ""}${id.name}${gv ? ` (${gv})` : ""}`;

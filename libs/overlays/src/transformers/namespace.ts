@@ -3,7 +3,7 @@
 import { NAMESPACE_SPECS } from "../builtin-config.js";
 import { renderFailed } from "../errors.js";
 import { walkFieldSpecs } from "../field-spec.js";
-import { curId, idEquals, storePreviousId, type Resource } from "../resource.js";
+import { curId, idKey, storePreviousId, type Resource } from "../resource.js";
 import { isClusterScoped } from "../scope.js";
 import { isPlainObject } from "../yaml-io.js";
 
@@ -21,13 +21,16 @@ export function applyNamespace(resources: Resource[], namespace: string, file: s
       parent[key] = namespace;
     });
   }
+  const seen = new Set<string>();
   for (const r of resources) {
     const id = curId(r);
-    if (resources.filter((o) => idEquals(curId(o), id)).length > 1) {
+    const key = idKey(id);
+    if (seen.has(key)) {
       throw renderFailed(`namespace transformation produces an id conflict for ${id.kind} ${id.name}`, {
         file,
         field: "namespace",
       });
     }
+    seen.add(key);
   }
 }

@@ -48,10 +48,10 @@ describe("refusals", () => {
   });
 
   it("checks apiVersion and kind", () => {
-    expect(renderError({ "kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Kustomization\n" }).field).toBe(
+    expect(renderError({ "kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Kustomization\nresources: []\n" }).field).toBe(
       "apiVersion",
     );
-    expect(renderError({ "kustomization.yaml": "kind: Deployment\n" }).field).toBe("kind");
+    expect(renderError({ "kustomization.yaml": "kind: Deployment\nresources: []\n" }).field).toBe("kind");
     const comp = {
       "c/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\n",
       "kustomization.yaml": "resources: [c]\n",
