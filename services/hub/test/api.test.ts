@@ -12,6 +12,7 @@ import {
   migrateToLatest,
   openDatabase,
   recordDesiredPointer,
+  recordRejectedReport,
   recordRenderFailure,
   upsertClusters,
   type FleetDatabase,
@@ -233,6 +234,20 @@ describe.each(engines)("fleet API on $name", (engine) => {
     const errors = [{ code: ErrorCode.ManifestInvalid, message: "mapping values are not allowed here", location: { file: "apps/shop/base/deployment.yaml", line: 14, column: 9 } }];
     await recordRenderFailure(fleet.db, REV_2, errors);
     expect(await get("/v1/render-failures")).toEqual({ status: 200, body: { latest: { revision: REV_2, at: expect.any(String), errors } } });
+  });
+
+  it("lists rejected reports newest first with their bytes", async () => {
+    const bytes = [new TextEncoder().encode('{"kind":"status"'), new Uint8Array([0xff, 0xfe])];
+    for (const [i, raw] of bytes.entries()) {
+      await recordRejectedReport(fleet.db, { subject: "t.report.prod-eu-1.status", streamSeq: 10 + i, error: { code: ErrorCode.ReportInvalid, message: "not JSON" }, raw });
+    }
+    const { status: code, body } = await get("/v1/rejected-reports?limit=5");
+    expect(code).toBe(200);
+    expect(body).toEqual([
+      { messageId: null, subject: "t.report.prod-eu-1.status", streamSeq: 11, error: { code: "FLOTILLA_ERR_REPORT_INVALID", message: "not JSON" }, at: expect.any(String), rawText: null, rawBase64: "//4=" },
+      expect.objectContaining({ streamSeq: 10, rawText: '{"kind":"status"' }),
+    ]);
+    expect((await get("/v1/rejected-reports?limit=-1")).status).toBe(400);
   });
 
   it("answers probes, and readyz follows the hub", async () => {

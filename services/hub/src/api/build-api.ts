@@ -9,6 +9,7 @@ import { clusterRoutes } from "./routes/clusters.js";
 import { driftRoutes } from "./routes/drift.js";
 import { probeRoutes } from "./routes/probes.js";
 import { refreshRoutes } from "./routes/refresh.js";
+import { rejectedReportRoutes } from "./routes/rejected-reports.js";
 import { renderFailureRoutes } from "./routes/render-failures.js";
 
 export interface ApiOptions {
@@ -29,6 +30,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   clusterRoutes(app, context);
   driftRoutes(app, context);
   renderFailureRoutes(app, context);
+  rejectedReportRoutes(app, context);
   if (options.hub) refreshRoutes(app, options.hub);
   return app;
 }

@@ -1,0 +1,34 @@
+// GET /v1/rejected-reports — reports the hub could not ingest, newest first, with their bytes.
+import type { FastifyInstance } from "fastify";
+import { listRejectedReports } from "@flotilla/store";
+import type { ApiContext } from "../context.js";
+import { onlyKnown, optionalInteger } from "../query-params.js";
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** The bytes as text when they are UTF-8 (they usually are: JSON), else null. */
+function textOf(raw: Uint8Array): string | null {
+  try {
+    return utf8.decode(raw);
+  } catch {
+    return null;
+  }
+}
+
+export function rejectedReportRoutes(app: FastifyInstance, { db }: ApiContext): void {
+  app.get("/v1/rejected-reports", async (request) => {
+    const query = request.query as Record<string, unknown>;
+    onlyKnown(query, ["limit"]);
+    const limit = optionalInteger(query, "limit", { min: 1, max: 1000, fallback: 100 });
+    const rows = await listRejectedReports(db, limit);
+    return rows.map((r) => ({
+      messageId: r.messageId,
+      subject: r.subject,
+      streamSeq: r.streamSeq,
+      error: r.error,
+      at: r.at,
+      rawText: textOf(r.raw),
+      rawBase64: Buffer.from(r.raw).toString("base64"),
+    }));
+  });
+}
