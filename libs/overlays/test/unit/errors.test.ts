@@ -53,7 +53,7 @@ describe("refusals", () => {
     );
     expect(renderError({ "kustomization.yaml": "kind: Deployment\nresources: []\n" }).field).toBe("kind");
     const comp = {
-      "c/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\n",
+      "c/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nresources: []\n",
       "kustomization.yaml": "resources: [c]\n",
     };
     expect(renderError(comp).message).toMatch(/is a Component; list it under components/);
