@@ -4,7 +4,11 @@ import { Reason, describeRef, refOf } from "@flotilla/model";
 import { maskSecretText } from "./mask.js";
 import type { ApiFailure } from "./result.js";
 
-const immutablePatterns = [/field is immutable/i, /may not change once set/i, /is immutable/i];
+// How the API server words "this field cannot be updated in place": Job templates and selectors
+// ("field is immutable"), Service clusterIP ("may not change once set"), PVC specs ("spec is
+// immutable after creation"), StatefulSet specs ("updates to statefulset spec for fields other
+// than … are forbidden").
+const immutablePatterns = [/field is immutable/i, /may not change once set/i, /is immutable/i, /updates to \w+ spec for fields other than .* are forbidden/i];
 
 export function isImmutableFieldFailure(f: ApiFailure): boolean {
   if (f.status !== 422) return false;

@@ -216,4 +216,22 @@ describe("applyAll", () => {
     expect(await client.delete(ref)).toEqual({ ok: true, value: "deleted" });
     expect(await client.delete(ref)).toEqual({ ok: true, value: "absent" });
   });
+
+  it("reports a changed Job template as an immutable field and recreates the Job when allowed", async () => {
+    const ns = await plane.freshNamespace("job");
+    const job = (image: string): KubeObject => ({
+      apiVersion: "batch/v1",
+      kind: "Job",
+      metadata: { name: "migrate", namespace: ns },
+      spec: { suspend: true, template: { spec: { restartPolicy: "Never", containers: [{ name: "m", image }] } } },
+    });
+    await manager.applyAll([job("registry.example/migrate:1")], { owner });
+    const refused = await manager.applyAll([job("registry.example/migrate:2")], { owner });
+    expect(refused.entries[0]).toMatchObject({ action: "failed", reason: "ImmutableField" });
+    expect(refused.entries[0]?.message).toContain(`Job.batch ${ns}/migrate`);
+    const recreated = await manager.applyAll([job("registry.example/migrate:2")], { owner, recreateOnImmutable: true });
+    expect(recreated.entries[0]).toMatchObject({ action: "created" });
+    const live = await liveOf(job(""));
+    expect(JSON.stringify(live?.["spec"])).toContain("registry.example/migrate:2");
+  });
 });

@@ -41,6 +41,17 @@ describe("classifyApplyFailure", () => {
     expect(c.failure.message).not.toContain("s3cr3t-value");
   });
 
+  it.each([
+    "spec.template: Invalid value: core.PodTemplateSpec{}: field is immutable",
+    'spec.clusterIPs[0]: Invalid value: []string{"10.0.0.9"}: may not change once set',
+    "spec: Forbidden: spec is immutable after creation except resources.requests",
+    "spec: Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy' and 'minReadySeconds' are forbidden",
+  ])("recognises an immutable field in %s", (message) => {
+    const cm: KubeObject = { apiVersion: "apps/v1", kind: "StatefulSet", metadata: { name: "s", namespace: "n" } };
+    expect(classifyApplyFailure({ status: 422, reason: "Invalid", message }, cm).reason).toBe("ImmutableField");
+    expect(classifyApplyFailure({ status: 422, reason: "Invalid", message: "spec.replicas: Invalid value: -1: must be greater than or equal to 0" }, cm).reason).toBe("Invalid");
+  });
+
   it("maps Kubernetes reasons and prefixes the object", () => {
     const c = classifyApplyFailure({ status: 403, reason: "Forbidden", message: "configmaps is forbidden: User cannot patch" }, { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "c", namespace: "n" } });
     expect(c).toMatchObject({ reason: "Forbidden", message: "ConfigMap n/c: configmaps is forbidden: User cannot patch" });
