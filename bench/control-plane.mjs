@@ -39,6 +39,17 @@ function rssKiB(pid) {
     .catch(() => 0);
 }
 
+// utime + stime of each process, in seconds (fields 14 and 15 of /proc/<pid>/stat, in clock ticks).
+async function cpuSeconds(pids) {
+  let ticks = 0;
+  for (const pid of pids) {
+    const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    ticks += Number(fields[11] ?? 0) + Number(fields[12] ?? 0);
+  }
+  return ticks / 100;
+}
+
 async function processName(pid) {
   const cmd = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
   const argv0 = cmd.split("\0")[0] ?? "";
@@ -95,8 +106,11 @@ await kit.waitFor(
 );
 figure("Deployment (3 replicas) applied → 3 ready", seconds(Date.now() - r0));
 
-// Idle memory: wait (by the clock — this is a measurement, not a test), then sum VmRSS.
+// Idle memory and CPU: wait (by the clock — this is a measurement, not a test), then sum VmRSS
+// and the CPU time the plane burnt meanwhile.
+const cpuBefore = await cpuSeconds(plane.pids());
 await sleep(idleSeconds * 1000);
+const idleCpu = (await cpuSeconds(plane.pids())) - cpuBefore;
 let total = 0;
 const parts = [];
 for (const pid of plane.pids()) {
@@ -105,6 +119,8 @@ for (const pid of plane.pids()) {
   parts.push(`${await processName(pid)} ${Math.round(kib / 1024)}`);
 }
 figure(`idle RSS after ${idleSeconds} s, whole plane`, `${Math.round(total / 1024)} MiB  (${parts.join(", ")} MiB)`);
+
+figure(`idle CPU over ${idleSeconds} s, whole plane`, `${((idleCpu / idleSeconds) * 100).toFixed(0)} % of one core`);
 
 const s0 = Date.now();
 await plane.stop();
