@@ -139,6 +139,8 @@ export const fleetState: Migration = {
       .execute();
     await db.schema.createIndex("drift_events_detected").on("drift_events").columns(["detected_at desc", "id"]).execute();
     await db.schema.createIndex("drift_events_cluster_detected").on("drift_events").columns(["cluster", "detected_at desc"]).execute();
+    // The overview counts open drift per cluster on every request.
+    await db.schema.createIndex("drift_events_open").on("drift_events").column("cluster").where(sql.ref("resolved_at"), "is", null).execute();
 
     await db.schema
       .createTable("heartbeats")
@@ -156,6 +158,7 @@ export const fleetState: Migration = {
       .addColumn("stream_seq", "bigint", (c) => c.notNull())
       .addColumn("ingested_at", "timestamptz", (c) => c.notNull().defaultTo(sql`now()`))
       .execute();
+    await db.schema.createIndex("ingested_messages_ingested_at").on("ingested_messages").column("ingested_at").execute();
 
     await db.schema
       .createTable("rejected_reports")
