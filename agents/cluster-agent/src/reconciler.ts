@@ -82,6 +82,8 @@ export class Reconciler {
   /** Last reported drift per object (paths + live values), so an unreverted drift is reported once. */
   private readonly reportedDrift = new Map<string, string>();
   private readonly pendingReverts = new Map<string, NodeJS.Timeout>();
+  /** Objects whose revert is being written: their events until it lands are the same drift. */
+  private readonly reverting = new Set<string>();
   private current: VerifiedDesired | undefined;
   private results: AppResult[] = [];
   private observedRevision: string | undefined;
@@ -291,7 +293,9 @@ export class Reconciler {
       actor = who?.manager ?? "unknown";
       changedAt = who?.time;
     }
-    if (this.pendingReverts.has(key)) return; // a backed-off revert is already scheduled
+    // A revert already scheduled or in flight answers this drift; counting it again would turn
+    // the events of one change (spec, then status) into a fight.
+    if (this.pendingReverts.has(key) || this.reverting.has(key)) return;
 
     const policy = entry.app.policy.drift;
     const glassed = this.opts.breakGlass?.covers(entry.app.name, key) ?? false;
@@ -334,8 +338,14 @@ export class Reconciler {
 
   private async revert(key: string): Promise<void> {
     const entry = this.applied.get(key);
-    if (!entry || this.stopped || this.applying) return;
-    const result = await this.opts.manager.apply(entry.desired, { owner: { app: entry.app.name, cluster: this.opts.cluster }, ...this.defaultNamespace() });
+    if (!entry || this.stopped || this.applying || this.reverting.has(key)) return;
+    this.reverting.add(key);
+    let result;
+    try {
+      result = await this.opts.manager.apply(entry.desired, { owner: { app: entry.app.name, cluster: this.opts.cluster }, ...this.defaultNamespace() });
+    } finally {
+      this.reverting.delete(key);
+    }
     if (result.action === ChangeAction.Failed) {
       this.log.warn({ object: describeRef(result.ref), reason: result.reason, message: result.message }, "drift revert failed");
       return;
