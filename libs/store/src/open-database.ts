@@ -41,7 +41,14 @@ function openPostgres(url: string, max: number): FleetDatabase {
       return parse ?? pg.types.getTypeParser(oid, format as "text");
     },
   };
-  const pool = new pg.Pool({ connectionString: url, max, types: types as pg.CustomTypesConfig });
+  const pool = new pg.Pool({
+    connectionString: url,
+    max,
+    types: types as pg.CustomTypesConfig,
+    // Fail a connect to an unreachable server instead of hanging: ingest then naks and retries.
+    connectionTimeoutMillis: 10_000,
+    keepAlive: true,
+  });
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on("error", () => {});
   const db = new Kysely<FleetSchema>({ dialect: new PostgresDialect({ pool }) });
