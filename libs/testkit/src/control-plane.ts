@@ -68,6 +68,8 @@ export interface ControlPlane {
   /** Admin kubeconfig (client certificate, group system:masters). */
   kubeconfigPath: string;
   kubeConfig: KubeConfig;
+  /** A static bearer token of the same admin power (for curl, or clients configured with a token). */
+  adminToken: string;
   /** The plane's temp dir (PKI, kubeconfigs, etcd data, logs); removed by stop(). */
   dir: string;
   /** Names of the fake Nodes. */
@@ -251,6 +253,7 @@ async function startOnce(binDir: string, opts: ControlPlaneOptions): Promise<Con
       caPem: pki.caPem,
       kubeconfigPath,
       kubeConfig: admin,
+      adminToken,
       dir,
       nodes,
       timings,

@@ -32,6 +32,18 @@ describe("a second control plane", () => {
         shared.kubeConfig.getCurrentUser()!,
       );
       expect((await kubeRequest(stranger, { path: "/api/v1/namespaces" })).status).toBe(401);
+
+      // The static admin token works on its own plane only.
+      const withToken = (server: string, caPem: string) => {
+        const kc = new KubeConfig();
+        kc.loadFromClusterAndUser(
+          { name: "t", server, caData: Buffer.from(caPem).toString("base64"), skipTLSVerify: false },
+          { name: "admin-token", token: second.adminToken },
+        );
+        return kc;
+      };
+      expect((await kubeRequest(withToken(second.server, second.caPem), { path: `/api/v1/namespaces/${onSecond}` })).status).toBe(200);
+      expect((await kubeRequest(withToken(shared.server, shared.caPem), { path: "/api/v1/namespaces" })).status).toBe(401);
     } finally {
       const pids = second.pids();
       // etcd, apiserver, controller-manager, scheduler, kwok and the watchdog
