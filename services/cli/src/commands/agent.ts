@@ -1,0 +1,61 @@
+// `flotilla agent`: runs a cluster agent until SIGINT/SIGTERM.
+import { readFileSync } from "node:fs";
+import { startAgent } from "@flotilla/cluster-agent";
+import { publicKeyFromPem } from "@flotilla/wire";
+import { helpText, parseCommand, requireString, UsageError, type CommandSpec } from "../args.js";
+import { jsonLogger } from "../logger.js";
+import { waitForSignal } from "./hub.js";
+
+export const agentCommand: CommandSpec = {
+  name: "agent",
+  summary: "Run a Flotilla cluster agent: pull this cluster's signed desired state, apply it, watch for drift, report.",
+  usage: "flotilla agent --cluster NAME --hub-public-key FILE [flags]",
+  flags: [
+    { name: "cluster", env: "FLOTILLA_CLUSTER", type: "string", description: "this cluster's name in the fleet file" },
+    { name: "hub-public-key", env: "FLOTILLA_HUB_PUBLIC_KEY", type: "string", description: "the hub's ed25519 public key (PEM file)" },
+    { name: "kubeconfig", env: "KUBECONFIG", type: "string", description: "kubeconfig file (default: in-cluster config, then ~/.kube/config)" },
+    { name: "namespaces", env: "FLOTILLA_NAMESPACES", type: "string", description: "tenant agent: comma-separated namespaces it may apply in" },
+    { name: "state-dir", env: "FLOTILLA_STATE_DIR", type: "string", description: "where the last verified bundle and the report spool are kept", default: "/var/lib/flotilla-agent" },
+    { name: "nats-url", env: "NATS_URL", type: "string", description: "NATS server URL", default: "nats://127.0.0.1:4222" },
+    { name: "nats-user", env: "NATS_USER", type: "string", description: "NATS user (per-agent credentials)" },
+    { name: "nats-password", env: "NATS_PASSWORD", type: "string", description: "NATS password" },
+    { name: "nats-inbox-prefix", env: "FLOTILLA_NATS_INBOX_PREFIX", type: "string", description: "inbox prefix the agent's NATS permissions allow (e.g. _INBOX_<cluster>)" },
+    { name: "nats-prefix", env: "FLOTILLA_NATS_PREFIX", type: "string", description: "prefix of NATS buckets, streams and subjects", default: "flotilla" },
+    { name: "heartbeat-interval", env: "FLOTILLA_HEARTBEAT_INTERVAL", type: "string", description: "seconds between heartbeats", default: "10" },
+  ],
+};
+
+export async function runAgent(argv: string[]): Promise<number> {
+  const p = parseCommand(agentCommand, argv);
+  if (p.help) {
+    console.log(helpText(agentCommand));
+    return 0;
+  }
+  const cluster = requireString(p, agentCommand, "cluster");
+  const keyFile = requireString(p, agentCommand, "hub-public-key");
+  let hubPublicKey;
+  try {
+    hubPublicKey = publicKeyFromPem(readFileSync(keyFile, "utf8"));
+  } catch (err) {
+    throw new UsageError(`--hub-public-key ${keyFile}: not a readable PEM public key (${(err as Error).message})`);
+  }
+  const log = jsonLogger(`agent/${cluster}`);
+  const namespaces = p.values.namespaces ? String(p.values.namespaces).split(",").map((s) => s.trim()).filter(Boolean) : undefined;
+  const agent = await startAgent({
+    cluster,
+    natsUrl: String(p.values["nats-url"]),
+    ...(p.values["nats-user"] ? { natsUser: String(p.values["nats-user"]), natsPassword: String(p.values["nats-password"] ?? "") } : {}),
+    ...(p.values["nats-inbox-prefix"] ? { natsInboxPrefix: String(p.values["nats-inbox-prefix"]) } : {}),
+    natsPrefix: String(p.values["nats-prefix"]),
+    hubPublicKey,
+    ...(p.values.kubeconfig ? { kubeconfig: String(p.values.kubeconfig) } : {}),
+    stateDir: String(p.values["state-dir"]),
+    ...(namespaces ? { namespaces } : {}),
+    heartbeatIntervalMs: Number(p.values["heartbeat-interval"]) * 1000,
+    logger: log,
+  });
+  log.info({ cluster, natsUrl: p.values["nats-url"] }, "agent started");
+  await waitForSignal();
+  await agent.stop();
+  return 0;
+}

@@ -1,0 +1,63 @@
+// `flotilla hub`: runs the hub (resolver, ingest, fleet API) until SIGINT/SIGTERM.
+import { startHub, loadSigningKey } from "@flotilla/hub";
+import { publicKeyPem } from "@flotilla/wire";
+import { helpText, parseCommand, requireString, type CommandSpec } from "../args.js";
+
+export const hubCommand: CommandSpec = {
+  name: "hub",
+  summary: "Run the Flotilla hub: render the env repo per cluster, publish signed desired pointers, ingest agent reports, serve the fleet API.",
+  usage: "flotilla hub --repo PATH|URL [flags]",
+  flags: [
+    { name: "repo", env: "FLOTILLA_REPO", type: "string", description: "env repo: a local git repository path, or an http(s) URL" },
+    { name: "branch", env: "FLOTILLA_BRANCH", type: "string", description: "branch to follow (default: HEAD / the remote's default)" },
+    { name: "repo-token", env: "FLOTILLA_REPO_TOKEN", type: "string", description: "access token for an http(s) env repo" },
+    { name: "database-url", env: "DATABASE_URL", type: "string", description: "Postgres URL; without it the hub runs on embedded PGlite" },
+    { name: "pglite-dir", env: "FLOTILLA_PGLITE_DIR", type: "string", description: "PGlite data directory (default: in memory)" },
+    { name: "nats-url", env: "NATS_URL", type: "string", description: "NATS server URL", default: "nats://127.0.0.1:4222" },
+    { name: "nats-user", env: "NATS_USER", type: "string", description: "NATS user" },
+    { name: "nats-password", env: "NATS_PASSWORD", type: "string", description: "NATS password" },
+    { name: "nats-prefix", env: "FLOTILLA_NATS_PREFIX", type: "string", description: "prefix of NATS buckets, streams and subjects", default: "flotilla" },
+    { name: "signing-key", env: "FLOTILLA_SIGNING_KEY", type: "string", description: "ed25519 private key (PEM) that signs desired pointers" },
+    { name: "generate-signing-key", type: "boolean", description: "create the signing key file (and KEY.pub) if it does not exist" },
+    { name: "listen", env: "FLOTILLA_LISTEN", type: "string", description: "API listen address host:port", default: "127.0.0.1:8080" },
+    { name: "poll-interval", env: "FLOTILLA_POLL_INTERVAL", type: "string", description: "seconds between env repo polls", default: "15" },
+  ],
+};
+
+export async function runHub(argv: string[]): Promise<number> {
+  const p = parseCommand(hubCommand, argv);
+  if (p.help) {
+    console.log(helpText(hubCommand));
+    return 0;
+  }
+  const repo = requireString(p, hubCommand, "repo");
+  const keyPath = requireString(p, hubCommand, "signing-key");
+  const signingKey = loadSigningKey({ path: keyPath, generateIfMissing: p.values["generate-signing-key"] === true });
+  const [host, port] = String(p.values.listen).split(":");
+  const hub = await startHub({
+    repo: /^https?:\/\//.test(repo)
+      ? { url: repo, ...(p.values["repo-token"] ? { token: String(p.values["repo-token"]) } : {}), ...(p.values.branch ? { branch: String(p.values.branch) } : {}) }
+      : { path: repo, ...(p.values.branch ? { branch: String(p.values.branch) } : {}) },
+    ...(p.values["database-url"] ? { databaseUrl: String(p.values["database-url"]) } : {}),
+    ...(p.values["pglite-dir"] ? { pgliteDir: String(p.values["pglite-dir"]) } : {}),
+    natsUrl: String(p.values["nats-url"]),
+    ...(p.values["nats-user"] ? { natsUser: String(p.values["nats-user"]), natsPassword: String(p.values["nats-password"] ?? "") } : {}),
+    natsPrefix: String(p.values["nats-prefix"]),
+    signingKey,
+    host: host || "127.0.0.1",
+    port: Number(port ?? 8080),
+    pollIntervalMs: Number(p.values["poll-interval"]) * 1000,
+    logger: { level: "info" },
+  });
+  hub.api.log.info({ url: hub.url, keyId: signingKey.keyId, publicKey: publicKeyPem(signingKey.publicKey) }, "hub serving");
+  await waitForSignal();
+  await hub.stop();
+  return 0;
+}
+
+export function waitForSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    process.once("SIGINT", () => resolve());
+    process.once("SIGTERM", () => resolve());
+  });
+}

@@ -1,0 +1,53 @@
+#!/usr/bin/env node
+// The `flotilla` command: one binary, one subcommand per component.
+import { FlotillaError } from "@flotilla/model";
+import { UsageError } from "./args.js";
+
+const commands: Record<string, { summary: string; run: (argv: string[]) => Promise<number> }> = {
+  hub: { summary: "run the hub (resolver, ingest, fleet API)", run: async (a) => (await import("./commands/hub.js")).runHub(a) },
+  agent: { summary: "run a cluster agent", run: async (a) => (await import("./commands/agent.js")).runAgent(a) },
+  render: { summary: "print what a kustomization directory or a cluster renders to", run: async (a) => (await import("./commands/render.js")).runRender(a) },
+  demo: { summary: "walk the GitOps lab end to end on two local clusters", run: async (a) => (await import("./demo/demo.js")).runDemo(a) },
+};
+
+function usage(): string {
+  const lines = ["Flotilla — GitOps fleet manager for Kubernetes", "", "Usage: flotilla <command> [flags]", "", "Commands:"];
+  for (const [name, c] of Object.entries(commands)) lines.push(`  ${name.padEnd(8)} ${c.summary}`);
+  lines.push("", 'Run "flotilla <command> --help" for its flags.');
+  return lines.join("\n");
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === "--help" || name === "-h" || name === "help") {
+    console.log(usage());
+    return name ? 0 : 2;
+  }
+  const cmd = commands[name];
+  if (!cmd) {
+    console.error(`flotilla: unknown command "${name}"\n\n${usage()}`);
+    return 2;
+  }
+  try {
+    return await cmd.run(rest);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(err.message);
+      return 2;
+    }
+    if (err instanceof FlotillaError) {
+      console.error(`flotilla ${name}: ${err.code}: ${err.message}`);
+      return 1;
+    }
+    console.error(`flotilla ${name}: ${(err as Error)?.stack ?? String(err)}`);
+    return 1;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
