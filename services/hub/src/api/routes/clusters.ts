@@ -4,6 +4,7 @@ import { ErrorCode, FlotillaError } from "@flotilla/model";
 import { getClusterDetail, listClusterOverviews, type ClusterOverview } from "@flotilla/store";
 import type { ApiContext } from "../context.js";
 import { clusterName, onlyKnown } from "../query-params.js";
+import type { ClusterDetailBody, ClusterSummaryBody } from "../responses.js";
 
 /** The API's view of one cluster in the overview. */
 export function clusterSummary(c: ClusterOverview) {
@@ -23,13 +24,13 @@ export function clusterSummary(c: ClusterOverview) {
 }
 
 export function clusterRoutes(app: FastifyInstance, { db, clock }: ApiContext): void {
-  app.get("/v1/clusters", async (request) => {
+  app.get("/v1/clusters", async (request): Promise<ClusterSummaryBody[]> => {
     onlyKnown(request.query as Record<string, unknown>, []);
     const clusters = await listClusterOverviews(db, { now: clock() });
     return clusters.map(clusterSummary);
   });
 
-  app.get<{ Params: { name: string } }>("/v1/clusters/:name", async (request) => {
+  app.get<{ Params: { name: string } }>("/v1/clusters/:name", async (request): Promise<ClusterDetailBody> => {
     onlyKnown(request.query as Record<string, unknown>, []);
     const name = clusterName(request.params.name, "name");
     const detail = await getClusterDetail(db, name, { now: clock() });

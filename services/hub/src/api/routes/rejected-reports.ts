@@ -3,6 +3,7 @@ import type { FastifyInstance } from "fastify";
 import { listRejectedReports } from "@flotilla/store";
 import type { ApiContext } from "../context.js";
 import { onlyKnown, optionalInteger } from "../query-params.js";
+import type { RejectedReportBody } from "../responses.js";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
@@ -16,7 +17,7 @@ function textOf(raw: Uint8Array): string | null {
 }
 
 export function rejectedReportRoutes(app: FastifyInstance, { db }: ApiContext): void {
-  app.get("/v1/rejected-reports", async (request) => {
+  app.get("/v1/rejected-reports", async (request): Promise<RejectedReportBody[]> => {
     const query = request.query as Record<string, unknown>;
     onlyKnown(query, ["limit"]);
     const limit = optionalInteger(query, "limit", { min: 1, max: 1000, fallback: 100 });
