@@ -113,7 +113,12 @@ function findById(resources: Resource[], patch: Record<string, unknown>, where: 
   const id = patchId(patch);
   if (!id.kind || !id.name) throw renderFailed("a strategic merge patch without a target needs kind and metadata.name", where);
   const matches = resources.filter((r) => allIds(r).some((rid) => idEquals(rid, id)));
-  if (matches.length === 0) throw renderFailed(`no resource matches strategic merge patch "${describeId(id)}"`, where);
+  if (matches.length === 0) {
+    throw renderFailed(
+      `no resource matches strategic merge patch "${describeId(id)}" (without a target, apiVersion, kind, name and namespace must match an object of this build; or give the patch a target)`,
+      where,
+    );
+  }
   if (matches.length > 1) throw renderFailed(`several resources match strategic merge patch "${describeId(id)}"`, where);
   return matches[0] as Resource;
 }

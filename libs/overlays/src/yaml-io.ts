@@ -1,6 +1,6 @@
 // YAML in and out, the way Kubernetes tooling reads it: YAML 1.1 (so `0644` is 420 and `yes` is
 // true), timestamps left as strings, multi-document files, `List` kinds flattened.
-import { parseAllDocuments, stringify, type Document } from "yaml";
+import { Document, parse, parseAllDocuments, Scalar, visit } from "yaml";
 import type { KubeObject } from "@flotilla/model";
 import { manifestInvalid } from "./errors.js";
 
@@ -144,12 +144,11 @@ function checkObject(doc: Record<string, unknown>, where: string, file: string):
     if (!isPlainObject(m)) {
       throw manifestInvalid(`${where} (${doc.kind} ${meta.name}): metadata.${key} must be a map`, { file });
     }
-    for (const [k, v] of Object.entries(m)) {
-      if (typeof v !== "string") {
-        throw manifestInvalid(
-          `${where} (${doc.kind} ${meta.name}): metadata.${key}.${k} must be a string (quote it)`,
-          { file, field: `metadata.${key}.${k}` },
-        );
+    // kustomize passes non-string label values through (the API server will refuse them) but
+    // rewrites scalar annotation values as strings; do the same.
+    if (key === "annotations") {
+      for (const [k, v] of Object.entries(m)) {
+        if (typeof v === "number" || typeof v === "boolean") m[k] = String(v);
       }
     }
   }
@@ -157,17 +156,44 @@ function checkObject(doc: Record<string, unknown>, where: string, file: string):
   return doc as unknown as KubeObject;
 }
 
-/** Multi-document YAML like `kustomize build` prints: keys sorted, `---` between documents. */
+/**
+ * Multi-document YAML like `kustomize build` prints it: keys sorted, lists not indented, `---`
+ * between documents, and go-yaml's quoting — double quotes for strings that would read back as
+ * another type (`"1"`, `"yes"`, `""`), single quotes for the rest that cannot be plain (`'* * *'`).
+ */
 export function toYamlStream(objects: KubeObject[]): string {
+  const ambiguous = new Map<string, boolean>();
   return objects
-    .map((o) =>
-      stringify(o, {
+    .map((o) => {
+      const doc = new Document(o, {
         version: "1.1",
-        indentSeq: false,
-        lineWidth: 0,
         sortMapEntries: true,
         aliasDuplicateObjects: false,
-      }),
-    )
+      });
+      visit(doc, {
+        Scalar(_key, node) {
+          if (typeof node.value !== "string") return;
+          // go-yaml never writes a block scalar whose lines end in spaces: it double-quotes it.
+          if (readsAsOtherType(node.value, ambiguous) || / (\n|$)/.test(node.value) && node.value.includes("\n")) {
+            node.type = Scalar.QUOTE_DOUBLE;
+          }
+        },
+      });
+      return doc.toString({ indentSeq: false, lineWidth: 0, singleQuote: true, doubleQuotedAsJSON: true });
+    })
     .join("---\n");
+}
+
+function readsAsOtherType(value: string, cache: Map<string, boolean>): boolean {
+  let hit = cache.get(value);
+  if (hit === undefined) {
+    try {
+      const back = parse(value, { version: "1.1" }) as unknown;
+      hit = back === null || typeof back === "number" || typeof back === "boolean" || back instanceof Date;
+    } catch {
+      hit = false;
+    }
+    cache.set(value, hit);
+  }
+  return hit;
 }

@@ -7,13 +7,15 @@ import { fsFileView, memoryFileView, renderKustomization, toYamlStream } from ".
 describe("toYamlStream", () => {
   it("prints documents like kustomize build: sorted keys, compact lists, quoted ambiguous strings", () => {
     const text = toYamlStream([
-      { kind: "ConfigMap", apiVersion: "v1", metadata: { name: "a" }, data: { on: "yes", n: "1", mode: "0644", x: "plain" } },
+      { kind: "ConfigMap", apiVersion: "v1", metadata: { name: "a" }, data: { on: "yes", n: "1", mode: "0644", x: "plain", cron: "* * * * *", empty: "" } },
       { apiVersion: "v1", kind: "Pod", metadata: { name: "p" }, spec: { containers: [{ name: "c", image: "i" }] } },
     ]);
     expect(text).toBe(
       [
         "apiVersion: v1",
         "data:",
+        "  cron: '* * * * *'",
+        '  empty: ""',
         '  mode: "0644"',
         '  "n": "1"',
         '  "on": "yes"',
