@@ -112,10 +112,11 @@ describe.each(engines)("fleet API on $name", (engine) => {
       );
     }
     // prod-eu-1: alive, but its status is for generation 1 while generation 2 is desired.
-    await ingest(fleet, status("prod-eu-1"));
+    // Statuses from before the drift below (a Synced status after a drift would resolve it).
+    await ingest(fleet, status("prod-eu-1", { at: ago(400) }));
     await ingest(fleet, heartbeat("prod-eu-1", ago(5)));
     // prod-us-1: Synced at its desired generation, but silent for two minutes (deadline 30 s).
-    await ingest(fleet, status("prod-us-1", { lastError: { code: "FLOTILLA_ERR_APPLY_FAILED", message: "webhook timeout" } }));
+    await ingest(fleet, status("prod-us-1", { at: ago(400), lastError: { code: "FLOTILLA_ERR_APPLY_FAILED", message: "webhook timeout" } }));
     await ingest(fleet, heartbeat("prod-us-1", ago(120), 30));
     drifts.length = 0;
     drifts.push(
