@@ -142,7 +142,7 @@ describe.each(engines)("repositories on $name", (engine) => {
     expect(await db.selectFrom("app_status").select(["app", "health"]).execute()).toEqual([{ app: "billing", health: "Progressing" }]);
   });
 
-  it("keeps drift open until reverted, superseded or the cluster reports Synced", async () => {
+  it("keeps drift open until reverted, superseded or the cluster reports Synced at a newer generation", async () => {
     const { db } = fleet;
     const t0 = Date.now() - 10_000;
     const at = (s: number) => new Date(t0 + s * 1000).toISOString();
@@ -154,8 +154,12 @@ describe.each(engines)("repositories on $name", (engine) => {
     const open = async () =>
       (await db.selectFrom("drift_events").select("id").where("resolved_at", "is", null).orderBy("id").execute()).map((r) => r.id).sort();
     expect(await open()).toEqual([left.id, superseding.id].sort());
-    const synced = statusReport({ at: at(5) });
-    await ingestReport(db, synced, metaOf(synced));
+    // Synced at the drift's own generation: drift left in place by policy is still there.
+    const sameGeneration = statusReport({ at: at(5) });
+    await ingestReport(db, sameGeneration, metaOf(sameGeneration));
+    expect(await open()).toEqual([left.id, superseding.id].sort());
+    const newGeneration = statusReport({ at: at(6), generation: 2 });
+    await ingestReport(db, newGeneration, metaOf(newGeneration));
     expect(await open()).toEqual([]);
   });
 
@@ -168,12 +172,15 @@ describe.each(engines)("repositories on $name", (engine) => {
     await ingestReport(db, newer, metaOf(newer));
     await ingestReport(db, older, metaOf(older));
     const cfg = { group: "", kind: "ConfigMap", namespace: "shop", name: "cfg" };
-    const synced = statusReport({ at: at(6) });
+    const synced = statusReport({ at: at(6), generation: 2 });
     await ingestReport(db, synced, metaOf(synced));
     const beforeSync = driftReport({ at: at(5), object: cfg });
     await ingestReport(db, beforeSync, metaOf(beforeSync));
-    const afterSync = driftReport({ at: at(7), object: cfg });
+    const afterSync = driftReport({ at: at(7), object: cfg, generation: 2 });
     await ingestReport(db, afterSync, metaOf(afterSync));
+    // Before the Synced status in time, but of the same generation: still open.
+    const sameGeneration = driftReport({ at: at(5.5), object: { ...cfg, name: "other" }, generation: 2 });
+    await ingestReport(db, sameGeneration, metaOf(sameGeneration));
     const rows = await db.selectFrom("drift_events").select(["id", "resolved_at"]).execute();
     const resolved = Object.fromEntries(rows.map((r) => [r.id, r.resolved_at?.toISOString() ?? null]));
     expect(resolved).toEqual({
@@ -181,6 +188,7 @@ describe.each(engines)("repositories on $name", (engine) => {
       [newer.id]: new Date(at(6)).toISOString(),
       [beforeSync.id]: new Date(at(6)).toISOString(),
       [afterSync.id]: null,
+      [sameGeneration.id]: null,
     });
   });
 

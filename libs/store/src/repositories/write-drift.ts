@@ -1,5 +1,6 @@
 // A drift report: one event in the drift ledger. An event stays open until it is reverted, a
-// newer event of the same object supersedes it, or the cluster reports Synced after it.
+// newer event of the same object supersedes it, or the cluster reports Synced at a newer
+// generation after it (see write-status.ts).
 import type { Transaction } from "kysely";
 import { DriftAction, SyncState, type DriftReport } from "@flotilla/model";
 import type { FleetSchema } from "../schema.js";
@@ -50,8 +51,8 @@ export async function writeDrift(trx: Transaction<FleetSchema>, report: DriftRep
 
 /**
  * When a drift event being written is already over: a reverted drift when it is reported; one
- * arriving late (redelivered) when a newer drift of the same object or a later Synced status is
- * already stored. Otherwise null: it is open.
+ * arriving late (redelivered) when a newer drift of the same object, or a later Synced status of
+ * a newer generation, is already stored. Otherwise null: it is open.
  */
 async function driftResolvedAt(trx: Transaction<FleetSchema>, report: DriftReport, detectedAt: string): Promise<Date | string | null> {
   if (report.action === DriftAction.Reverted) return detectedAt;
@@ -72,6 +73,7 @@ async function driftResolvedAt(trx: Transaction<FleetSchema>, report: DriftRepor
     .select("reported_at")
     .where("cluster", "=", report.cluster)
     .where("sync_state", "=", SyncState.Synced)
+    .where("generation", ">", report.generation)
     .where("reported_at", ">=", new Date(detectedAt))
     .executeTakeFirst();
   return synced?.reported_at ?? null;

@@ -72,13 +72,17 @@ export async function writeStatus(trx: Transaction<FleetSchema>, report: StatusR
       .execute();
   }
 
-  // Synced means live state matches desired: the drift recorded before this report is gone.
+  // Synced at a newer generation: the agent applied a new bundle (server-side apply with force),
+  // which re-asserted every field it owns, so drift found under an older generation is gone.
+  // Synced at the same generation says nothing about drift: a drift left in place by policy
+  // (warn, observe) does not stop an agent from reporting Synced.
   if (report.syncState === SyncState.Synced) {
     await trx
       .updateTable("drift_events")
       .set({ resolved_at: at })
       .where("cluster", "=", report.cluster)
       .where("resolved_at", "is", null)
+      .where("generation", "<", report.generation)
       .where("detected_at", "<=", new Date(at))
       .execute();
   }
