@@ -82,6 +82,10 @@ export function controllerManagerArgs(l: PlaneLayout): string[] {
     // with the default RBAC roles, as on a kubeadm cluster.
     "--use-service-account-credentials=true",
     "--controllers=*",
+    // kwok renews the fake Nodes' leases; on two loaded cores a renewal can be late by more than
+    // the default 40 s grace, and the node lifecycle controller would then mark the Node NotReady
+    // and every Pod on it unready — a test failing for the machine's load, not for Flotilla.
+    "--node-monitor-grace-period=1h",
   ];
 }
 
