@@ -65,18 +65,23 @@ export async function loadCommitView(objects: GitObjects, blobs: BlobCache, revi
   blobs.remember(used);
   files.sort();
 
-  function lookup(path: string): Dir | Uint8Array | undefined {
-    const norm = normalizeRepoPath(path);
-    if (norm === undefined) return undefined;
-    let node: Dir | Uint8Array = root;
-    if (norm === "") return node;
-    for (const seg of norm.split("/")) {
-      if (node instanceof Uint8Array) return undefined;
-      const next: Dir | Uint8Array | undefined = node.entries.get(seg);
-      if (!next) return undefined;
-      node = next;
+  // Every path of the commit, normalised, → its node: the renderers look up the same few paths
+  // tens of thousands of times per fleet render, so lookups are one Map get.
+  const nodes = new Map<string, Dir | Uint8Array>([["", root]]);
+  const listings = new Map<Dir, string[]>();
+  (function index(dir: Dir, prefix: string): void {
+    listings.set(dir, [...dir.entries.keys()].sort());
+    for (const [name, node] of dir.entries) {
+      nodes.set(prefix + name, node);
+      if (!(node instanceof Uint8Array)) index(node, `${prefix}${name}/`);
     }
-    return node;
+  })(root, "");
+
+  function lookup(path: string): Dir | Uint8Array | undefined {
+    const hit = nodes.get(path);
+    if (hit) return hit;
+    const norm = normalizeRepoPath(path);
+    return norm === undefined ? undefined : nodes.get(norm);
   }
 
   return {
@@ -88,7 +93,7 @@ export async function loadCommitView(objects: GitObjects, blobs: BlobCache, revi
     },
     listDir(path) {
       const node = lookup(path);
-      return node && !(node instanceof Uint8Array) ? [...node.entries.keys()].sort() : undefined;
+      return node && !(node instanceof Uint8Array) ? [...listings.get(node)!] : undefined;
     },
   };
 }

@@ -43,6 +43,21 @@ export function readFleet(text: string, file: string = FLEET_FILE): FleetResult 
   return checker.errors.length > 0 ? { ok: false, errors: checker.errors } : { ok: true, fleet };
 }
 
+const parsedByBlob = new WeakMap<Uint8Array, FleetResult>();
+
+/**
+ * readFleet over the fleet file's bytes, remembered per blob: a CommitView hands out the same
+ * bytes for an unchanged file, so a commit that leaves the fleet file alone does not parse it
+ * again (1,000 clusters take ~100 ms to parse). The result is shared: never modify it.
+ */
+export function readFleetBytes(bytes: Uint8Array, file: string = FLEET_FILE): FleetResult {
+  const hit = parsedByBlob.get(bytes);
+  if (hit && file === FLEET_FILE) return hit;
+  const r = readFleet(new TextDecoder().decode(bytes), file);
+  if (file === FLEET_FILE) parsedByBlob.set(bytes, r);
+  return r;
+}
+
 type Path = (string | number)[];
 type Obj = Record<string, unknown>;
 

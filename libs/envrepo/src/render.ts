@@ -18,7 +18,7 @@ import {
 import type { FileView } from "./file-view.js";
 import { checkEnvironment, type EnvironmentFindings } from "./environment-checks.js";
 import { appsForCluster, effectivePolicy } from "./fleet-policy.js";
-import { defaultKustomizeRenderer, hasKustomization, runKustomize, type KustomizeRenderer } from "./kustomize-seam.js";
+import { defaultKustomizeRenderer, hasKustomization, KUSTOMIZATION_FILES, runKustomize, type KustomizeRenderer } from "./kustomize-seam.js";
 import { readPlainManifests, type ObjectOrigin } from "./manifests.js";
 
 export interface RenderOptions {
@@ -30,6 +30,27 @@ export type AppRender =
   | { ok: true; objects: KubeObject[]; readPaths: string[]; origins: ObjectOrigin[] }
   | { ok: false; error: ErrorInfo; errors: ErrorInfo[] };
 
+/** Which directory of an app a cluster gets, and how it is rendered. */
+export interface AppSource {
+  /** `kustomize`: the directory holds a kustomization; `plain`: `<path>` holds plain manifests. */
+  kind: "kustomize" | "plain";
+  dir: string;
+}
+
+/**
+ * The directories, most specific first, whose kustomization decides what an app renders on a
+ * cluster: `<path>/clusters/<cluster>`, `<path>/envs/<environment>`, `<path>/base`, `<path>`.
+ */
+export function layerCandidates(app: App, cluster: Cluster): string[] {
+  return [`${app.path}/clusters/${cluster.name}`, `${app.path}/envs/${cluster.environment}`, `${app.path}/base`, app.path];
+}
+
+/** The most specific candidate directory holding a kustomization; else `<path>` as plain manifests. */
+export function appSource(view: FileView, app: App, cluster: Cluster): AppSource {
+  const dir = layerCandidates(app, cluster).find((d) => hasKustomization(view, d));
+  return dir ? { kind: "kustomize", dir } : { kind: "plain", dir: app.path };
+}
+
 /**
  * Renders one app for one cluster. The app directory is the most specific of
  * `<path>/clusters/<cluster>`, `<path>/envs/<environment>`, `<path>/base` and `<path>` that holds
@@ -37,12 +58,17 @@ export type AppRender =
  */
 export function renderApp(view: FileView, fleet: Fleet, app: App, cluster: Cluster, opts: RenderOptions = {}): AppRender {
   void fleet; // part of the seam: per-environment rendering inputs will come from the fleet file
-  const candidates = [`${app.path}/clusters/${cluster.name}`, `${app.path}/envs/${cluster.environment}`, `${app.path}/base`, app.path];
-  const kustomizeDir = candidates.find((d) => hasKustomization(view, d));
-  if (kustomizeDir) {
-    const r = runKustomize(opts.renderKustomization ?? defaultKustomizeRenderer, view, kustomizeDir);
+  return renderAppSource(view, app, appSource(view, app, cluster), opts);
+}
+
+/** Renders an app from an already chosen directory. The result depends only on the view, app and source. */
+export function renderAppSource(view: FileView, app: App, source: AppSource, opts: RenderOptions = {}): AppRender {
+  if (source.kind === "kustomize") {
+    const r = runKustomize(opts.renderKustomization ?? defaultKustomizeRenderer, view, source.dir);
     if (!r.ok) return failed(r.errors.map((e) => inApp(app, e)));
-    return { ok: true, objects: r.objects, readPaths: r.readPaths, origins: r.objects.map(() => ({ file: kustomizeDir })) };
+    // Objects carry no source file: policy findings name the kustomization that produced them.
+    const file = kustomizationFile(view, source.dir);
+    return { ok: true, objects: r.objects, readPaths: r.readPaths, origins: r.objects.map(() => ({ file })) };
   }
   if (view.listDir(app.path) === undefined) {
     return failed([new RenderError(ErrorCode.RenderFailed, `app ${app.name}: path "${app.path}" is not a directory at this revision`, { file: app.path }).toJSON()]);
@@ -55,20 +81,35 @@ export function renderApp(view: FileView, fleet: Fleet, app: App, cluster: Clust
   return { ok: true, objects: r.objects, readPaths: r.readPaths, origins: r.origins };
 }
 
+function kustomizationFile(view: FileView, dir: string): string {
+  const names = view.listDir(dir) ?? [];
+  const name = KUSTOMIZATION_FILES.find((n) => names.includes(n)) ?? KUSTOMIZATION_FILES[0]!;
+  return `${dir}/${name}`;
+}
+
 export type ClusterRender =
   | { ok: true; bundle: Bundle; readPaths: string[]; warnings: ErrorInfo[] }
   | { ok: false; errors: ErrorInfo[]; warnings: ErrorInfo[] };
 
 /** Renders every app a cluster runs into its bundle (apps sorted by name). */
 export function renderCluster(view: FileView, fleet: Fleet, cluster: Cluster, revision: string, opts: RenderOptions = {}): ClusterRender {
+  const renders = appsForCluster(fleet, cluster).map((app) => ({ app, render: renderApp(view, fleet, app, cluster, opts) }));
+  return assembleCluster(fleet, cluster, revision, renders);
+}
+
+/**
+ * Builds a cluster's bundle from its apps' renders (in app-name order): places objects for a
+ * tenant, refuses an object rendered by two apps, and applies the environment's checks. Pure and
+ * cheap: the incremental renderer re-runs it over cached app renders.
+ */
+export function assembleCluster(fleet: Fleet, cluster: Cluster, revision: string, renders: { app: App; render: AppRender }[]): ClusterRender {
   const findings: EnvironmentFindings = { errors: [], warnings: [] };
   const errors = findings.errors;
   const env = fleet.environments.find((e) => e.name === cluster.environment);
   const apps: BundleApp[] = [];
   const readPaths = new Set<string>();
   const owners = new Map<string, string>(); // refKey → app: two apps must not render the same object
-  for (const app of appsForCluster(fleet, cluster)) {
-    const r = renderApp(view, fleet, app, cluster, opts);
+  for (const { app, render: r } of renders) {
     if (!r.ok) {
       errors.push(...r.errors);
       continue;
@@ -163,25 +204,4 @@ function inApp(app: App, e: ErrorInfo): ErrorInfo {
 
 function failed(errors: ErrorInfo[]): AppRender {
   return { ok: false, error: errors[0]!, errors };
-}
-
-export type FleetRender = { ok: true; bundles: Bundle[]; warnings: ErrorInfo[] } | { ok: false; errors: ErrorInfo[]; warnings: ErrorInfo[] };
-
-/**
- * Renders every cluster of the fleet. Errors are de-duplicated: a broken file of an app that
- * runs on ten clusters is reported once.
- */
-export function renderFleet(view: FileView, fleet: Fleet, revision: string, opts: RenderOptions = {}): FleetRender {
-  const bundles: Bundle[] = [];
-  const errors = new Map<string, ErrorInfo>();
-  const warnings = new Map<string, ErrorInfo>();
-  const keyOf = (e: ErrorInfo) => `${e.code}\u0000${e.message}`;
-  for (const cluster of fleet.clusters) {
-    const r = renderCluster(view, fleet, cluster, revision, opts);
-    for (const w of r.warnings) warnings.set(keyOf(w), w);
-    if (r.ok) bundles.push(r.bundle);
-    else for (const e of r.errors) errors.set(keyOf(e), e);
-  }
-  const w = [...warnings.values()];
-  return errors.size ? { ok: false, errors: [...errors.values()], warnings: w } : { ok: true, bundles, warnings: w };
 }

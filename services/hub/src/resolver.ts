@@ -1,7 +1,8 @@
 // The hub's resolve loop: env repo commit in, one signed desired pointer per cluster out.
 //
 //   fetch the branch head → same revision as last time? done
-//   → read the fleet file → render every cluster's bundle
+//   → read the fleet file → render every cluster's bundle (incrementally: only the (app, cluster)
+//     pairs whose read paths changed since the last rendered revision are rendered again)
 //   → any error? report it and keep every current pointer: a commit that fails to render never
 //     replaces the last good pointer
 //   → store bundles by digest → for each cluster whose bundle or revision changed, sign and
@@ -10,7 +11,7 @@
 // One resolve at a time: a refresh that arrives during a resolve waits for it and runs again.
 import { ErrorCode, FLEET_FILE, FleetFileError, toErrorInfo, type Cluster, type ErrorInfo, type SignedPointer } from "@flotilla/model";
 import type { SigningKey } from "@flotilla/wire";
-import { readFleet, renderFleet, type EnvRepo, type RenderOptions } from "@flotilla/envrepo";
+import { createIncrementalRenderer, readFleetBytes, type EnvRepo, type RenderCounts, type RenderOptions } from "@flotilla/envrepo";
 import type { BundlePublisher } from "./publish.js";
 
 /**
@@ -52,6 +53,8 @@ export interface ResolveOutcome {
   /** True when the revision did not render, or fetching/publishing failed. */
   failed: boolean;
   errors?: ErrorInfo[];
+  /** How much rendering this resolve did and reused (absent when it did not render). */
+  counts?: RenderCounts;
 }
 
 export interface Resolver {
@@ -71,6 +74,8 @@ export function createResolver(opts: ResolverOptions): Resolver {
 
   // The last revision fully handled: published, or deterministically failed to render.
   let last: { revision: string; failed: boolean; errors?: ErrorInfo[] } | undefined;
+  // Renders of the last rendered revision, per (app, cluster): a commit re-renders what it touched.
+  const renderer = createIncrementalRenderer(opts.render);
 
   async function resolve(): Promise<ResolveOutcome> {
     // 1. Fetch. An unreachable repo changes nothing: agents keep their pointers.
@@ -94,13 +99,16 @@ export function createResolver(opts: ResolverOptions): Resolver {
         const missing = new FleetFileError(`${FLEET_FILE}: not found at the root of revision ${revision}; the env repo needs a fleet file`, { file: FLEET_FILE });
         return await renderFailed(revision, [missing.toJSON()]);
       }
-      const fleet = readFleet(new TextDecoder().decode(text));
+      const fleet = readFleetBytes(text);
       if (!fleet.ok) return await renderFailed(revision, fleet.errors.map((e) => e.toJSON()));
-      const rendered = renderFleet(view, fleet.fleet, revision, opts.render);
+      const changed = await changedSinceLastRender(revision);
+      const rendered = renderer.render(view, fleet.fleet, revision, changed);
+      const counts = rendered.counts;
+      log.info({ revision, ...counts, changedPaths: changed?.length }, "rendered revision");
       if (rendered.warnings.length) log.warn({ revision, warnings: rendered.warnings }, "revision renders with warnings");
 
       // 3. Any error keeps every current pointer.
-      if (!rendered.ok) return await renderFailed(revision, rendered.errors);
+      if (!rendered.ok) return { ...(await renderFailed(revision, rendered.errors)), counts };
 
       // 4. Publish: clusters first (pointers refer to them), then bundles and changed pointers.
       await sink.onClusters(fleet.fleet.clusters);
@@ -128,12 +136,24 @@ export function createResolver(opts: ResolverOptions): Resolver {
       }
       await sink.onRenderSucceeded(revision);
       last = { revision, failed: false };
-      return { revision, published, failed: false };
+      return { revision, published, failed: false, counts };
     } catch (err) {
       // Publishing or the sink failed: not remembered, so the next poll tries this revision again.
       const error = toErrorInfo(err, ErrorCode.Internal);
       log.error({ err: error, revision }, "resolve failed; will retry");
       return { revision, published: 0, failed: true, errors: [error] };
+    }
+  }
+
+  /** Paths changed since the renderer's revision; undefined (render everything) when unknown. */
+  async function changedSinceLastRender(revision: string): Promise<string[] | undefined> {
+    if (!renderer.revision) return undefined;
+    try {
+      return await repo.changedPaths(renderer.revision, revision);
+    } catch (err) {
+      // The old commit may be gone (a force-push, a re-cloned shallow clone): render everything.
+      log.warn({ err: toErrorInfo(err, ErrorCode.RepoUnavailable), from: renderer.revision, revision }, "cannot diff against the last rendered revision; rendering every pair");
+      return undefined;
     }
   }
 
