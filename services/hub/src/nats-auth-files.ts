@@ -1,0 +1,152 @@
+// Writes a fleet's NATS files into one directory, all mode 0600:
+//   nats-server.conf      the server configuration (generateNatsConfig)
+//   credentials.json      every user's password; kept across regenerations, so adding a cluster
+//                         rotates nobody's password and a reload leaves other agents connected
+//   hub.env               NATS_USER / NATS_PASSWORD for `flotilla hub`
+//   agent-<cluster>.env   NATS_USER / NATS_PASSWORD / FLOTILLA_NATS_INBOX_PREFIX /
+//                         FLOTILLA_NATS_PREFIX for `flotilla agent` (an env file or a Secret)
+// A cluster no longer listed loses its user and its env file: after the reload it cannot connect.
+import { readFile, readdir, rename, rm, writeFile, mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import type { WireNames } from "@flotilla/wire";
+import { agentInboxPrefix, agentNatsUser, generateNatsConfig, generateNatsPassword } from "./nats-auth.js";
+
+export const NATS_CONFIG_FILE = "nats-server.conf";
+export const NATS_CREDENTIALS_FILE = "credentials.json";
+
+export interface FleetNatsFilesOptions {
+  dir: string;
+  names: WireNames;
+  /** Cluster names of the fleet (from the fleet file). */
+  clusters: readonly string[];
+  /** NATS user of the hub; default `hub`. */
+  hubUser?: string;
+  listen?: string;
+  jetstreamDir?: string;
+}
+
+export interface AgentNatsCredentials {
+  user: string;
+  password: string;
+  inboxPrefix: string;
+  /** The env file for `flotilla agent`. */
+  envPath: string;
+}
+
+export interface FleetNatsFiles {
+  configPath: string;
+  credentialsPath: string;
+  hub: { user: string; password: string; envPath: string };
+  agents: Record<string, AgentNatsCredentials>;
+  /** Clusters that got a new user in this run. */
+  added: string[];
+  /** Clusters whose user was removed in this run. */
+  removed: string[];
+}
+
+interface StoredCredentials {
+  hub: { user: string; password: string };
+  agents: Record<string, { user: string; password: string }>;
+}
+
+export async function writeFleetNatsFiles(opts: FleetNatsFilesOptions): Promise<FleetNatsFiles> {
+  await mkdir(opts.dir, { recursive: true, mode: 0o700 });
+  const credentialsPath = join(opts.dir, NATS_CREDENTIALS_FILE);
+  const stored = await readStored(credentialsPath);
+  const hubUser = opts.hubUser ?? stored?.hub.user ?? "hub";
+  const hub = stored && stored.hub.user === hubUser ? stored.hub : { user: hubUser, password: generateNatsPassword() };
+
+  const agents: StoredCredentials["agents"] = {};
+  const added: string[] = [];
+  for (const cluster of opts.clusters) {
+    const previous = stored?.agents[cluster];
+    if (previous) agents[cluster] = previous;
+    else {
+      agents[cluster] = { user: agentNatsUser(cluster), password: generateNatsPassword() };
+      added.push(cluster);
+    }
+  }
+  const removed = Object.keys(stored?.agents ?? {}).filter((c) => !(c in agents));
+
+  // Generate first: a bad cluster name fails before anything is written.
+  const config = generateNatsConfig({
+    names: opts.names,
+    hub,
+    clusters: Object.entries(agents).map(([name, c]) => ({ name, user: c.user, password: c.password })),
+    ...(opts.listen ? { listen: opts.listen } : {}),
+    ...(opts.jetstreamDir ? { jetstreamDir: opts.jetstreamDir } : {}),
+  });
+
+  await writeSecret(credentialsPath, `${JSON.stringify({ hub, agents } satisfies StoredCredentials, null, 2)}\n`);
+  const hubEnvPath = join(opts.dir, "hub.env");
+  await writeSecret(hubEnvPath, envFile({ NATS_USER: hub.user, NATS_PASSWORD: hub.password, FLOTILLA_NATS_PREFIX: opts.names.prefix }));
+  const result: FleetNatsFiles = {
+    configPath: join(opts.dir, NATS_CONFIG_FILE),
+    credentialsPath,
+    hub: { ...hub, envPath: hubEnvPath },
+    agents: {},
+    added,
+    removed,
+  };
+  for (const [cluster, c] of Object.entries(agents)) {
+    const envPath = join(opts.dir, `agent-${cluster}.env`);
+    const inboxPrefix = agentInboxPrefix(cluster);
+    await writeSecret(
+      envPath,
+      envFile({ NATS_USER: c.user, NATS_PASSWORD: c.password, FLOTILLA_NATS_INBOX_PREFIX: inboxPrefix, FLOTILLA_NATS_PREFIX: opts.names.prefix }),
+    );
+    result.agents[cluster] = { ...c, inboxPrefix, envPath };
+  }
+  // Env files of clusters that left the fleet (also ones a lost credentials file forgot).
+  for (const file of await readdir(opts.dir)) {
+    const m = /^agent-(.+)\.env$/.exec(file);
+    if (m && !(m[1]! in agents)) await rm(join(opts.dir, file), { force: true });
+  }
+  // The config last: a server reloaded meanwhile sees either the old file or the new, whole.
+  await writeSecret(result.configPath, config);
+  return result;
+}
+
+/**
+ * Makes a running nats-server re-read its configuration (what `nats-server --signal reload=<pid>`
+ * does). Users added can connect afterwards; connections of removed users are closed.
+ */
+export function reloadNatsServer(pid: number): void {
+  process.kill(pid, "SIGHUP");
+}
+
+async function readStored(path: string): Promise<StoredCredentials | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw err;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`${path} is not JSON (${(err as Error).message}); fix it or delete it to generate new passwords for every user`);
+  }
+  const s = parsed as Partial<StoredCredentials>;
+  const isCred = (v: unknown): v is { user: string; password: string } =>
+    !!v && typeof (v as { user?: unknown }).user === "string" && typeof (v as { password?: unknown }).password === "string";
+  if (!isCred(s.hub) || typeof s.agents !== "object" || s.agents === null || !Object.values(s.agents).every(isCred)) {
+    throw new Error(`${path} must hold {"hub":{"user","password"},"agents":{"<cluster>":{"user","password"}}}; fix it or delete it to generate new passwords for every user`);
+  }
+  return s as StoredCredentials;
+}
+
+/** Written to a temporary file with mode 0600 and renamed into place: never readable by others, never half-written. */
+async function writeSecret(path: string, content: string): Promise<void> {
+  const tmp = `${path}.${process.pid}.tmp`;
+  await writeFile(tmp, content, { mode: 0o600 });
+  await rename(tmp, path);
+}
+
+/** Values are base64url passwords and subject tokens: nothing to quote. */
+const envFile = (vars: Record<string, string>): string =>
+  Object.entries(vars)
+    .map(([k, v]) => `${k}=${v}\n`)
+    .join("");
