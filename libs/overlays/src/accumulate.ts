@@ -158,6 +158,7 @@ export class Accumulator {
     // The merged object keeps the old one's history (names it had, prefixes); it gets a hash
     // suffix only if neither generator disabled it (what kustomize does).
     old.obj = obj;
+    old.sharedValues = new Map();
     old.needsHash = old.needsHash && res.needsHash;
   }
 

@@ -52,19 +52,21 @@ export function specApplies(obj: KubeObject, spec: GvkSelector): boolean {
 export function walkFieldSpec(
   obj: KubeObject,
   spec: FieldSpec,
-  visit: (parent: Record<string, unknown>, key: string) => void,
+  visit: (parent: Record<string, unknown>, key: string, at: string) => void,
 ): void {
   if (!specApplies(obj, spec)) return;
   const segs = segmentsOf(spec.path);
-  const rec = (node: unknown, i: number): void => {
+  // `at` is the concrete location reached (`spec/volumeClaimTemplates/0/metadata/labels`).
+  const rec = (node: unknown, i: number, at: string): void => {
     if (Array.isArray(node)) {
-      for (const el of node) rec(el, i);
+      node.forEach((el, n) => rec(el, i, `${at}/${n}`));
       return;
     }
     if (!isPlainObject(node)) return;
     const key = segs[i] as string;
+    const here = at ? `${at}/${key}` : key;
     if (i === segs.length - 1) {
-      if ((node[key] !== undefined && node[key] !== null) || spec.create) visit(node, key);
+      if ((node[key] !== undefined && node[key] !== null) || spec.create) visit(node, key, here);
       return;
     }
     let next = node[key];
@@ -73,16 +75,16 @@ export function walkFieldSpec(
       next = {};
       node[key] = next;
     }
-    rec(next, i + 1);
+    rec(next, i + 1, here);
   };
-  rec(obj, 0);
+  rec(obj, 0, "");
 }
 
 /** Walks every spec in `specs` that applies to `obj`. */
 export function walkFieldSpecs(
   obj: KubeObject,
   specs: readonly FieldSpec[],
-  visit: (parent: Record<string, unknown>, key: string, spec: FieldSpec) => void,
+  visit: (parent: Record<string, unknown>, key: string, spec: FieldSpec, at: string) => void,
 ): void {
-  for (const spec of specs) walkFieldSpec(obj, spec, (p, k) => visit(p, k, spec));
+  for (const spec of specs) walkFieldSpec(obj, spec, (p, k, at) => visit(p, k, spec, at));
 }

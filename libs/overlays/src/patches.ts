@@ -183,6 +183,8 @@ function applyLoaded(resources: Resource[], loaded: LoadedPatch, target: PatchTa
     for (const r of selectResources(resources, target)) {
       try {
         replaceObject(r, applyJson6902WithAnnotations(r.obj, loaded.json6902));
+        // kustomize round-trips the object through JSON here, which unshares label values.
+        r.sharedValues = new Map();
       } catch (err) {
         wrapPatchError(err, where, r);
       }

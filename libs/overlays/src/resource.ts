@@ -26,6 +26,13 @@ export interface Resource {
   behavior?: GeneratorBehavior;
   /** Repo path of the file (or kustomization) it came from, for messages. */
   source: string;
+  /**
+   * Label/annotation values kustomize set at several places at once. kustomize writes one shared
+   * YAML node into all of them, so a later in-place update of the value at one place shows at all
+   * of them (e.g. an overlay's metadata-only label updates a selector that a base's commonLabels
+   * wrote). Per key: groups of locations (`spec/selector`, ...) that share a value.
+   */
+  sharedValues: Map<string, Set<string>[]>;
 }
 
 export function splitApiVersion(apiVersion: string): { group: string; version: string } {
@@ -48,7 +55,7 @@ export function allIds(r: Resource): ResId[] {
 }
 
 export function newResource(obj: KubeObject, source: string): Resource {
-  return { obj, prevIds: [], prefixes: [], suffixes: [], needsHash: false, source };
+  return { obj, prevIds: [], prefixes: [], suffixes: [], needsHash: false, source, sharedValues: new Map() };
 }
 
 /** Call before changing name, namespace or kind. */

@@ -8,20 +8,52 @@ import type { Resource } from "../resource.js";
 import { isPlainObject } from "../yaml-io.js";
 
 function setPairs(resources: Resource[], pairs: Record<string, string>, specs: FieldSpec[], file: string, field: string): void {
-  if (Object.keys(pairs).length === 0) return;
+  const keys = Object.keys(pairs).sort();
+  if (keys.length === 0) return;
   for (const r of resources) {
-    walkFieldSpecs(r.obj, specs, (parent, key, spec) => {
-      let map = parent[key];
-      if (map === undefined || map === null) {
-        map = {};
-        parent[key] = map;
+    for (const k of keys) {
+      const value = pairs[k] as string;
+      const maps = new Map<string, Record<string, unknown>>();
+      const created = new Set<string>();
+      walkFieldSpecs(r.obj, specs, (parent, key, spec, at) => {
+        let map = parent[key];
+        if (map === undefined || map === null) {
+          map = {};
+          parent[key] = map;
+        }
+        if (!isPlainObject(map)) {
+          throw renderFailed(`${r.obj.kind} ${r.obj.metadata.name}: ${spec.path} is not a map, cannot add ${field}`, { file, field });
+        }
+        maps.set(at, map);
+        if (map[k] === undefined) {
+          created.add(at);
+        } else {
+          // An in-place update: every location sharing this value with `at` changes too.
+          for (const group of r.sharedValues.get(k) ?? []) {
+            if (!group.has(at)) continue;
+            for (const other of group) setAt(r, other, k, value);
+          }
+        }
+        map[k] = value;
+      });
+      if (created.size > 1) {
+        const groups = r.sharedValues.get(k) ?? [];
+        groups.push(created);
+        r.sharedValues.set(k, groups);
       }
-      if (!isPlainObject(map)) {
-        throw renderFailed(`${r.obj.kind} ${r.obj.metadata.name}: ${spec.path} is not a map, cannot add ${field}`, { file, field });
-      }
-      Object.assign(map, pairs);
-    });
+    }
   }
+}
+
+/** Sets `key` in the map at `at` (a `/`-separated location) if that map still holds it. */
+function setAt(r: Resource, at: string, key: string, value: string): void {
+  let node: unknown = r.obj;
+  for (const seg of at.split("/")) {
+    if (Array.isArray(node)) node = node[Number(seg)];
+    else if (isPlainObject(node)) node = node[seg];
+    else return;
+  }
+  if (isPlainObject(node) && node[key] !== undefined) node[key] = value;
 }
 
 export function labelSpecs(entry: LabelEntry): FieldSpec[] {

@@ -67,6 +67,40 @@ describe("labels and annotations", () => {
   });
 });
 
+describe("values kustomize shares between locations", () => {
+  // kustomize writes one YAML node into every location a label transformer creates, so a later
+  // in-place update (even a metadata-only `labels` entry) shows in selectors too — until a JSON
+  // 6902 patch round-trips the object through JSON. Observed with kubectl kustomize v5.5.
+  const base = {
+    "base/kustomization.yaml": "resources: [s.yaml]\n",
+    "base/s.yaml": "apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  selector: {app: x}\n",
+    "l0/kustomization.yaml": "resources: [../base]\nlabels:\n- pairs: {layer: l0}\n  includeSelectors: true\n",
+  };
+  const selector = (files: Record<string, string>, dir: string) => loose(render(files, dir)[0]).spec.selector;
+
+  it("updates a selector value a base's label wrote when an overlay relabels metadata", () => {
+    expect(selector({ ...base, "l1/kustomization.yaml": "resources: [../l0]\nlabels:\n- pairs: {layer: l1}\n" }, "l1")).toEqual({
+      app: "x",
+      layer: "l1",
+    });
+    // A key the user wrote into the selector is a separate value: untouched.
+    expect(selector({ ...base, "l1/kustomization.yaml": "resources: [../l0]\nlabels:\n- pairs: {app: other}\n" }, "l1")).toEqual({
+      app: "x",
+      layer: "l0",
+    });
+  });
+
+  it("stops sharing after a JSON 6902 patch", () => {
+    const files = {
+      ...base,
+      "j1/kustomization.yaml":
+        "resources: [../l0]\npatches:\n- target: {kind: Service}\n  patch: |-\n    - {op: add, path: /spec/type, value: NodePort}\n",
+      "j2/kustomization.yaml": "resources: [../j1]\nlabels:\n- pairs: {layer: l2}\n",
+    };
+    expect(selector(files, "j2")).toEqual({ app: "x", layer: "l0" });
+  });
+});
+
 describe("namespace, prefix and suffix, replicas", () => {
   it("sets namespaces on namespaced objects only and renames the Namespace object", () => {
     const objects = render({
