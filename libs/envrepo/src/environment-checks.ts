@@ -1,7 +1,7 @@
 // Checks an environment imposes on the objects of its clusters' bundles: image references pinned
 // by digest (`requireDigests`) and plaintext Secrets in Git (`secrets: refuse | warn`).
 import { ErrorCode, RenderError, describeRef, refOf, type App, type Environment, type ErrorInfo, type KubeObject } from "@flotilla/model";
-import type { ObjectOrigin } from "./manifests.js";
+import { lineOfField, type ObjectOrigin } from "./manifests.js";
 
 export interface EnvironmentFindings {
   errors: ErrorInfo[];
@@ -12,9 +12,12 @@ export function checkEnvironment(env: Environment | undefined, app: App, obj: Ku
   if (!env) return;
   const what = describeRef(refOf(obj));
   if (env.requireDigests) {
-    for (const image of imagesOf(obj)) {
+    for (const { image, field } of imageFields(obj)) {
       if (!/@sha256:[0-9a-f]{64}$/.test(image)) {
-        into.errors.push(finding(app, origin, `${what} uses image "${image}" by tag; environment ${env.name} requires digests (image@sha256:…)`));
+        // Name the line of the image field itself when the object came from a plain manifest.
+        const line = lineOfField(obj, field);
+        const at = line ? { ...origin, line } : origin;
+        into.errors.push(finding(app, at, `${what} uses image "${image}" by tag; environment ${env.name} requires digests (image@sha256:…)`));
       }
     }
   }
@@ -26,20 +29,28 @@ export function checkEnvironment(env: Environment | undefined, app: App, obj: Ku
 
 /** Container images of a Pod, a pod template (Deployment, StatefulSet, DaemonSet, Job, ReplicaSet) or a CronJob. */
 export function imagesOf(obj: KubeObject): string[] {
+  return imageFields(obj).map((f) => f.image);
+}
+
+/** Each container image with the path of its field in the object. */
+function imageFields(obj: KubeObject): { image: string; field: (string | number)[] }[] {
   const spec = obj.spec as Record<string, unknown> | undefined;
-  const podSpecs: unknown[] = [];
-  if (obj.kind === "Pod") podSpecs.push(spec);
+  const podSpecs: { spec: unknown; at: string[] }[] = [];
+  if (obj.kind === "Pod") podSpecs.push({ spec, at: ["spec"] });
   const template = spec?.template as { spec?: unknown } | undefined;
-  if (template?.spec) podSpecs.push(template.spec);
+  if (template?.spec) podSpecs.push({ spec: template.spec, at: ["spec", "template", "spec"] });
   const jobTemplate = spec?.jobTemplate as { spec?: { template?: { spec?: unknown } } } | undefined;
-  if (jobTemplate?.spec?.template?.spec) podSpecs.push(jobTemplate.spec.template.spec);
-  const out: string[] = [];
-  for (const ps of podSpecs) {
+  if (jobTemplate?.spec?.template?.spec) podSpecs.push({ spec: jobTemplate.spec.template.spec, at: ["spec", "jobTemplate", "spec", "template", "spec"] });
+  const out: { image: string; field: (string | number)[] }[] = [];
+  for (const { spec: ps, at } of podSpecs) {
     const p = ps as Record<string, unknown> | undefined;
     for (const list of ["initContainers", "containers", "ephemeralContainers"]) {
       const containers = p?.[list];
       if (!Array.isArray(containers)) continue;
-      for (const c of containers) if (c && typeof (c as { image?: unknown }).image === "string") out.push((c as { image: string }).image);
+      containers.forEach((c, i) => {
+        const image = c && typeof c === "object" ? (c as { image?: unknown }).image : undefined;
+        if (typeof image === "string") out.push({ image, field: [...at, list, i, "image"] });
+      });
     }
   }
   return out;

@@ -16,6 +16,15 @@ export type ManifestResult =
 
 const MANIFEST_FILE = /\.(ya?ml|json)$/i;
 
+/** Where each parsed object sits in its YAML, so later checks can name the line of a field. */
+const sources = new WeakMap<object, { y: YamlDoc; path: (string | number)[] }>();
+
+/** Line of a field (e.g. a container's image) of an object read from a plain manifest, if known. */
+export function lineOfField(obj: object, field: (string | number)[]): number | undefined {
+  const s = sources.get(obj);
+  return s ? lineAt(s.y, [...s.path, ...field]) : undefined;
+}
+
 /** Reads every manifest file directly in `dir` (not in subdirectories), sorted by name. */
 export function readPlainManifests(view: FileView, dir: string): ManifestResult {
   const names = (view.listDir(dir) ?? []).filter((n) => MANIFEST_FILE.test(n) && view.readFile(`${dir}/${n}`) !== undefined).sort();
@@ -76,6 +85,7 @@ export function parseManifestFile(
       }
       if (meta!.namespace !== undefined && typeof meta!.namespace !== "string") return fail([...path, "metadata", "namespace"], "metadata.namespace must be a string");
       objects.push(o as unknown as KubeObject);
+      sources.set(o, { y, path });
       origins.push({ file, ...lineField(y, path) });
     };
     check(value, []);

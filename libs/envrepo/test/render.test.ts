@@ -172,7 +172,7 @@ apps: [{ name: shop, path: apps/shop }]
   it("refuses images by tag and plaintext Secrets where the environment says so", () => {
     const r = renderCluster(view, fleet, fleet.clusters[1]!, "f".repeat(40));
     expect(!r.ok && r.errors.map((e) => e.message)).toEqual([
-      'apps/shop/a.yaml:1: app shop: Deployment.apps shop/inventory-api uses image "nginx:1.27" by tag; environment prod requires digests (image@sha256:…)',
+      'apps/shop/a.yaml:11: app shop: Deployment.apps shop/inventory-api uses image "nginx:1.27" by tag; environment prod requires digests (image@sha256:…)',
       "apps/shop/a.yaml:16: app shop: Secret shop/pw is a plaintext Secret in Git; environment prod refuses them: use a sealed or external secret",
     ]);
   });
