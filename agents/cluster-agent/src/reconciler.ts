@@ -3,17 +3,25 @@
 //   desired state arrives (verified pointer + bundle, or the cached one at start)
 //   → report Applying
 //   → per app: staged server-side apply (zero writes for unchanged objects) → prune what left
-//     the bundle (by the app's inventory in the cluster) → write the inventory
-//   → watch every kind applied (label-selected to this cluster's objects)
+//     the bundle (by the app's inventory in the cluster; only when the app's policy says prune)
+//     → write the inventory (labelled with this cluster, annotated with the prune policy)
+//   → apps whose inventory exists but which left the bundle entirely: pruned when their last
+//     policy allowed it, else kept (and no longer watched)
+//   → watch every kind applied (label-selected to this cluster's objects; kinds no longer used
+//     have their watches stopped and their objects dropped)
 //   → report status: sync state, observed revision, per-object health and images
 //   → on every watch event: recompute health (status when it changes) and compare the live
-//     object with what we applied; a difference in a field we declare is drift: record it with
-//     the actor from managedFields and, by policy, revert it (backing off when it is a fight)
+//     object with what we applied; a difference in a field we declare is drift: record it in the
+//     drift ledger (paths, desired and live values with Secret values masked, actor and time from
+//     managedFields, action) and, by policy, revert it (backing off when it is a fight)
 //   → a full reconcile again every resync interval, and at once on a newer desired state.
+//
+// The reconcile never waits for health: health is reported as watch events arrive, so a newer
+// desired revision is never held up by the previous one's rollout (behaviour 20).
 //
 // Failures are state: each object's failure is in its change-set entry and the status; only a
 // stop() ends the loop.
-import type { ChangeSetEntry, KubeClient, ResourceManager, WatchEvent } from "@flotilla/kube";
+import type { ChangeSetEntry, InventoryEntry, KubeClient, ResourceManager, WatchEvent } from "@flotilla/kube";
 import { diffLive, driftActor, inventoryFromChangeSet, maskObject } from "@flotilla/kube";
 import { computeHealth } from "@flotilla/health";
 import {
@@ -21,6 +29,7 @@ import {
   DriftAction,
   DriftPolicy,
   ErrorCode,
+  Reason,
   describeRef,
   refKey,
   refOf,
@@ -30,10 +39,12 @@ import {
   type ErrorInfo,
   type KubeObject,
 } from "@flotilla/model";
+import { AppInventories } from "./app-inventory.js";
+import { ignoredPaths, withLiveValuesAtIgnoredPaths } from "./ignore-paths.js";
 import { FightGuard, defaultFightGuardOptions, type FightGuardOptions } from "./fight-guard.js";
-import { LiveObjects, type WatchedKind } from "./live-objects.js";
+import { LiveObjects, type LiveObjectsOptions, type WatchedKind } from "./live-objects.js";
 import { startHeartbeats, type HeartbeatTimer } from "./nats-heartbeats.js";
-import type { DesiredStateSource, Refusal, Reporter, StatusBody, VerifiedDesired } from "./ports.js";
+import type { DesiredStateSource, DriftBody, Refusal, Reporter, StatusBody, VerifiedDesired } from "./ports.js";
 import { buildStatus, type AppResult } from "./status-builder.js";
 
 export interface AgentLogger {
@@ -53,7 +64,8 @@ export interface ReconcilerOptions {
   reporter: Reporter;
   client: KubeClient;
   manager: ResourceManager;
-  /** Tenant agent: the namespaces it may watch and apply in. */
+  /** Tenant agent: the namespaces it may watch and apply in. Namespaced objects that name no
+   * namespace go to the first; inventories live where `manager.inventoryNamespace` says. */
   namespaces?: string[];
   breakGlass?: BreakGlassView;
   heartbeatIntervalMs?: number;
@@ -62,6 +74,8 @@ export interface ReconcilerOptions {
   /** Wait this long after a status-relevant event before reporting (coalesces bursts). */
   statusDebounceMs?: number;
   fightGuard?: Partial<FightGuardOptions>;
+  /** Watch tuning (relist interval, backoff); defaults are libs/kube's. */
+  watch?: LiveObjectsOptions;
   logger?: AgentLogger;
 }
 
@@ -72,18 +86,29 @@ interface Applied {
   baseline: KubeObject | undefined;
 }
 
+/** The last drift seen of an object: what a failed revert is reported with. */
+interface SeenDrift {
+  paths: DriftPath[];
+  actor: string;
+  changedAt: string;
+}
+
 const silent: AgentLogger = { info() {}, warn() {}, error() {} };
 
 export class Reconciler {
   private readonly log: AgentLogger;
   private readonly live: LiveObjects;
   private readonly fights: FightGuard;
+  private readonly inventories: AppInventories;
   private readonly applied = new Map<string, Applied>();
-  /** Last reported drift per object (paths + live values), so an unreverted drift is reported once. */
+  /** Last reported drift per object (paths + live values), so a drift left in place is reported once. */
   private readonly reportedDrift = new Map<string, string>();
+  private readonly lastDrift = new Map<string, SeenDrift>();
+  /** When the agent saw the latest event of each object: the drift time when managedFields have none. */
+  private readonly seenAt = new Map<string, number>();
   private readonly pendingReverts = new Map<string, NodeJS.Timeout>();
   /** Objects whose revert is being written: their events until it lands are the same drift. */
-  private readonly reverting = new Set<string>();
+  private readonly reverting = new Map<string, Promise<void>>();
   private current: VerifiedDesired | undefined;
   private results: AppResult[] = [];
   private observedRevision: string | undefined;
@@ -96,17 +121,20 @@ export class Reconciler {
   private resyncTimer: NodeJS.Timeout | undefined;
   private heartbeats: HeartbeatTimer | undefined;
   private lastStatusJson = "";
-  /** Counters for tests, benchmarks and metrics. */
-  readonly counters = { reconciles: 0, drifts: 0, reverts: 0, refusals: 0 };
+  /** Counters for tests, benchmarks and metrics. `reverts` counts the agent's revert writes. */
+  readonly counters = { reconciles: 0, drifts: 0, reverts: 0, revertFailures: 0, refusals: 0, prunedApps: 0 };
 
   constructor(private readonly opts: ReconcilerOptions) {
     this.log = opts.logger ?? silent;
     this.fights = new FightGuard({ ...defaultFightGuardOptions(), ...opts.fightGuard });
+    this.inventories = new AppInventories(opts.client, opts.manager.inventoryNamespace, opts.cluster, opts.manager.fieldManager);
     this.live = new LiveObjects(
       opts.client,
       opts.cluster,
+      (key) => this.applied.has(key),
       (event, key) => this.onWatchEvent(event, key),
-      (err, kind) => this.log.warn({ err: err.message, kind: kind.kind }, "watch error; restarting with backoff"),
+      (err, kind) => this.log.warn({ err: err.message, kind: kind.kind, namespace: kind.namespace }, "watch error; restarting with backoff"),
+      opts.watch,
     );
   }
 
@@ -132,9 +160,10 @@ export class Reconciler {
     this.heartbeats?.stop();
     if (this.statusTimer) clearTimeout(this.statusTimer);
     if (this.resyncTimer) clearTimeout(this.resyncTimer);
-    for (const t of this.pendingReverts.values()) clearTimeout(t);
+    this.cancelPendingReverts();
     await this.opts.source.stop();
     await this.loop.catch(() => undefined);
+    await Promise.all(this.reverting.values());
     await this.live.stop();
   }
 
@@ -145,6 +174,11 @@ export class Reconciler {
       before = this.loop;
       await before.catch(() => undefined);
     } while (before !== this.loop);
+  }
+
+  /** Kinds watched and objects held now (tests and metrics: memory is bounded by the bundle). */
+  watchStats(): { kinds: WatchedKind[]; objects: number } {
+    return { kinds: this.live.watched(), objects: this.live.size };
   }
 
   // --- desired state ------------------------------------------------------------------------------
@@ -183,49 +217,37 @@ export class Reconciler {
     // 1. Say we are applying, so the hub never mistakes old status for the new generation.
     this.applying = true;
     if (isNewRevision) this.reportStatusNow();
+    // Reverts of the old desired state would race the apply: cancel the scheduled ones, let the
+    // ones in flight land. Drift is checked again against the new desired state afterwards.
+    this.cancelPendingReverts();
+    await Promise.all(this.reverting.values());
 
     // 2. Apply each app, prune what left it, remember what we applied.
-    const owner = (app: string) => ({ app, cluster: this.opts.cluster });
     const results: AppResult[] = [];
     const nextApplied = new Map<string, Applied>();
     let failure: ErrorInfo | undefined;
     try {
       for (const app of d.bundle.apps) {
-        const changes = await this.opts.manager.applyAll(app.objects, { owner: owner(app.name), ...this.defaultNamespace() });
-        const entries: ChangeSetEntry[] = [...changes.entries];
-        const previous = await this.opts.manager.readInventory(app.name);
-        const current = inventoryFromChangeSet(changes);
-        let inventory = current;
-        if (previous.ok && app.policy.prune) {
-          const pruned = await this.opts.manager.prune(previous.value, current, { owner: owner(app.name) });
-          entries.push(...pruned.changeSet.entries);
-          inventory = mergeInventories(current, pruned.retained);
-        } else if (previous.ok) {
-          inventory = mergeInventories(previous.value, current); // keep tracking what we no longer apply
-        }
-        const written = await this.opts.manager.writeInventory(app.name, inventory);
-        if (!written.ok) failure ??= { code: ErrorCode.ApplyFailed, message: `inventory of app ${app.name}: ${written.failure.message}` };
-        for (const e of changes.entries) {
-          const desired = app.objects.find((o) => refKey(refOf(o)) === refKey(e.ref));
-          if (desired && e.action !== ChangeAction.Skipped) nextApplied.set(refKey(e.ref), { app, desired, baseline: e.applied });
-          if (e.applied) this.live.remember(e.applied);
-        }
+        const { entries, applied, inventoryError } = await this.applyApp(app);
+        if (inventoryError) failure ??= inventoryError;
+        for (const [k, v] of applied) nextApplied.set(k, v);
         results.push({ name: app.name, entries });
       }
-      // Apps that left the bundle keep their inventories; pruning them is the next apply's job
-      // for apps still present. (Whole-app removal prunes through an empty app in the bundle.)
+      await this.pruneRemovedApps(new Set(d.bundle.apps.map((a) => a.name)));
     } catch (err) {
       failure = toErrorInfo(err, ErrorCode.ApplyFailed);
       this.log.error({ error: failure }, "reconcile failed");
     }
     this.applied.clear();
     for (const [k, v] of nextApplied) this.applied.set(k, v);
+    for (const key of [...this.lastDrift.keys()]) if (!this.applied.has(key)) this.forgetObject(key);
     this.results = results;
     const allApplied = !failure && results.every((r) => r.entries.every((e) => e.action !== ChangeAction.Failed));
     if (allApplied) this.observedRevision = d.pointer.revision;
     if (failure) this.lastError = failure;
 
-    // 3. Watch what we applied; the watch's first list also catches drift made while we applied.
+    // 3. Watch what we applied (and only that); the first list also catches drift made while we
+    // applied.
     await this.live.watchOnly(this.watchedKinds());
     this.applying = false;
     this.reportStatusNow();
@@ -235,18 +257,90 @@ export class Reconciler {
     for (const key of this.applied.keys()) this.checkDrift(key);
   }
 
+  /** Applies one app, prunes or keeps what left it, writes its inventory. */
+  private async applyApp(app: BundleApp): Promise<{ entries: ChangeSetEntry[]; applied: Map<string, Applied>; inventoryError?: ErrorInfo }> {
+    const owner = { app: app.name, cluster: this.opts.cluster };
+    const objects = await Promise.all(app.objects.map((o) => this.respectIgnored(o, app)));
+    const changes = await this.opts.manager.applyAll(objects, { owner, ...this.defaultNamespace() });
+    const entries: ChangeSetEntry[] = [...changes.entries];
+    const previous = await this.opts.manager.readInventory(app.name);
+    const current = inventoryFromChangeSet(changes);
+    let inventory: InventoryEntry[] = current;
+    if (previous.ok && app.policy.prune) {
+      const pruned = await this.opts.manager.prune(previous.value, current, { owner });
+      entries.push(...pruned.changeSet.entries);
+      inventory = mergeInventories(current, pruned.retained);
+    } else if (previous.ok) {
+      inventory = mergeInventories(previous.value, current); // prune: false — kept, and still tracked
+    }
+    const written = await this.inventories.write(app.name, inventory, app.policy.prune);
+    const inventoryError = written.ok ? undefined : { code: ErrorCode.ApplyFailed, message: `inventory of app ${app.name}: ${written.failure.message}` };
+
+    const applied = new Map<string, Applied>();
+    const byKey = new Map(app.objects.map((o) => [refKey(refOf(o)), o]));
+    for (const e of changes.entries) {
+      // Failed objects are not watched: there is no applied state to hold them to (and a
+      // tenant's forbidden object could not be watched anyway); the next reconcile retries them.
+      if (e.action === ChangeAction.Skipped || e.action === ChangeAction.Failed) continue;
+      const desired = byKey.get(refKey(e.ref));
+      if (!desired) continue;
+      applied.set(refKey(e.ref), { app, desired: withScopeOf(desired, e.ref.namespace), baseline: e.applied });
+      if (e.applied) this.live.remember(e.applied);
+    }
+    return { entries, applied, ...(inventoryError ? { inventoryError } : {}) };
+  }
+
+  /** The object to apply: for an existing object with ignore rules, the live values at the
+   * ignored paths (see ignore-paths.ts). */
+  private async respectIgnored(o: KubeObject, app: BundleApp): Promise<KubeObject> {
+    if (ignoredPaths(o, app.policy.ignore).length === 0) return o;
+    const namespace = o.metadata.namespace ?? this.defaultNamespace().defaultNamespace ?? "default";
+    const cached = this.live.get(refKey({ ...refOf(o), namespace }));
+    if (cached) return withLiveValuesAtIgnoredPaths(o, cached, app.policy.ignore);
+    const r = await this.opts.client.get({ apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name, namespace });
+    return r.ok ? withLiveValuesAtIgnoredPaths(o, r.value, app.policy.ignore) : o;
+  }
+
+  /** Apps with an inventory on this cluster but no longer in the bundle: pruned when their last
+   * policy said prune (the inventory is then removed), else left in place. */
+  private async pruneRemovedApps(inBundle: Set<string>): Promise<void> {
+    const stored = await this.inventories.list();
+    if (!stored.ok) {
+      this.log.warn({ error: stored.failure.message }, "cannot list inventories; apps that left the bundle are pruned at the next reconcile");
+      return;
+    }
+    for (const inv of stored.value) {
+      if (inBundle.has(inv.app)) continue;
+      if (!inv.prune) {
+        this.log.info({ app: inv.app, objects: inv.entries.length }, "app left the bundle; its policy keeps its objects (prune: false)");
+        continue;
+      }
+      const pruned = await this.opts.manager.prune(inv.entries, [], { owner: { app: inv.app, cluster: this.opts.cluster } });
+      const deleted = pruned.changeSet.entries.filter((e) => e.action === ChangeAction.Deleted).map((e) => describeRef(e.ref));
+      const failedDeletes = pruned.changeSet.entries.filter((e) => e.action === ChangeAction.Failed).map((e) => e.message);
+      if (pruned.retained.length === 0) {
+        const removed = await this.inventories.remove(inv.app);
+        if (!removed.ok) this.log.warn({ app: inv.app, error: removed.failure.message }, "cannot remove the inventory of a pruned app");
+      } else {
+        await this.inventories.write(inv.app, pruned.retained, true);
+      }
+      this.counters.prunedApps++;
+      this.log.info({ app: inv.app, deleted, failed: failedDeletes, retained: pruned.retained.length }, "pruned app that left the bundle");
+    }
+  }
+
   private defaultNamespace(): { defaultNamespace?: string } {
     const ns = this.opts.namespaces;
-    return ns && ns.length === 1 ? { defaultNamespace: ns[0]! } : {};
+    return ns && ns.length > 0 ? { defaultNamespace: ns[0]! } : {};
   }
 
   private watchedKinds(): WatchedKind[] {
     const kinds = new Map<string, WatchedKind>();
     for (const { desired } of this.applied.values()) {
-      const namespaces = this.opts.namespaces;
-      if (namespaces) {
-        const ns = desired.metadata.namespace ?? namespaces[0];
-        kinds.set(`${desired.apiVersion}|${desired.kind}|${ns}`, { apiVersion: desired.apiVersion, kind: desired.kind, ...(ns ? { namespace: ns } : {}) });
+      if (this.opts.namespaces?.length) {
+        // Tenant agents may not watch cluster-wide: one watch per kind and namespace.
+        const ns = desired.metadata.namespace ?? this.opts.namespaces[0]!;
+        kinds.set(`${desired.apiVersion}|${desired.kind}|${ns}`, { apiVersion: desired.apiVersion, kind: desired.kind, namespace: ns });
       } else {
         kinds.set(`${desired.apiVersion}|${desired.kind}`, { apiVersion: desired.apiVersion, kind: desired.kind });
       }
@@ -267,6 +361,7 @@ export class Reconciler {
 
   private onWatchEvent(_event: WatchEvent, key: string): void {
     if (!this.applied.has(key)) return;
+    this.seenAt.set(key, Date.now());
     this.scheduleStatus();
     if (!this.applying) this.checkDrift(key);
   }
@@ -277,22 +372,28 @@ export class Reconciler {
     if (!entry || this.stopped) return;
     const live = this.live.get(key);
     const ref = refOf(entry.desired);
+    const seen = new Date(this.seenAt.get(key) ?? Date.now()).toISOString();
     let paths: DriftPath[];
     let actor: string;
-    let changedAt: string | undefined;
+    let changedAt: string;
     if (!live) {
       paths = [{ path: "", desired: "present", live: null }];
       actor = "unknown (deleted)";
+      changedAt = seen;
     } else {
       paths = diffLive(withOwnerLabels(entry.desired, entry.app.name, this.opts.cluster), live, { baseline: entry.baseline, ignore: entry.app.policy.ignore });
       if (paths.length === 0) {
         this.reportedDrift.delete(key);
+        this.lastDrift.delete(key);
         return;
       }
       const who = driftActor(live, paths.map((p) => p.path), this.opts.manager.fieldManager);
       actor = who?.manager ?? "unknown";
-      changedAt = who?.time;
+      // managedFields carry no time for some writes (the scale subresource records none): the
+      // time the agent saw the event is then the best bound on when the change happened.
+      changedAt = who?.time ?? seen;
     }
+    this.lastDrift.set(key, { paths, actor, changedAt });
     // A revert already scheduled or in flight answers this drift; counting it again would turn
     // the events of one change (spec, then status) into a fight.
     if (this.pendingReverts.has(key) || this.reverting.has(key)) return;
@@ -305,56 +406,90 @@ export class Reconciler {
     else {
       const decision = this.fights.next(key, Date.now());
       action = decision.fight ? DriftAction.Fight : DriftAction.Reverted;
-      if (decision.delayMs === 0) void this.revert(key);
+      if (decision.delayMs === 0) this.startRevert(key);
       else {
         const t = setTimeout(() => {
           this.pendingReverts.delete(key);
-          void this.revert(key);
+          this.startRevert(key);
         }, decision.delayMs);
         t.unref();
         this.pendingReverts.set(key, t);
       }
     }
 
-    // Report each distinct drift once: a drift left in place is not re-reported on every event.
-    const signature = JSON.stringify([paths, action === DriftAction.Reverted || action === DriftAction.Fight ? Date.now() : action]);
-    if (action !== DriftAction.Reverted && action !== DriftAction.Fight && this.reportedDrift.get(key) === signature) return;
-    this.reportedDrift.set(key, signature);
+    // A drift left in place is reported once per distinct drift (same paths and values), not on
+    // every event of the object; each revert (or backed-off revert) is its own ledger entry.
+    if (action !== DriftAction.Reverted && action !== DriftAction.Fight) {
+      const signature = JSON.stringify([paths, action]);
+      if (this.reportedDrift.get(key) === signature) return;
+      this.reportedDrift.set(key, signature);
+    }
+    this.reportDrift(entry, ref, { paths, actor, changedAt }, action);
+  }
+
+  private reportDrift(entry: Applied, ref: ReturnType<typeof refOf>, drift: SeenDrift, action: DriftAction): void {
+    const d = this.current;
+    if (!d) return;
+    const policy = entry.app.policy.drift;
     this.counters.drifts++;
-    const d = this.current!;
-    this.opts.reporter.drift({
+    const body: DriftBody = {
       generation: d.pointer.generation,
       revision: d.pointer.revision,
       app: entry.app.name,
       object: ref,
-      paths,
-      actor,
-      ...(changedAt ? { changedAt } : {}),
+      paths: drift.paths,
+      actor: drift.actor,
+      changedAt: drift.changedAt,
       policy,
       action,
-    });
-    this.log.info({ object: describeRef(ref), paths: paths.map((p) => p.path), actor, action }, "drift");
+    };
+    this.opts.reporter.drift(body);
+    // Paths carry values, Secret values already masked by diffLive.
+    const line = { app: entry.app.name, object: describeRef(ref), paths: drift.paths, actor: drift.actor, changedAt: drift.changedAt, policy, action };
+    if (action === DriftAction.Fight || action === DriftAction.RevertFailed || policy === DriftPolicy.Warn) this.log.warn(line, "drift");
+    else this.log.info(line, "drift");
+  }
+
+  private startRevert(key: string): void {
+    if (this.reverting.has(key)) return;
+    const done = this.revert(key).finally(() => this.reverting.delete(key));
+    this.reverting.set(key, done);
   }
 
   private async revert(key: string): Promise<void> {
     const entry = this.applied.get(key);
-    if (!entry || this.stopped || this.applying || this.reverting.has(key)) return;
-    this.reverting.add(key);
-    let result;
+    if (!entry || this.stopped || this.applying) return;
+    let result: ChangeSetEntry;
     try {
-      result = await this.opts.manager.apply(entry.desired, { owner: { app: entry.app.name, cluster: this.opts.cluster }, ...this.defaultNamespace() });
-    } finally {
-      this.reverting.delete(key);
+      const desired = withLiveValuesAtIgnoredPaths(entry.desired, this.live.get(key), entry.app.policy.ignore);
+      result = await this.opts.manager.apply(desired, { owner: { app: entry.app.name, cluster: this.opts.cluster }, ...this.defaultNamespace() });
+    } catch (err) {
+      result = { ref: refOf(entry.desired), apiVersion: entry.desired.apiVersion, action: ChangeAction.Failed, reason: Reason.ApplyFailed, message: (err as Error).message };
     }
     if (result.action === ChangeAction.Failed) {
+      this.counters.revertFailures++;
+      const seen = this.lastDrift.get(key);
+      if (seen && this.applied.get(key) === entry) this.reportDrift(entry, refOf(entry.desired), seen, DriftAction.RevertFailed);
       this.log.warn({ object: describeRef(result.ref), reason: result.reason, message: result.message }, "drift revert failed");
       return;
     }
-    this.counters.reverts++;
-    if (result.applied) {
+    if (result.action !== ChangeAction.Unchanged) this.counters.reverts++;
+    if (result.applied && this.applied.get(key) === entry) {
       entry.baseline = result.applied;
       this.live.remember(result.applied);
     }
+  }
+
+  private cancelPendingReverts(): void {
+    for (const t of this.pendingReverts.values()) clearTimeout(t);
+    this.pendingReverts.clear();
+  }
+
+  private forgetObject(key: string): void {
+    this.lastDrift.delete(key);
+    this.reportedDrift.delete(key);
+    this.seenAt.delete(key);
+    this.fights.forget(key);
   }
 
   // --- status -------------------------------------------------------------------------------------
@@ -371,7 +506,7 @@ export class Reconciler {
   /** Reports status when it differs from the last report (health changes, sync state, errors). */
   private reportStatusNow(): void {
     const d = this.current;
-    if (!d) return;
+    if (!d || this.stopped) return;
     const status: StatusBody = buildStatus(d, this.results, (k) => this.live.get(k), {
       applying: this.applying,
       ...(this.lastError ? { lastError: this.lastError } : {}),
@@ -397,6 +532,14 @@ export class Reconciler {
 
 function withOwnerLabels(o: KubeObject, app: string, cluster: string): KubeObject {
   return { ...o, metadata: { ...o.metadata, labels: { ...o.metadata.labels, "flotilla.dev/app": app, "flotilla.dev/cluster": cluster } } };
+}
+
+/** The desired object with the namespace the apply engine resolved (defaulted or dropped for
+ * cluster-scoped kinds), so watches and reverts address the object that was applied. */
+function withScopeOf(o: KubeObject, namespace: string): KubeObject {
+  if ((o.metadata.namespace ?? "") === namespace) return o;
+  const { namespace: _dropped, ...metadata } = o.metadata;
+  return { ...o, metadata: namespace ? { ...metadata, namespace } : metadata } as KubeObject;
 }
 
 function mergeInventories<T extends { ref: { group: string; kind: string; namespace: string; name: string } }>(a: readonly T[], b: readonly T[]): T[] {
