@@ -271,8 +271,8 @@ describe("per-agent NATS isolation (generated nats-server 2.9 config)", () => {
     ncA.publish(reportSubject(names, "b", "heartbeat"), JSON.stringify({ kind: "heartbeat", cluster: "b", agent: "a/forged" }));
     const err = await violation;
     expect(err).toBeInstanceOf(errors.PermissionViolationError);
-    expect((err as errors.PermissionViolationError).operation).toBe("publish");
-    expect((err as errors.PermissionViolationError).subject).toBe(reportSubject(names, "b", "heartbeat"));
+    expect((err as InstanceType<typeof errors.PermissionViolationError>).operation).toBe("publish");
+    expect((err as InstanceType<typeof errors.PermissionViolationError>).subject).toBe(reportSubject(names, "b", "heartbeat"));
     // A JetStream publish (a request) is refused outright.
     await expect(jetstream(ncA).publish(reportSubject(names, "b", "status"), "{}", { timeout: 2_000 })).rejects.toSatisfy(isPermissionViolation);
 
@@ -286,6 +286,29 @@ describe("per-agent NATS isolation (generated nats-server 2.9 config)", () => {
     await ncA.flush();
     const onB = (await readReports(hubNc, names)).filter((r) => r.subject.startsWith(`${names.prefix}.report.b.`));
     expect(onB.map((r) => r.report.agent)).toEqual(["b/test/1"]);
+  });
+
+  it("a consumer A points at B's report subject delivers nothing there (nobody may subscribe to report subjects)", async () => {
+    const nc = await agentNc("a");
+    const b = names.desiredBucket;
+    const create = (name: string, deliverSubject: string) =>
+      nc
+        .request(
+          `$JS.API.CONSUMER.CREATE.KV_${b}.${name}.$KV.${b}.a.>`,
+          JSON.stringify({ stream_name: `KV_${b}`, config: { name, ack_policy: "none", deliver_subject: deliverSubject, filter_subject: `$KV.${b}.a.>` } }),
+          { timeout: 2_000 },
+        )
+        .then((m) => m.json<{ error?: unknown }>());
+    // The server accepts any deliver subject (it is not checked against A's permissions) ...
+    expect((await create("into-b", reportSubject(names, "b", "drift"))).error).toBeUndefined();
+    // ... and delivers where there is interest: a twin consumer into A's own inbox gets A's entry.
+    const own = nc.subscribe("_INBOX_a.twin", { max: 1 });
+    expect((await create("twin", "_INBOX_a.twin")).error).toBeUndefined();
+    for await (const m of own) expect(m.subject).toBe(`$KV.${b}.a.desired`);
+    const jsm = await jetstreamManager(hubNc);
+    expect((await jsm.consumers.info(`KV_${b}`, "into-b")).delivered.stream_seq).toBe(0);
+    const onB = (await readReports(hubNc, names)).filter((r) => r.subject.startsWith(`${names.prefix}.report.b.`));
+    expect(onB.every((r) => r.report.cluster === "b" && r.report.agent.startsWith("b/"))).toBe(true);
   });
 
   it("residual risk on 2.9: agent A can read every bundle in the object store (so bundles are verified, and must carry no secret in clear)", async () => {
