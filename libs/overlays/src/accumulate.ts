@@ -1,5 +1,5 @@
 // Building one kustomization, in kustomize's order: resources (files and nested kustomizations),
-// components, generators, then the built-in transformers (patches, namespace, prefix/suffix,
+// generators, components, then the built-in transformers (patches, namespace, prefix/suffix,
 // labels, annotations, JSON 6902 patches, replicas, images).
 import { ErrorCode } from "@flotilla/model";
 import { OverlayError, renderFailed } from "./errors.js";
@@ -27,8 +27,10 @@ export class Accumulator {
     this.enter(k);
     try {
       for (const [i, entry] of k.resources.entries()) this.addResource(k, entry, `resources[${i}]`, into);
-      for (const [i, entry] of k.components.entries()) this.addComponent(k, entry, `components[${i}]`, into);
+      // As in kustomize ≥ 5.1: this kustomization's generators run before its components, so a
+      // component's transformers also see (and can merge into) what the generators made.
       for (const res of generate(k, this.loader)) this.appendGenerated(k, res, into);
+      for (const [i, entry] of k.components.entries()) this.addComponent(k, entry, `components[${i}]`, into);
       this.transform(k, into);
       return into;
     } finally {
