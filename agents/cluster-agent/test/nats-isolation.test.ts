@@ -16,7 +16,7 @@ import { Objm } from "@nats-io/obj";
 import { connect, errors, nanos, type NatsConnection } from "@nats-io/transport-node";
 // The hub package does not export its NATS config generation yet; read it from source.
 import { reloadNatsServer, writeFleetNatsFiles, type FleetNatsFiles } from "../../../services/hub/src/nats-auth-files.js";
-import { NatsDesiredStateSource, NatsReporter } from "../src/index.js";
+import { NatsDesiredStateSource, NatsReporter, connectAgentNats } from "../src/index.js";
 import type { Refusal, VerifiedDesired } from "../src/ports.js";
 import { freePort, readReports, waitFor } from "./nats-helpers.js";
 
@@ -155,11 +155,16 @@ describe("per-agent NATS isolation (generated nats-server 2.9 config)", () => {
   }
 
   it("agent A gets its own verified desired state and its reports land in the stream", async () => {
-    const nc = await agentNc("a");
+    // Connected the way startAgent() connects (--nats-user/--nats-password/--nats-inbox-prefix):
+    // one lazily opened connection shared by both adapters.
+    const creds = files.agents.a!;
+    let shared: Promise<NatsConnection> | undefined;
+    const connection = () => (shared ??= connectAgentNats({ servers: server.url, user: creds.user, pass: creds.password, inboxPrefix: creds.inboxPrefix }));
+    cleanups.push(async () => (await shared)?.close());
     const errorsSeen: string[] = [];
     const cacheDir = await mkdtemp(join(dir, "cache-"));
     const source = new NatsDesiredStateSource({
-      connection: nc,
+      connection,
       names,
       cluster: "a",
       publicKey: key.publicKey,
@@ -182,7 +187,7 @@ describe("per-agent NATS isolation (generated nats-server 2.9 config)", () => {
     expect(refused).toEqual([]);
     expect(errorsSeen).toEqual([]);
 
-    const reporter = new NatsReporter({ connection: nc, names, cluster: "a", agent: "a/test/1", retry: FAST, onError: (err, during) => errorsSeen.push(`${during}: ${String(err)}`) });
+    const reporter = new NatsReporter({ connection, names, cluster: "a", agent: "a/test/1", retry: FAST, onError: (err, during) => errorsSeen.push(`${during}: ${String(err)}`) });
     cleanups.push(() => reporter.stop());
     reporter.heartbeat({ generation: 2, deadlineSeconds: 30 });
     await reporter.flush();
@@ -192,10 +197,17 @@ describe("per-agent NATS isolation (generated nats-server 2.9 config)", () => {
     expect(mine[0]?.subject).toBe(reportSubject(names, "a", "heartbeat"));
     expect(errorsSeen).toEqual([]);
 
-    // A may read both of its own keys directly.
+    // A may read and watch both of its own keys (the break-glass control record included).
+    const nc = await connection();
     const kv = await openKv(nc, names);
     expect((await kv.get("a.desired"))?.operation).toBe("PUT");
     expect(await kv.get("a.control")).toBeNull();
+    const control = await kv.watch({ key: "a.control" });
+    await (await openKv(hubNc, names)).put("a.control", "{}");
+    for await (const e of control) {
+      expect(e.key).toBe("a.control");
+      break;
+    }
   });
 
   it("agent A cannot read B's pointer: not by direct get, not by stream message get", async () => {
