@@ -1,5 +1,6 @@
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
+import globals from "globals";
 
 export default tseslint.config(
   { ignores: ["**/dist/**", "**/node_modules/**", "**/.turbo/**", "libs/testkit/go/**", "examples/**"] },
@@ -11,5 +12,5 @@ export default tseslint.config(
       "@typescript-eslint/no-explicit-any": "error",
     },
   },
-  { files: ["**/*.mjs", "scripts/**"], languageOptions: { globals: { process: "readonly", console: "readonly" } } },
+  { files: ["**/*.mjs", "**/*.mts", "scripts/**", "bench/**"], languageOptions: { globals: { ...globals.node } } },
 );
