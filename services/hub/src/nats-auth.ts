@@ -165,4 +165,6 @@ function checkValue(field: string, value: string, who: string): void {
 
 // Quoted strings are literal in the NATS config format: `$JS...` is not read as a variable.
 const quote = (s: string): string => `"${s}"`;
-const list = (items: readonly string[]): string => `[${items.map(quote).join(", ")}]`;
+/** One subject per line when there are several: the file is read by people reviewing grants. */
+const list = (items: readonly string[]): string =>
+  items.length <= 1 ? `[${items.map(quote).join(", ")}]` : `[\n${items.map((i) => `          ${quote(i)}`).join(",\n")}\n        ]`;
