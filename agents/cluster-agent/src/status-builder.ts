@@ -65,7 +65,9 @@ export function buildStatus(
     bundleDigest: desired.pointer.bundleDigest,
     ...(opts.observedRevision ? { observedRevision: opts.observedRevision } : {}),
     syncState,
-    health: apps.length ? aggregateHealth(apps.map((a) => a.health)) : Health.Healthy,
+    // While a revision is being applied nothing of it is healthy yet: Progressing, whatever the
+    // objects of the previous revision (still listed in `apps`) look like.
+    health: opts.applying ? Health.Progressing : apps.length ? aggregateHealth(apps.map((a) => a.health)) : Health.Healthy,
     apps,
     ...(opts.lastError ? { lastError: opts.lastError } : {}),
   };

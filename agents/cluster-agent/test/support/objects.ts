@@ -1,7 +1,7 @@
 // Manifests the agent tests apply.
 import type { KubeObject } from "@flotilla/model";
 
-export function deployment(ns: string, name: string, replicas: number, extra: { nodeSelector?: Record<string, string>; progressDeadlineSeconds?: number; image?: string } = {}): KubeObject {
+export function deployment(ns: string, name: string, replicas: number, extra: { nodeSelector?: Record<string, string>; progressDeadlineSeconds?: number; minReadySeconds?: number; image?: string } = {}): KubeObject {
   return {
     apiVersion: "apps/v1",
     kind: "Deployment",
@@ -9,6 +9,7 @@ export function deployment(ns: string, name: string, replicas: number, extra: { 
     spec: {
       replicas,
       selector: { matchLabels: { app: name } },
+      ...(extra.minReadySeconds !== undefined ? { minReadySeconds: extra.minReadySeconds } : {}),
       ...(extra.progressDeadlineSeconds !== undefined ? { progressDeadlineSeconds: extra.progressDeadlineSeconds } : {}),
       template: {
         metadata: { labels: { app: name } },
