@@ -67,9 +67,12 @@ export class LiveObjects {
     return [...this.watches.values()].map((w) => w.kind);
   }
 
-  /** Remembers an object we just wrote, so status and drift checks see it before its event. */
+  /** Remembers an object we just wrote, so status and drift checks see it before its event.
+   * Never over a newer state: the watch may already have delivered later changes (a rollout's
+   * status) before the write's response is handled, and no later event would correct it. */
   remember(o: KubeObject): void {
-    this.objects.set(refKey(refOf(o)), o);
+    const key = refKey(refOf(o));
+    if (!isOlder(o, this.objects.get(key))) this.objects.set(key, o);
   }
 
   /** Drops every object the reconciler no longer manages. */
