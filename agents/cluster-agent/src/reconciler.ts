@@ -264,7 +264,12 @@ export class Reconciler {
     const changes = await this.opts.manager.applyAll(objects, { owner, ...this.defaultNamespace() });
     const entries: ChangeSetEntry[] = [...changes.entries];
     const previous = await this.opts.manager.readInventory(app.name);
-    const current = inventoryFromChangeSet(changes);
+    // An object the identity may not even touch (a tenant's cluster-scoped object, another
+    // namespace) never existed by our hand: keeping it in the inventory would make every later
+    // prune fail on it. It stays only if an earlier inventory already had it.
+    const known = new Set(previous.ok ? previous.value.map((e) => refKey(e.ref)) : []);
+    const forbidden = new Set(changes.entries.filter((e) => e.action === ChangeAction.Failed && e.reason === Reason.Forbidden && !known.has(refKey(e.ref))).map((e) => refKey(e.ref)));
+    const current = inventoryFromChangeSet(changes).filter((e) => !forbidden.has(refKey(e.ref)));
     let inventory: InventoryEntry[] = current;
     if (previous.ok && app.policy.prune) {
       const pruned = await this.opts.manager.prune(previous.value, current, { owner });
