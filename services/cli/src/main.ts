@@ -7,12 +7,13 @@ const commands: Record<string, { summary: string; run: (argv: string[]) => Promi
   hub: { summary: "run the hub (resolver, ingest, fleet API)", run: async (a) => (await import("./commands/hub.js")).runHub(a) },
   agent: { summary: "run a cluster agent", run: async (a) => (await import("./commands/agent.js")).runAgent(a) },
   render: { summary: "print what a kustomization directory or a cluster renders to", run: async (a) => (await import("./commands/render.js")).runRender(a) },
+  "nats-config": { summary: "write per-agent NATS permissions and credentials", run: async (a) => (await import("./commands/nats-config.js")).runNatsConfig(a) },
   demo: { summary: "walk the GitOps lab end to end on two local clusters", run: async (a) => (await import("./demo/demo.js")).runDemo(a) },
 };
 
 function usage(): string {
   const lines = ["Flotilla — GitOps fleet manager for Kubernetes", "", "Usage: flotilla <command> [flags]", "", "Commands:"];
-  for (const [name, c] of Object.entries(commands)) lines.push(`  ${name.padEnd(8)} ${c.summary}`);
+  for (const [name, c] of Object.entries(commands)) lines.push(`  ${name.padEnd(12)} ${c.summary}`);
   lines.push("", 'Run "flotilla <command> --help" for its flags.');
   return lines.join("\n");
 }

@@ -4,3 +4,5 @@ export { createResolver, DEFAULT_POLL_INTERVAL_MS, type Resolver, type ResolverS
 export { BundlePublisher } from "./publish.js";
 export { startIngest, type IngestHandle, type IngestOptions } from "./ingest.js";
 export { buildApi, type ApiOptions, type HubControl } from "./api/index.js";
+export * from "./nats-auth.js";
+export * from "./nats-auth-files.js";

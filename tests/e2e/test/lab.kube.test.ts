@@ -118,8 +118,15 @@ describe("the GitOps lab on two clusters", () => {
             v.observedRevision === revision && v.syncState === "Synced" && v.desired?.revision === revision &&
             d?.spec.replicas === replicas && d.status?.readyReplicas === replicas && v.health === "Healthy"
           ) return true;
-          // Thrown, so a timeout says what was seen last.
-          throw new Error(`seen: desired ${v.desired?.revision?.slice(0, 8)} observed ${v.observedRevision?.slice(0, 8)} ${v.syncState} ${v.health}; replicas ${d?.spec.replicas} ready ${d?.status?.readyReplicas}`);
+          // Thrown, so a timeout says what was seen last (with the pods and nodes behind it).
+          const pods = await kubeRequest<{ items: { metadata: { name: string }; spec: { nodeName?: string }; status: { phase: string; conditions?: { type: string; status: string }[] } }[] }>(kube[name]!, { path: `/api/v1/namespaces/${ns}/pods` });
+          const nodes = await kubeRequest<{ items: { metadata: { name: string }; status: { conditions?: { type: string; status: string }[] } }[] }>(kube[name]!, { path: `/api/v1/nodes` });
+          const cond = (c?: { type: string; status: string }[]) => (c ?? []).map((x) => `${x.type}=${x.status}`).join(",");
+          throw new Error(
+            `seen: desired ${v.desired?.revision?.slice(0, 8)} observed ${v.observedRevision?.slice(0, 8)} ${v.syncState} ${v.health}; replicas ${d?.spec.replicas} ready ${d?.status?.readyReplicas}; ` +
+              `pods ${pods.body.items.map((p) => `${p.metadata.name}:${p.status.phase}@${p.spec.nodeName ?? "-"}[${cond(p.status.conditions)}]`).join(" ")}; ` +
+              `nodes ${nodes.body.items.map((n) => `${n.metadata.name}[${cond(n.status.conditions)}]`).join(" ")}`,
+          );
         },
         { timeoutMs: 90_000, what: `${name} to run ${replicas} ready replicas at ${revision.slice(0, 8)}` },
       );

@@ -84,7 +84,9 @@ export async function runDemo(argv: string[]): Promise<number> {
           async () => {
             const c = await f.api<FleetRow>(`/v1/clusters/${name}`);
             const d = await deployment(name);
-            return c.observedRevision === revision && c.syncState === "Synced" && c.health === "Healthy" && d?.spec.replicas === replicas && d.status?.readyReplicas === replicas;
+            if (c.observedRevision === revision && c.syncState === "Synced" && c.health === "Healthy" && d?.spec.replicas === replicas && d.status?.readyReplicas === replicas) return true;
+            // Thrown, so a timeout says what was seen last.
+            throw new Error(`${name} observed ${c.observedRevision?.slice(0, 7)} ${c.syncState} ${c.health}, ${d?.spec.replicas} replicas, ${d?.status?.readyReplicas ?? 0} ready`);
           },
           { what: `${name} to run ${replicas} ready replicas at ${revision.slice(0, 7)}`, timeoutMs: 120_000, intervalMs: 200 },
         );

@@ -1,0 +1,52 @@
+// `flotilla nats-config`: writes the nats-server configuration that isolates the fleet's agents
+// (one user per cluster, limited to its own KV keys and report subjects) and their credential
+// files. Regenerating keeps existing passwords; reload the server to apply (SIGHUP).
+import { readFileSync } from "node:fs";
+import { FLEET_FILE } from "@flotilla/model";
+import { readFleet } from "@flotilla/envrepo";
+import { writeFleetNatsFiles } from "@flotilla/hub";
+import { wireNames } from "@flotilla/wire";
+import { helpText, parseCommand, requireString, UsageError, type CommandSpec } from "../args.js";
+
+export const natsConfigCommand: CommandSpec = {
+  name: "nats-config",
+  summary: "Write a nats-server config with one permission-scoped user per cluster agent (and the hub), plus 0600 credential env files.",
+  usage: "flotilla nats-config --out DIR (--fleet-file flotilla.yaml | --cluster NAME ...)",
+  flags: [
+    { name: "out", type: "string", description: "directory for nats-server.conf, credentials.json, hub.env and agent-<cluster>.env" },
+    { name: "fleet-file", type: "string", description: `read the cluster names from this ${FLEET_FILE}` },
+    { name: "cluster", type: "string", multiple: true, description: "a cluster name (repeatable)" },
+    { name: "nats-prefix", env: "FLOTILLA_NATS_PREFIX", type: "string", description: "prefix of NATS buckets, streams and subjects", default: "flotilla" },
+    { name: "listen", type: "string", description: "nats-server listen address", default: "127.0.0.1:4222" },
+    { name: "jetstream-dir", type: "string", description: "JetStream store directory of the server" },
+  ],
+};
+
+export async function runNatsConfig(argv: string[]): Promise<number> {
+  const p = parseCommand(natsConfigCommand, argv);
+  if (p.help) {
+    console.log(helpText(natsConfigCommand));
+    return 0;
+  }
+  const dir = requireString(p, natsConfigCommand, "out");
+  let clusters = (p.values.cluster as string[] | undefined) ?? [];
+  if (p.values["fleet-file"]) {
+    const file = String(p.values["fleet-file"]);
+    const fleet = readFleet(readFileSync(file, "utf8"), file);
+    if (!fleet.ok) throw new UsageError(fleet.errors.map((e) => e.message).join("\n"));
+    clusters = [...clusters, ...fleet.fleet.clusters.map((c) => c.name)];
+  }
+  if (clusters.length === 0) throw new UsageError("flotilla nats-config: name the clusters with --fleet-file or --cluster");
+  const files = await writeFleetNatsFiles({
+    dir,
+    names: wireNames(String(p.values["nats-prefix"])),
+    clusters,
+    listen: String(p.values.listen),
+    ...(p.values["jetstream-dir"] ? { jetstreamDir: String(p.values["jetstream-dir"]) } : {}),
+  });
+  console.log(`wrote ${files.configPath} (${clusters.length} agents; added: ${files.added.join(", ") || "none"}; removed: ${files.removed.join(", ") || "none"})`);
+  console.log(`hub credentials: ${files.hub.envPath}`);
+  for (const [c, a] of Object.entries(files.agents)) console.log(`agent ${c}: ${a.envPath} (inbox prefix ${a.inboxPrefix})`);
+  console.log("apply with: nats-server -c <config>, or reload a running server with SIGHUP");
+  return 0;
+}
