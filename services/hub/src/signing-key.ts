@@ -15,7 +15,7 @@ export interface SigningKeyOptions {
 export function loadSigningKey(opts: SigningKeyOptions): SigningKey {
   if (!existsSync(opts.path)) {
     if (!opts.generateIfMissing) {
-      throw new FlotillaError(ErrorCode.ConfigInvalid, `signing key ${opts.path} does not exist: create one with "flotilla hub keygen --out ${opts.path}" or pass --generate-signing-key`);
+      throw new FlotillaError(ErrorCode.ConfigInvalid, `signing key ${opts.path} does not exist: pass --generate-signing-key to create it (its public key is written to ${opts.path}.pub for the agents)`);
     }
     const key = generateSigningKey();
     mkdirSync(dirname(opts.path), { recursive: true });
