@@ -20,7 +20,7 @@ export {
   latestRenderFailure,
   type RenderFailureRecord,
 } from "./repositories/render-failures.js";
-export { ingestReport, type IngestMeta, type IngestOutcome } from "./repositories/ingest-report.js";
+export { ingestReport, ingestReports, type IngestMeta, type IngestOutcome } from "./repositories/ingest-report.js";
 export { pruneIngestedMessages } from "./repositories/ingested-messages.js";
 export {
   recordRejectedReport,

@@ -3,6 +3,7 @@ import { signPointer, generateSigningKey } from "@flotilla/wire";
 import {
   currentDesiredPointer,
   ingestReport,
+  ingestReports,
   latestRenderFailure,
   listClusterOverviews,
   listRejectedReports,
@@ -92,6 +93,20 @@ describe.each(engines)("repositories on $name", (engine) => {
     const rows = await db.selectFrom("drift_events").selectAll().execute();
     expect(rows).toHaveLength(1);
     expect(await db.selectFrom("ingested_messages").selectAll().execute()).toHaveLength(1);
+  });
+
+  it("writes a batch in order in one transaction, duplicates inside it included, or nothing", async () => {
+    const { db } = fleet;
+    const d = driftReport();
+    const s1 = statusReport({ generation: 2 });
+    const s0 = statusReport({ generation: 1 });
+    const outcomes = await ingestReports(db, [d, d, s1, s0].map((report) => ({ report, meta: metaOf(report) })));
+    expect(outcomes).toEqual(["ingested", "duplicate", "ingested", "stale"]);
+    const bad = driftReport({ at: "soon" });
+    const good = heartbeatReport();
+    await expect(ingestReports(db, [good, bad].map((report) => ({ report, meta: metaOf(report) })))).rejects.toMatchObject({ code: "FLOTILLA_ERR_REPORT_INVALID" });
+    expect(await db.selectFrom("heartbeats").selectAll().execute()).toEqual([]);
+    expect(await db.selectFrom("ingested_messages").selectAll().execute()).toHaveLength(3);
   });
 
   it("never lets status for an older generation overwrite the newer one", async () => {

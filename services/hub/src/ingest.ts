@@ -3,13 +3,16 @@
 // - a database error → nak with a delay, JetStream redelivers (max_deliver -1: forever);
 // - a malformed report, or one for another cluster → recorded in rejected_reports, then acked;
 // - a message redelivered after a commit whose ack was lost → a duplicate, acked, no second row.
+// A backlog is written in batches (one transaction for what has already arrived), each message
+// still acked only after the commit that wrote it.
 import type { NatsConnection } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager, type ConsumerMessages, type JsMsg } from "@nats-io/jetstream";
 import type { Kysely } from "kysely";
-import { ErrorCode, FlotillaError, toErrorInfo, type ErrorInfo } from "@flotilla/model";
-import { ingestReport, recordRejectedReport, type FleetSchema, type IngestOutcome } from "@flotilla/store";
+import { ErrorCode, FlotillaError, toErrorInfo, type ErrorInfo, type Report } from "@flotilla/model";
+import { ingestReport, ingestReports, recordRejectedReport, type FleetSchema, type IngestOutcome } from "@flotilla/store";
 import type { WireNames } from "@flotilla/wire";
-import { isDataError, parseReportMessage } from "./ingest-message.js";
+import { batchesOf } from "./ingest-batches.js";
+import { isDataError, parseReportMessage, type ParsedReportMessage } from "./ingest-message.js";
 import {
   defaultIngestConsumerOptions,
   defaultReportStreamOptions,
@@ -53,6 +56,9 @@ export interface IngestHandle {
   stop(): Promise<void>;
 }
 
+/** Reports written per transaction at most when there is a backlog. */
+const BATCH_MAX = 64;
+
 const silent: IngestLogger = { info() {}, warn() {}, error() {} };
 const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
@@ -66,22 +72,52 @@ export async function startIngest(options: IngestOptions): Promise<IngestHandle>
   await ensureIngestConsumer(jsm, names, consumerOptions);
   const consumer = await jetstream(nc).consumers.get(names.reportStream, names.ingestConsumer);
   // Pull no more than can be written well within ack_wait.
-  const messages: ConsumerMessages = await consumer.consume({ max_messages: Math.min(64, consumerOptions.maxAckPending) });
+  const messages: ConsumerMessages = await consumer.consume({ max_messages: Math.min(2 * BATCH_MAX, consumerOptions.maxAckPending) });
 
   const counts: IngestCounts = { ingested: 0, duplicate: 0, stale: 0, rejected: 0, retried: 0 };
   let stopping = false;
 
-  const handle = async (m: JsMsg): Promise<void> => {
-    const meta = { subject: m.subject, streamSeq: m.seq };
-    const parsed = parseReportMessage(names, { subject: m.subject, data: m.data, messageId: m.headers?.get("Nats-Msg-Id") });
-    if (!parsed.ok) return reject(m, parsed.error, parsed.messageId);
+  type Parsed = { m: JsMsg; parsed: ParsedReportMessage };
+
+  const handleBatch = async (batch: JsMsg[]): Promise<void> => {
+    const items: Parsed[] = batch.map((m) => ({
+      m,
+      parsed: parseReportMessage(names, { subject: m.subject, data: m.data, messageId: m.headers?.get("Nats-Msg-Id") }),
+    }));
+    const valid = items.filter((i): i is { m: JsMsg; parsed: ParsedReportMessage & { ok: true } } => i.parsed.ok);
+    // Fast path for a backlog: every valid report of the batch in one transaction, in order.
+    let written = false;
+    if (valid.length > 1) {
+      try {
+        const outcomes = await ingestReports(
+          db,
+          valid.map(({ m, parsed }) => ({ report: parsed.report, meta: { subject: m.subject, streamSeq: m.seq, messageId: parsed.messageId } })),
+        );
+        // Only now are the reports durable: acknowledge.
+        valid.forEach(({ m }, i) => {
+          m.ack();
+          counts[outcomes[i]!]++;
+        });
+        written = true;
+      } catch {
+        // Something in the batch failed: write one by one below, which finds the culprit (or
+        // naks each message if the database is down).
+      }
+    }
+    for (const { m, parsed } of items) {
+      if (!parsed.ok) await reject(m, parsed.error, parsed.messageId);
+      else if (!written) await handleOne(m, parsed.report, parsed.messageId);
+    }
+  };
+
+  const handleOne = async (m: JsMsg, report: Report, messageId: string): Promise<void> => {
     let outcome: IngestOutcome;
     try {
-      outcome = await ingestReport(db, parsed.report, { ...meta, messageId: parsed.messageId });
+      outcome = await ingestReport(db, report, { subject: m.subject, streamSeq: m.seq, messageId });
     } catch (err) {
       // The report passed the schema but the database refuses its data: retrying cannot help.
       if ((err instanceof FlotillaError && err.code === ErrorCode.ReportInvalid) || isDataError(err)) {
-        return reject(m, toErrorInfo(err, ErrorCode.ReportInvalid), parsed.messageId);
+        return reject(m, toErrorInfo(err, ErrorCode.ReportInvalid), messageId);
       }
       return retry(m, err);
     }
@@ -107,15 +143,15 @@ export async function startIngest(options: IngestOptions): Promise<IngestHandle>
     logger.error({ subject: m.subject, streamSeq: m.seq, err: errorText(err) }, "report write failed; redelivery requested");
   };
 
-  // One message at a time, in stream order: later reports of a cluster see earlier ones written.
+  // One batch at a time, in stream order: later reports of a cluster see earlier ones written.
   const loop = (async () => {
-    for await (const m of messages) {
+    for await (const batch of batchesOf(messages, BATCH_MAX)) {
       try {
-        await handle(m);
+        await handleBatch(batch);
       } catch (err) {
-        // handle() turns every failure into an ack or a nak; this is a bug, not a reason to stop
-        // ingesting. The message is redelivered after ack_wait.
-        logger.error({ subject: m.subject, streamSeq: m.seq, err: errorText(err) }, "report handling failed");
+        // handleBatch() turns every failure into an ack or a nak; this is a bug, not a reason to
+        // stop ingesting. Unacknowledged messages are redelivered after ack_wait.
+        logger.error({ streamSeqs: batch.map((m) => m.seq), err: errorText(err) }, "report handling failed");
       }
     }
     if (!stopping) logger.error({ stream: names.reportStream }, "report ingest stopped: the consumer closed");

@@ -213,6 +213,22 @@ describe.each(engines)("report ingest on $name", (engine) => {
     await waitFor("consumer drained", consumerState, drained);
   });
 
+  it("writes a backlog in batches, and a bad report in a batch does not hold back the others", async () => {
+    // Published before the hub starts consuming: it finds a backlog.
+    const jsm = await jetstreamManager(nc);
+    await ensureReportStream(jsm, names, defaultReportStreamOptions);
+    await ensureIngestConsumer(jsm, names, { ackWaitMs: 30_000, maxAckPending: 256 });
+    const good = Array.from({ length: 30 }, (_, i) => drift({ object: { group: "", kind: "ConfigMap", namespace: "shop", name: `cfg-${i}` } }));
+    const badTime = drift({ at: "not a time" });
+    for (const r of [...good.slice(0, 15), badTime, ...good.slice(15)]) await publish(r);
+    await js.publish(reportSubject(names, CLUSTER, "drift"), new TextEncoder().encode("]"));
+    ingest = await startIngest({ nc, names, db: fleet.db });
+    await waitFor("backlog handled", async () => ({ ...ingest!.counts }), (c) => c.ingested === 30 && c.rejected === 2);
+    expect(await count("drift_events")).toBe(30);
+    expect((await listRejectedReports(fleet.db)).map((r) => r.error.location?.field ?? null).sort()).toEqual(["at", null]);
+    await waitFor("consumer drained", consumerState, drained);
+  });
+
   it("ignores status for an older generation", async () => {
     ingest = await startIngest({ nc, names, db: fleet.db });
     await publish(status({ generation: 5, syncState: "Applying" }));

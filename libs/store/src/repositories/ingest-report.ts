@@ -1,7 +1,7 @@
-// Writes one agent report in one transaction, exactly once per message id: the message id goes
-// into ingested_messages first, so a redelivered message (the hub died after commit, before ack)
-// finds it there and changes nothing.
-import type { Kysely } from "kysely";
+// Writes agent reports exactly once per message id: the message id goes into ingested_messages
+// in the same transaction as the report, so a redelivered message (the hub died after commit,
+// before ack) finds it there and changes nothing.
+import type { Kysely, Transaction } from "kysely";
 import type { Report } from "@flotilla/model";
 import type { FleetSchema } from "../schema.js";
 import { writeDrift } from "./write-drift.js";
@@ -20,22 +20,42 @@ export interface IngestMeta {
  * generation (or older than the stored one), or an older heartbeat: recorded, changes nothing. */
 export type IngestOutcome = WriteOutcome | "duplicate";
 
+/** Writes one report in one transaction. */
 export async function ingestReport(db: Kysely<FleetSchema>, report: Report, meta: IngestMeta): Promise<IngestOutcome> {
+  return db.transaction().execute((trx) => ingestInTransaction(trx, report, meta));
+}
+
+/**
+ * Writes several reports, in order, in one transaction (one commit instead of one per report).
+ * All or nothing: if any write fails, nothing is written and the error is thrown; the caller can
+ * then write them one by one to find the culprit.
+ */
+export async function ingestReports(
+  db: Kysely<FleetSchema>,
+  items: readonly { report: Report; meta: IngestMeta }[],
+): Promise<IngestOutcome[]> {
+  if (items.length === 0) return [];
   return db.transaction().execute(async (trx) => {
-    const first = await trx
-      .insertInto("ingested_messages")
-      .values({ message_id: meta.messageId, subject: meta.subject, stream_seq: meta.streamSeq })
-      .onConflict((oc) => oc.column("message_id").doNothing())
-      .returning("message_id")
-      .executeTakeFirst();
-    if (!first) return "duplicate";
-    switch (report.kind) {
-      case "status":
-        return writeStatus(trx, report);
-      case "drift":
-        return writeDrift(trx, report);
-      case "heartbeat":
-        return writeHeartbeat(trx, report);
-    }
+    const outcomes: IngestOutcome[] = [];
+    for (const { report, meta } of items) outcomes.push(await ingestInTransaction(trx, report, meta));
+    return outcomes;
   });
+}
+
+async function ingestInTransaction(trx: Transaction<FleetSchema>, report: Report, meta: IngestMeta): Promise<IngestOutcome> {
+  const first = await trx
+    .insertInto("ingested_messages")
+    .values({ message_id: meta.messageId, subject: meta.subject, stream_seq: meta.streamSeq })
+    .onConflict((oc) => oc.column("message_id").doNothing())
+    .returning("message_id")
+    .executeTakeFirst();
+  if (!first) return "duplicate";
+  switch (report.kind) {
+    case "status":
+      return writeStatus(trx, report);
+    case "drift":
+      return writeDrift(trx, report);
+    case "heartbeat":
+      return writeHeartbeat(trx, report);
+  }
 }
