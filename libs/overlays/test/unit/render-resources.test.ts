@@ -94,4 +94,15 @@ describe("resources", () => {
       { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "c-main", namespace: "app" }, data: { fromComponent: "true" } },
     ]);
   });
+
+  it("runs a kustomization's generators before its components (kustomize >= 5.1)", () => {
+    const objects = render({
+      "kustomization.yaml": "components: [comp]\nconfigMapGenerator:\n- name: settings\n  literals: [A=1]\n",
+      "comp/kustomization.yaml":
+        "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nnamePrefix: c-\nconfigMapGenerator:\n- name: settings\n  behavior: merge\n  literals: [B=2]\n",
+    });
+    expect(objects).toHaveLength(1);
+    expect(objects[0]?.metadata.name).toMatch(/^c-settings-[a-z0-9]{10}$/);
+    expect(objects[0]?.data).toEqual({ A: "1", B: "2" });
+  });
 });
