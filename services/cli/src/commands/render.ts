@@ -1,10 +1,11 @@
 // `flotilla render`: preview what Flotilla renders.
 //   flotilla render DIR                               like `kustomize build DIR`
 //   flotilla render --repo PATH --cluster NAME [--app APP]   what a cluster receives at HEAD
-import { relative, resolve } from "node:path";
+import { existsSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
 import { FLEET_FILE, type KubeObject } from "@flotilla/model";
 import { fsFileView, renderKustomization, toYamlStream } from "@flotilla/overlays";
-import { openEnvRepo, readFleet, renderCluster } from "@flotilla/envrepo";
+import { appsForCluster, assembleCluster, openEnvRepo, readFleetBytes, renderApp } from "@flotilla/envrepo";
 import { helpText, parseCommand, UsageError, type CommandSpec } from "../args.js";
 
 export const renderCommand: CommandSpec = {
@@ -12,7 +13,7 @@ export const renderCommand: CommandSpec = {
   summary: "Print rendered manifests as multi-document YAML: a kustomization directory (a drop-in for `kustomize build DIR`), or what one cluster receives from an env repo at HEAD.",
   usage: "flotilla render DIR | flotilla render --repo PATH --cluster NAME [--app APP]",
   flags: [
-    { name: "repo", type: "string", description: "env repo (local git repository) to render from, at HEAD" },
+    { name: "repo", type: "string", description: "env repo to render from, at HEAD: a local git repository (committed files only) or an http(s) URL" },
     { name: "cluster", type: "string", description: "cluster whose bundle to print (with --repo)" },
     { name: "app", type: "string", description: "only this app (with --repo)" },
   ],
@@ -24,57 +25,72 @@ export async function runRender(argv: string[]): Promise<number> {
     console.log(helpText(renderCommand));
     return 0;
   }
-  if (p.values.repo) return renderFromRepo(String(p.values.repo), p.values.cluster as string | undefined, p.values.app as string | undefined);
+  if (p.values.repo) {
+    if (p.positionals.length) throw new UsageError(`flotilla render: give a directory or --repo, not both\n\n${helpText(renderCommand)}`);
+    return renderFromRepo(String(p.values.repo), p.values.cluster as string | undefined, p.values.app as string | undefined);
+  }
+  if (p.values.cluster !== undefined || p.values.app !== undefined) throw new UsageError("flotilla render: --cluster and --app go with --repo");
   const dir = p.positionals[0];
   if (!dir || p.positionals.length > 1) throw new UsageError(`flotilla render: give one kustomization directory, or --repo and --cluster\n\n${helpText(renderCommand)}`);
-  // The view's root is the current directory (or the directory itself when it lies outside it),
-  // so `../base` references work the way kustomize resolves them and paths escaping it are refused.
   const abs = resolve(dir);
-  const cwd = process.cwd();
-  const inside = !relative(cwd, abs).startsWith("..");
-  const root = inside ? cwd : "/";
+  const root = viewRoot(abs);
   const rel = relative(root, abs) || ".";
   const result = renderKustomization(fsFileView(root), rel);
   if (!result.ok) {
-    process.stderr.write(`Error: ${result.error.message}\n`);
+    process.stderr.write(`Error: ${displayPaths(result.error.message, root, rel)}\n`);
     return 1;
   }
   process.stdout.write(toYamlStream(result.objects));
   return 0;
 }
 
+/** Outside a repository the engine's paths are relative to "/": show them absolute. */
+function displayPaths(message: string, root: string, rel: string): string {
+  if (dirname(root) !== root || rel === ".") return message;
+  const top = rel.split("/")[0]!.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  return message.replace(new RegExp(`(^|[\\s"'(])(${top}/)`, "g"), "$1/$2");
+}
+
+/**
+ * The root of the file view, which paths may not leave: the Git work tree holding DIR (so `../base`
+ * works as in the env repo, and a path leaving the repository fails as it would at the hub), or
+ * the filesystem root outside any repository (so relative bases resolve as `kustomize build` does).
+ */
+function viewRoot(abs: string): string {
+  for (let d = abs; ; d = dirname(d)) {
+    if (existsSync(join(d, ".git"))) return d;
+    if (dirname(d) === d) return d;
+  }
+}
+
 async function renderFromRepo(path: string, cluster: string | undefined, app: string | undefined): Promise<number> {
   if (!cluster) throw new UsageError("flotilla render --repo: --cluster NAME is required");
-  const repo = openEnvRepo(/^https?:\/\//.test(path) ? { url: path } : { path });
+  const repo = openEnvRepo(/^https?:\/\//.test(path) ? { url: path } : { path: resolve(path) });
   const revision = await repo.fetch();
   const view = await repo.view(revision);
   const text = view.readFile(FLEET_FILE);
-  if (!text) {
-    process.stderr.write(`Error: ${path}: no ${FLEET_FILE} at the root of revision ${revision}\n`);
-    return 1;
-  }
-  const fleet = readFleet(new TextDecoder().decode(text));
-  if (!fleet.ok) {
-    for (const e of fleet.errors) process.stderr.write(`Error: ${e.message}\n`);
-    return 1;
-  }
+  if (!text) return fail([`${path}: no ${FLEET_FILE} at the root of revision ${revision}`]);
+  const fleet = readFleetBytes(text);
+  if (!fleet.ok) return fail(fleet.errors.map((e) => e.message));
   const c = fleet.fleet.clusters.find((x) => x.name === cluster);
-  if (!c) {
-    process.stderr.write(`Error: cluster "${cluster}" is not in ${FLEET_FILE} (clusters: ${fleet.fleet.clusters.map((x) => x.name).join(", ")})\n`);
-    return 1;
+  if (!c) return fail([`cluster "${cluster}" is not in ${FLEET_FILE} (clusters: ${fleet.fleet.clusters.map((x) => x.name).join(", ")})`]);
+  const apps = appsForCluster(fleet.fleet, c);
+  const selected = app ? apps.filter((a) => a.name === app) : apps;
+  if (app && selected.length === 0) {
+    const why = fleet.fleet.apps.some((a) => a.name === app) ? `does not run on cluster ${cluster} (its selector)` : `is not in ${FLEET_FILE}`;
+    return fail([`app "${app}" ${why}; apps on ${cluster}: ${apps.map((a) => a.name).join(", ") || "none"}`]);
   }
-  const r = renderCluster(view, fleet.fleet, c, revision);
-  if (!r.ok) {
-    for (const e of r.errors) process.stderr.write(`Error: ${e.message}\n`);
-    return 1;
-  }
-  const apps = app ? r.bundle.apps.filter((a) => a.name === app) : r.bundle.apps;
-  if (app && apps.length === 0) {
-    process.stderr.write(`Error: app "${app}" does not run on cluster ${cluster} (apps: ${r.bundle.apps.map((a) => a.name).join(", ")})\n`);
-    return 1;
-  }
-  const objects: KubeObject[] = apps.flatMap((a) => a.objects);
-  process.stdout.write(`# cluster ${cluster} at revision ${revision}\n`);
+  // With --app only that app is rendered: another app's error does not hide its output.
+  const r = assembleCluster(fleet.fleet, c, revision, selected.map((a) => ({ app: a, render: renderApp(view, fleet.fleet, a, c) })));
+  for (const w of r.warnings) process.stderr.write(`Warning: ${w.message}\n`);
+  if (!r.ok) return fail(r.errors.map((e) => e.message));
+  const objects: KubeObject[] = r.bundle.apps.flatMap((a) => a.objects);
+  process.stdout.write(`# cluster ${cluster} (environment ${c.environment}) at revision ${revision}${app ? `, app ${app}` : ""}\n`);
   process.stdout.write(toYamlStream(objects));
   return 0;
+}
+
+function fail(messages: string[]): number {
+  for (const m of messages) process.stderr.write(`Error: ${m}\n`);
+  return 1;
 }
