@@ -38,5 +38,5 @@ export function printFleet(rows: FleetRow[], revisions: Record<string, string>):
     ]),
   ];
   const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
-  for (const row of table) say(`     ${row.map((c, i) => c.padEnd(widths[i]!)).join("  ")}`);
+  for (const row of table) say(`     ${row.map((c, i) => c.padEnd(widths[i]!)).join("  ")}`.trimEnd());
 }
