@@ -122,7 +122,7 @@ export class Reconciler {
   private heartbeats: HeartbeatTimer | undefined;
   private lastStatusJson = "";
   /** Counters for tests, benchmarks and metrics. `reverts` counts the agent's revert writes. */
-  readonly counters = { reconciles: 0, drifts: 0, reverts: 0, revertFailures: 0, refusals: 0, prunedApps: 0 };
+  readonly counters = { reconciles: 0, statuses: 0, drifts: 0, reverts: 0, revertFailures: 0, refusals: 0, prunedApps: 0 };
 
   constructor(private readonly opts: ReconcilerOptions) {
     this.log = opts.logger ?? silent;
@@ -520,6 +520,7 @@ export class Reconciler {
     const json = JSON.stringify(status);
     if (json === this.lastStatusJson) return;
     this.lastStatusJson = json;
+    this.counters.statuses++;
     this.opts.reporter.status(status);
   }
 
