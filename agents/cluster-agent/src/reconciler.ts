@@ -362,6 +362,13 @@ export class Reconciler {
     this.resyncTimer.unref();
   }
 
+  /** Checks every managed object for drift now, e.g. when a break-glass window ends: what it
+   * covered is then reverted (or reported) by the current policy without waiting for an event. */
+  recheckDrift(): void {
+    if (this.applying || this.stopped) return;
+    for (const key of this.applied.keys()) this.checkDrift(key);
+  }
+
   // --- watch events: health and drift ---------------------------------------------------------------
 
   private onWatchEvent(_event: WatchEvent, key: string): void {
