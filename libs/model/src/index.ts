@@ -4,3 +4,4 @@ export * from "./objects.js";
 export * from "./fleet.js";
 export * from "./bundle.js";
 export * from "./reports.js";
+export * from "./break-glass.js";

@@ -3,3 +3,4 @@ export * from "./canonical.js";
 export * from "./signing.js";
 export * from "./schemas.js";
 export * from "./codec.js";
+export * from "./control.js";
