@@ -20,6 +20,7 @@ export const ErrorCode = {
   BadRequest: "FLOTILLA_ERR_BAD_REQUEST",
   ConfigInvalid: "FLOTILLA_ERR_CONFIG_INVALID",
   Internal: "FLOTILLA_ERR_INTERNAL",
+  Unauthorized: "FLOTILLA_ERR_UNAUTHORIZED",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -43,6 +44,7 @@ export const httpStatusOf: Record<ErrorCode, number> = {
   FLOTILLA_ERR_BAD_REQUEST: 400,
   FLOTILLA_ERR_CONFIG_INVALID: 400,
   FLOTILLA_ERR_INTERNAL: 500,
+  FLOTILLA_ERR_UNAUTHORIZED: 401,
 };
 
 /** Where in the env repo (or a config file) an error comes from. */

@@ -293,6 +293,25 @@ describe.each(engines)("fleet API on $name", (engine) => {
     expect([none.statusCode, none.json().error.code]).toEqual([404, "FLOTILLA_ERR_NOT_FOUND"]);
   });
 
+  it("requires a bearer token when configured, except on the probes", async () => {
+    const token = "s3cret-token-0123456789";
+    const guarded = buildApi({ db: fleet.db, auth: { tokens: ["old-token-abcdefghijk", token] } });
+    try {
+      const call = (headers: Record<string, string> = {}) => guarded.inject({ method: "GET", url: "/v1/clusters", headers });
+      const missing = await call();
+      expect([missing.statusCode, missing.json().error.code]).toEqual([401, "FLOTILLA_ERR_UNAUTHORIZED"]);
+      const wrong = await call({ authorization: "Bearer s3cret-token-0123456780" });
+      expect([wrong.statusCode, wrong.json().error.message]).toEqual([401, "the bearer token is not one this hub accepts"]);
+      expect((await call({ authorization: `Basic ${token}` })).statusCode).toBe(401);
+      expect((await call({ authorization: `Bearer ${token}` })).statusCode).toBe(200);
+      expect((await guarded.inject({ method: "GET", url: "/readyz" })).statusCode).toBe(200);
+      expect((await guarded.inject({ method: "GET", url: "/healthz" })).statusCode).toBe(200);
+    } finally {
+      await guarded.close();
+    }
+    expect(() => buildApi({ db: fleet.db, auth: { tokens: ["short"] } })).toThrow(/at least 16 characters/);
+  });
+
   it("shows what agents published on NATS once ingested", async () => {
     const testNats = createTestNats("api");
     const names = wireNames(testNats.prefix);

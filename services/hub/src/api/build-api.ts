@@ -2,6 +2,7 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
 import type { Kysely } from "kysely";
 import type { FleetSchema } from "@flotilla/store";
+import { installBearerAuth, type ApiAuth } from "./bearer-auth.js";
 import type { ApiContext } from "./context.js";
 import { installErrorHandlers } from "./error-handler.js";
 import type { HubControl } from "./hub-control.js";
@@ -20,12 +21,15 @@ export interface ApiOptions {
   logger?: FastifyServerOptions["logger"];
   /** Clock for heartbeat deadlines (default: system time). */
   clock?: () => Date;
+  /** Require a bearer token on everything but /healthz and /readyz (default: no authentication). */
+  auth?: ApiAuth;
 }
 
 export function buildApi(options: ApiOptions): FastifyInstance {
   const app = Fastify({ logger: options.logger ?? false });
   const context: ApiContext = { db: options.db, hub: options.hub, clock: options.clock ?? (() => new Date()) };
   installErrorHandlers(app);
+  if (options.auth) installBearerAuth(app, options.auth);
   probeRoutes(app, context);
   clusterRoutes(app, context);
   driftRoutes(app, context);

@@ -1,5 +1,6 @@
 export { buildApi, type ApiOptions } from "./build-api.js";
 export type { HubControl } from "./hub-control.js";
+export type { ApiAuth } from "./bearer-auth.js";
 export type {
   ClusterSummaryBody,
   ClusterDetailBody,
