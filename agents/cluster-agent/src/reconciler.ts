@@ -74,6 +74,9 @@ export interface ReconcilerOptions {
   /** Wait this long after a status-relevant event before reporting (coalesces bursts). */
   statusDebounceMs?: number;
   fightGuard?: Partial<FightGuardOptions>;
+  /** A reconcile with failures is retried after `initialMs`, doubling up to `maxMs` (default
+   * 5 s up to the resync interval); a fully applied one resets it. */
+  retry?: { initialMs?: number; maxMs?: number };
   /** Watch tuning (relist interval, backoff); defaults are libs/kube's. */
   watch?: LiveObjectsOptions;
   logger?: AgentLogger;
@@ -119,6 +122,8 @@ export class Reconciler {
   private queued: VerifiedDesired | undefined;
   private statusTimer: NodeJS.Timeout | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryDelayMs: number | undefined;
   private heartbeats: HeartbeatTimer | undefined;
   private lastStatusJson = "";
   /** Counters for tests, benchmarks and metrics. `reverts` counts the agent's revert writes. */
@@ -160,6 +165,7 @@ export class Reconciler {
     this.heartbeats?.stop();
     if (this.statusTimer) clearTimeout(this.statusTimer);
     if (this.resyncTimer) clearTimeout(this.resyncTimer);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
     this.cancelPendingReverts();
     await this.opts.source.stop();
     await this.loop.catch(() => undefined);
@@ -240,7 +246,9 @@ export class Reconciler {
     }
     this.applied.clear();
     for (const [k, v] of nextApplied) this.applied.set(k, v);
-    for (const key of [...this.lastDrift.keys()]) if (!this.applied.has(key)) this.forgetObject(key);
+    for (const key of new Set([...this.seenAt.keys(), ...this.lastDrift.keys(), ...this.reportedDrift.keys()])) {
+      if (!this.applied.has(key)) this.forgetObject(key);
+    }
     this.results = results;
     const allApplied = !failure && results.every((r) => r.entries.every((e) => e.action !== ChangeAction.Failed));
     if (allApplied) this.observedRevision = d.pointer.revision;
@@ -255,6 +263,26 @@ export class Reconciler {
 
     // 4. Anything that drifted while we were applying is handled now.
     for (const key of this.applied.keys()) this.checkDrift(key);
+
+    // 5. Failures (an unreachable API server, a missing namespace, a rejected object) are retried
+    // with backoff rather than only at the next resync.
+    this.scheduleRetry(allApplied);
+  }
+
+  private scheduleRetry(succeeded: boolean): void {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    if (succeeded || this.stopped) {
+      this.retryDelayMs = undefined;
+      return;
+    }
+    const { initialMs, maxMs } = { initialMs: 5_000, maxMs: this.opts.resyncIntervalMs ?? 5 * 60_000, ...this.opts.retry };
+    this.retryDelayMs = this.retryDelayMs === undefined ? initialMs : Math.min(this.retryDelayMs * 2, maxMs);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (this.current && !this.queued) this.enqueue(this.current);
+    }, this.retryDelayMs);
+    this.retryTimer.unref();
   }
 
   /** Applies one app, prunes or keeps what left it, writes its inventory. */
@@ -262,7 +290,7 @@ export class Reconciler {
     const owner = { app: app.name, cluster: this.opts.cluster };
     const objects = await Promise.all(app.objects.map((o) => this.respectIgnored(o, app)));
     const changes = await this.opts.manager.applyAll(objects, { owner, ...this.defaultNamespace() });
-    const entries: ChangeSetEntry[] = [...changes.entries];
+    const entries: ChangeSetEntry[] = changes.entries.map((e) => this.explainTenantRefusal(e));
     const previous = await this.opts.manager.readInventory(app.name);
     // An object the identity may not even touch (a tenant's cluster-scoped object, another
     // namespace) never existed by our hand: keeping it in the inventory would make every later
@@ -293,6 +321,14 @@ export class Reconciler {
       if (e.applied) this.live.remember(e.applied);
     }
     return { entries, applied, ...(inventoryError ? { inventoryError } : {}) };
+  }
+
+  /** A tenant agent's Forbidden entry says why (the API server's message names the identity). */
+  private explainTenantRefusal(e: ChangeSetEntry): ChangeSetEntry {
+    const ns = this.opts.namespaces;
+    if (!ns?.length || e.action !== ChangeAction.Failed || e.reason !== Reason.Forbidden) return e;
+    const why = e.ref.namespace === "" ? "it is cluster-scoped" : ns.includes(e.ref.namespace) ? "the identity lacks the permission" : `namespace ${e.ref.namespace} is not one of them`;
+    return { ...e, message: `${e.message} (tenant agent limited to namespaces ${ns.join(", ")}: ${why})` };
   }
 
   /** The object to apply: for an existing object with ignore rules, the live values at the

@@ -42,7 +42,10 @@ describe("tenant agent", () => {
     for (const refused of [entry(`tenant-${a}`), entry("intrusion")]) {
       expect(refused).toMatchObject({ action: "failed", reason: "Forbidden" });
       expect(refused.message).toContain(identity.user);
+      expect(refused.message).toContain(`tenant agent limited to namespaces ${a}, ${b}`);
     }
+    expect(entry(`tenant-${a}`).message).toContain("it is cluster-scoped");
+    expect(entry("intrusion").message).toContain(`namespace ${other} is not one of them`);
     expect(status.syncState).toBe("Failed");
     expect(status.observedRevision).toBeUndefined();
 

@@ -76,4 +76,30 @@ describe("watch hygiene", () => {
     await waitFor(async () => (await modeOf(cm)) === "ours", { what: "reverted at the end of the window" });
     expect(h.reporter.drifts.map((d) => d.action)).toEqual(["blocked-by-break-glass", "reverted"]);
   });
+
+  it("retries a failed apply with backoff, without waiting for a new revision or the resync", async () => {
+    const ns = await plane.freshNamespace("retry");
+    const later = `${ns}-later`;
+    h = await startReconciler({ kubeConfig: plane.kubeConfig, inventoryNamespace: ns, tuning: { retry: { initialMs: 200, maxMs: 1_000 } } });
+    const cm = configMap(later, "settings", { mode: "ours" });
+    h.source.publish([app("shop", [cm])]);
+    const failed = await waitFor(() => h!.reporter.statuses.find((s) => s.syncState === "Failed"), { what: "failed apply" });
+    expect(failed.apps[0]?.objects[0]).toMatchObject({ action: "failed", reason: "NamespaceMissing" });
+
+    expect((await admin.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: later } }, { fieldManager: "test", force: true })).ok).toBe(true);
+    try {
+      const synced = await waitFor(() => h!.reporter.statuses.find((s) => s.generation === 1 && s.syncState === "Synced"), { what: "retried apply", timeoutMs: 30_000 });
+      expect(synced.observedRevision).toBe("rev-1");
+      expect(await modeOf(cm)).toBe("ours");
+      expect(h.reconciler.counters.reconciles).toBeGreaterThan(1);
+      // Once it succeeded, no more retries.
+      const reconciles = h.reconciler.counters.reconciles;
+      await new Promise((r) => setTimeout(r, 1_500));
+      expect(h.reconciler.counters.reconciles).toBe(reconciles);
+    } finally {
+      await h.stop();
+      h = undefined;
+      await admin.delete({ apiVersion: "v1", kind: "Namespace", name: later });
+    }
+  });
 });
