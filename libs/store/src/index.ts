@@ -28,6 +28,20 @@ export {
   type RejectedReportInput,
   type RejectedReportRecord,
 } from "./repositories/rejected-reports.js";
+export {
+  startBreakGlass,
+  endBreakGlass,
+  expireDueBreakGlass,
+  listActiveBreakGlass,
+  getBreakGlassWindow,
+  listBreakGlassAudit,
+  nextControlGeneration,
+  type StartBreakGlassInput,
+  type EndBreakGlassInput,
+  type EndBreakGlassOutcome,
+  type BreakGlassAuditEntry,
+  type BreakGlassAuditQuery,
+} from "./repositories/break-glass.js";
 
 export { listClusterOverviews, type ClusterOverview } from "./queries/cluster-overview.js";
 export { getClusterDetail, type ClusterDetail, type AppStatusView, type ObjectStatusView } from "./queries/cluster-detail.js";

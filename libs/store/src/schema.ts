@@ -2,6 +2,8 @@
 // JSONB columns are written as JSON.stringify(value) and read back parsed.
 import type { ColumnType, Generated, JSONColumnType } from "kysely";
 import type {
+  BreakGlassEvent,
+  BreakGlassScopeSpec,
   ChangeAction,
   DriftAction,
   DriftPath,
@@ -146,6 +148,35 @@ export interface RejectedReportsTable {
   at: DefaultedTimestamp;
 }
 
+export interface BreakGlassWindowsTable {
+  id: string;
+  cluster: string;
+  scope: Json<BreakGlassScopeSpec>;
+  reason: string;
+  author: string;
+  started_at: Timestamp;
+  expires_at: Timestamp;
+  ended_at: Timestamp | null;
+  ended_by: string | null;
+  end_reason: string | null;
+}
+
+export interface BreakGlassAuditTable {
+  id: Generated<number>;
+  window_id: string;
+  cluster: string;
+  event: BreakGlassEvent;
+  actor: string;
+  reason: string | null;
+  at: Timestamp;
+}
+
+/** The last generation of each cluster's break-glass control record. */
+export interface BreakGlassControlTable {
+  cluster: string;
+  generation: number;
+}
+
 export interface FleetSchema {
   clusters: ClustersTable;
   desired_pointers: DesiredPointersTable;
@@ -158,4 +189,7 @@ export interface FleetSchema {
   heartbeats: HeartbeatsTable;
   ingested_messages: IngestedMessagesTable;
   rejected_reports: RejectedReportsTable;
+  break_glass_windows: BreakGlassWindowsTable;
+  break_glass_audit: BreakGlassAuditTable;
+  break_glass_control: BreakGlassControlTable;
 }

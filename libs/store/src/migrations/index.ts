@@ -1,9 +1,11 @@
 // Static migration list: names sort in apply order. Add new files here; never edit a shipped one.
 import type { Migration, MigrationProvider } from "kysely";
 import { fleetState } from "./0001_fleet_state.js";
+import { breakGlass } from "./0002_break_glass.js";
 
 export const migrations: Record<string, Migration> = {
   "0001_fleet_state": fleetState,
+  "0002_break_glass": breakGlass,
 };
 
 export const staticMigrationProvider: MigrationProvider = {
