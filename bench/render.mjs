@@ -11,7 +11,7 @@
 // Runs the TypeScript sources through tsx (no build step needed).
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import os, { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
@@ -67,6 +67,7 @@ execFileSync("git", ["init", "--quiet", "--initial-branch=main", repoDir]);
 git("add", "-A");
 git(...who, "commit", "--quiet", "-m", "generated fleet");
 const clusterNames = [...Array(CLUSTERS).keys()].map(clusterName);
+figure("machine", `${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}`);
 figure("env repo", `${CLUSTERS} clusters × ${APPS} apps, ${Object.keys(files).length} files (${repoDir})`);
 
 try {
@@ -108,7 +109,7 @@ try {
   const tInc = performance.now() - t0;
   if (!inc.ok) throw new Error("incremental render failed");
   figure("one-file change: read commit + changedPaths", `${ms(tView2)} (${paths.join(", ")})`);
-  figure("one-file change: render", `${ms(tInc)}: ${inc.counts.rendered} pairs rendered (${inc.counts.builds} builds), ${inc.counts.reused} reused`);
+  figure("one-file change: render", `${ms(tInc)}: ${inc.counts.rendered} pairs rendered (${inc.counts.builds} builds), ${inc.counts.reused} reused → ${Math.round((inc.counts.rendered + inc.counts.reused) / (tInc / 1000))} pairs/s`);
   figure("one-file change: total", `${ms(tView2 + tInc)}  goal ≤ 500 ms → ${tView2 + tInc <= 500 ? "met" : "NOT met"}`);
 
   // --- 4. Engine without sharing: every distinct directory once, and a per-pair estimate -------

@@ -55,6 +55,8 @@ interface Build {
 
 interface PairEntry {
   source: AppSource;
+  /** `app \0 kind \0 dir`: pairs with the same key build the same thing. */
+  buildKey: string;
   /** The app's layer candidates for this cluster: a kustomization appearing in one changes the source. */
   candidates: string[];
   build: Build;
@@ -121,6 +123,9 @@ export function createIncrementalRenderer(opts: RenderOptions = {}): Incremental
         if (cached && valid(cached.build) && !anyIn(cached.candidates, changedDirs)) {
           entry = cached;
           counts.reused++;
+          // Still valid at this revision: a pair that must be rendered again and lands on the
+          // same directory can take it too.
+          if (!fresh.has(cached.buildKey)) fresh.set(cached.buildKey, cached.build);
         } else {
           const source = appSource(view, app, cluster);
           const buildKey = `${app.name}\u0000${source.kind}\u0000${source.dir}`;
@@ -130,7 +135,7 @@ export function createIncrementalRenderer(opts: RenderOptions = {}): Incremental
             fresh.set(buildKey, build);
             counts.builds++;
           }
-          entry = { source, candidates: layerCandidates(app, cluster), build };
+          entry = { source, buildKey, candidates: layerCandidates(app, cluster), build };
           counts.rendered++;
         }
         nextPairs.set(pairKey, entry);

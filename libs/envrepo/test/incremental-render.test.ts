@@ -116,6 +116,13 @@ describe("incremental renderer", () => {
     expect(same).toEqual(full);
     expect(replicasOf(inc, "dev-2", "web")).toBe(9);
     expect(replicasOf(inc, "dev-1", "web")).toBe(1);
+
+    // Removed again: dev-2 falls back to envs/dev, whose still-valid build dev-1 uses is shared.
+    await commitFiles(dir, { "apps/web/clusters/dev-2/kustomization.yaml": null }, "no dev-2 overlay");
+    const back = await renderHead();
+    expect(back.inc.counts).toMatchObject({ rendered: 1, reused: 12, builds: 0 });
+    expect(back.same).toEqual(back.full);
+    expect(replicasOf(back.inc, "dev-2", "web")).toBe(1);
   });
 
   it("a file added to a plain-manifest app is rendered; a file nobody reads renders nothing", async () => {
