@@ -6,14 +6,12 @@ import { randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { KubeClient, PatchType } from "@flotilla/kube";
-import { BUNDLE_API_VERSION, type Bundle, type KubeObject } from "@flotilla/model";
-import { canonicalJson, generateSigningKey, sha256Digest, wireNames } from "@flotilla/wire";
+import type { KubeObject } from "@flotilla/model";
 import { waitFor } from "@flotilla/testkit";
 import { useSharedControlPlane } from "@flotilla/testkit/vitest";
 import { startAgent, type Agent } from "../src/agent.js";
-import { ensureWireResources, privateNats, publishBundle, putPointer, readReports, signedPointer, type PrivateNats } from "./nats-helpers.js";
+import { startHubSim } from "./support/hub-sim.js";
 import { configMap } from "./support/objects.js";
 
 const plane = useSharedControlPlane();
@@ -26,36 +24,15 @@ describe("offline agent", () => {
   it("enforces its cached bundle while NATS is down and across a restart, then delivers every spooled report", async () => {
     const ns = await plane.freshNamespace("offline");
     const cluster = `off-${randomBytes(3).toString("hex")}`;
-    const names = wireNames("flotilla");
-    const key = generateSigningKey();
-    const nats: PrivateNats = await privateNats();
-    cleanups.push(() => nats.dispose());
-    await nats.start();
+    const hub = await startHubSim();
+    cleanups.push(() => hub.dispose());
+    const nats = hub.nats;
     const stateDir = await mkdtemp(join(tmpdir(), "flotilla-agent-offline-"));
     cleanups.push(() => rm(stateDir, { recursive: true, force: true }));
     const kube = new KubeClient(plane.kubeConfig);
     cleanups.push(async () => kube.close());
-
-    // The hub's side: resources, a bundle by digest, a signed pointer.
-    const hub = async <T>(fn: (nc: NatsConnection) => Promise<T>): Promise<T> => {
-      const nc = await connect({ servers: nats.url });
-      try {
-        return await fn(nc);
-      } finally {
-        await nc.close();
-      }
-    };
     const cm = configMap(ns, "settings", { mode: "v1" });
-    const publish = async (generation: number, objects: KubeObject[]) => {
-      const bundle: Bundle = { apiVersion: BUNDLE_API_VERSION, cluster, revision: `r${generation}`, apps: [{ name: "web", policy: { drift: "enforce", prune: true, ignore: [] }, objects }] };
-      const bytes = new TextEncoder().encode(canonicalJson(bundle));
-      const digest = sha256Digest(bytes);
-      await hub(async (nc) => {
-        await publishBundle(nc, names, digest, bytes);
-        await putPointer(nc, names, cluster, signedPointer(key, cluster, `r${generation}`, digest, generation));
-      });
-    };
-    await hub((nc) => ensureWireResources(nc, names));
+    const publish = (generation: number, objects: KubeObject[]) => hub.publish(cluster, generation, [{ name: "web", policy: { drift: "enforce", prune: true, ignore: [] }, objects }]);
     await publish(1, [cm]);
 
     const start = (run: string) =>
@@ -63,7 +40,7 @@ describe("offline agent", () => {
         cluster,
         agentId: `${cluster}/${run}`,
         natsUrl: nats.url,
-        hubPublicKey: key.publicKey,
+        hubPublicKey: hub.key.publicKey,
         kubeconfig: plane.kubeConfig,
         stateDir,
         heartbeatIntervalMs: 3_600_000,
@@ -100,7 +77,7 @@ describe("offline agent", () => {
     await waitFor(() => agent.reporter.pending() === 0, { what: "spool drained", timeoutMs: 60_000 });
     made.statuses += agent.reconciler.counters.statuses;
     made.drifts += agent.reconciler.counters.drifts;
-    const reports = await hub((nc) => readReports(nc, names));
+    const reports = await hub.reports();
     const ofKind = (k: string) => reports.filter((r) => r.report.kind === k);
     expect(new Set(reports.map((r) => r.msgId)).size).toBe(reports.length);
     expect(ofKind("drift")).toHaveLength(made.drifts);
@@ -114,5 +91,37 @@ describe("offline agent", () => {
     // And the agent follows the hub again.
     await publish(2, [configMap(ns, "settings", { mode: "v2" })]);
     await waitFor(async () => (await mode()) === "v2", { what: "revision 2 applied after NATS returned" });
+  });
+
+  it("runs as a tenant through NATS: namespace-scoped identity, inventories in its first namespace", async () => {
+    const a = await plane.freshNamespace("nats-tenant-a");
+    const b = await plane.freshNamespace("nats-tenant-b");
+    const identity = await plane.mintNamespacedIdentity({ name: "flotilla-agent", namespaces: [a, b] });
+    const cluster = `tenant-${randomBytes(3).toString("hex")}`;
+    const hub = await startHubSim();
+    cleanups.push(() => hub.dispose());
+    const stateDir = await mkdtemp(join(tmpdir(), "flotilla-agent-tenant-"));
+    cleanups.push(() => rm(stateDir, { recursive: true, force: true }));
+    const kube = new KubeClient(plane.kubeConfig);
+    cleanups.push(async () => kube.close());
+
+    await hub.publish(cluster, 1, [{ name: "team", policy: { drift: "enforce", prune: true, ignore: [] }, objects: [configMap(a, "one", { k: "1" }), configMap(b, "two", { k: "2" })] }], [a, b]);
+    const agent = await startAgent({ cluster, natsUrl: hub.nats.url, hubPublicKey: hub.key.publicKey, kubeconfig: identity.kubeConfig, stateDir, namespaces: [a, b], heartbeatIntervalMs: 3_600_000, tuning: { statusDebounceMs: 50 } });
+    cleanups.push(() => agent.stop());
+
+    const status = await waitFor(async () => {
+      const r = (await hub.reports()).map((x) => x.report).find((x) => x.kind === "status" && x.syncState !== "Applying");
+      return r?.kind === "status" ? r : undefined;
+    }, { what: "status on the report stream" });
+    expect(status.syncState).toBe("Synced");
+    expect(status.apps[0]?.objects.map((o) => `${o.ref.namespace}/${o.ref.name}:${o.action}`).sort()).toEqual([`${a}/one:created`, `${b}/two:created`]);
+    const inventory = await kube.get({ apiVersion: "v1", kind: "ConfigMap", namespace: a, name: "flotilla-inventory-team" });
+    expect(inventory.ok && inventory.value?.metadata.labels).toMatchObject({ "flotilla.dev/cluster": cluster, "flotilla.dev/inventory": "true" });
+    expect(agent.reconciler.watchStats().kinds.map((k) => k.namespace).sort()).toEqual([a, b].sort());
+
+    // Drift in the second namespace reaches the hub's stream as a ledger entry.
+    await kube.patch({ apiVersion: "v1", kind: "ConfigMap", namespace: b, name: "two" }, { data: { k: "changed" } }, PatchType.Merge, { fieldManager: "someone" });
+    const drift = await waitFor(async () => (await hub.reports()).map((x) => x.report).find((x) => x.kind === "drift"), { what: "drift on the report stream" });
+    expect(drift).toMatchObject({ kind: "drift", cluster, app: "team", object: { namespace: b, name: "two" }, actor: "someone", action: "reverted" });
   });
 });

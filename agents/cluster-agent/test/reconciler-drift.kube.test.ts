@@ -76,8 +76,13 @@ describe("drift ledger", () => {
       return o?.data?.["password"] === Buffer.from("hunter2-original").toString("base64");
     }, { what: "secret reverted" });
 
+    // A new revision changes the value: the change set in the status names the field, masked.
+    h.source.publish([app("shop", [secret(ns, "db", { password: "second-secret-value" })])]);
+    const configured = await waitFor(() => h!.reporter.statuses.find((st) => st.generation === 2 && st.syncState === "Synced"), { what: "revision 2" });
+    expect(configured.apps[0]?.objects[0]?.action).toBe("configured");
+
     const everything = h.reporter.text() + JSON.stringify(h.logs);
-    for (const value of ["hunter2-original", intruded]) {
+    for (const value of ["hunter2-original", intruded, "second-secret-value"]) {
       expect(everything).not.toContain(value);
       expect(everything).not.toContain(Buffer.from(value).toString("base64"));
     }
