@@ -10,6 +10,7 @@ import { clusterRoutes } from "./routes/clusters.js";
 import { driftRoutes } from "./routes/drift.js";
 import { probeRoutes } from "./routes/probes.js";
 import { refreshRoutes } from "./routes/refresh.js";
+import { breakGlassRoutes } from "./routes/break-glass.js";
 import { rejectedReportRoutes } from "./routes/rejected-reports.js";
 import { renderFailureRoutes } from "./routes/render-failures.js";
 
@@ -36,5 +37,6 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   renderFailureRoutes(app, context);
   rejectedReportRoutes(app, context);
   if (options.hub) refreshRoutes(app, options.hub);
+  if (options.hub?.breakGlass) breakGlassRoutes(app, context, options.hub.breakGlass);
   return app;
 }
