@@ -17,6 +17,7 @@ import {
 } from "@flotilla/store";
 import { wireNames, type SigningKey, type WireNames } from "@flotilla/wire";
 import { buildApi } from "./api/index.js";
+import { BreakGlassControl } from "./break-glass.js";
 import { startIngest, type IngestHandle } from "./ingest.js";
 import { BundlePublisher } from "./publish.js";
 import { createResolver, type Resolver, type ResolverLogger, type ResolverSink } from "./resolver.js";
@@ -38,6 +39,8 @@ export interface HubConfig {
   host?: string;
   port?: number;
   pollIntervalMs?: number;
+  /** How often expired break-glass windows are swept (default 1 s). */
+  breakGlassSweepMs?: number;
   logger?: boolean | { level: string };
 }
 
@@ -52,6 +55,7 @@ export interface Hub {
   repo: EnvRepo;
   publisher: BundlePublisher;
   ingest: IngestHandle;
+  breakGlass: BreakGlassControl;
   stop(): Promise<void>;
 }
 
@@ -68,7 +72,14 @@ export async function startHub(config: HubConfig): Promise<Hub> {
     await migrateToLatest(database.db);
 
     // 2. The API's logger doubles as the hub's logger.
-    const api = buildApi({ db: database.db, hub: { refresh: () => resolver.refresh(), ready: () => ready }, logger: config.logger ?? false });
+    // Break-glass records and audits changes from the start; it publishes once NATS is attached.
+    const breakGlass = new BreakGlassControl({
+      db: database.db,
+      names,
+      signingKey: config.signingKey,
+      ...(config.breakGlassSweepMs ? { sweepIntervalMs: config.breakGlassSweepMs } : {}),
+    });
+    const api = buildApi({ db: database.db, hub: { refresh: () => resolver.refresh(), ready: () => ready, breakGlass }, logger: config.logger ?? false });
     const log: ResolverLogger = api.log;
 
     // 3. NATS: report ingest first, so no report waits for the first render.
@@ -86,6 +97,8 @@ export async function startHub(config: HubConfig): Promise<Hub> {
     // 4. The resolver publishes bundles and pointers; its sink keeps Postgres in step.
     const publisher = new BundlePublisher({ nc, names });
     await publisher.ensureResources();
+    await breakGlass.attach(nc, log);
+    stops.push(() => breakGlass.stop());
     const repo = openEnvRepo(config.repo);
     const db = database.db;
     const sink: ResolverSink = {
@@ -113,7 +126,7 @@ export async function startHub(config: HubConfig): Promise<Hub> {
     // 5. Serve.
     const address = await api.listen({ host: config.host ?? "127.0.0.1", port: config.port ?? 8080 });
     stops.push(() => api.close());
-    return { url: address, names, api, database, nc, resolver, repo, publisher, ingest, stop: stopAll };
+    return { url: address, names, api, database, nc, resolver, repo, publisher, ingest, breakGlass, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;
