@@ -52,7 +52,15 @@ function openPostgres(url: string, max: number): FleetDatabase {
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on("error", () => {});
   const db = new Kysely<FleetSchema>({ dialect: new PostgresDialect({ pool }) });
-  return { db, engine: "postgres", close: () => db.destroy() };
+  return {
+    db,
+    engine: "postgres",
+    close: async () => {
+      await db.destroy();
+      // kysely only ends a pool it initialised (on a first query): end it in any case.
+      if (!pool.ended) await pool.end();
+    },
+  };
 }
 
 async function openPGlite(dataDir: string | undefined): Promise<FleetDatabase> {
@@ -60,7 +68,15 @@ async function openPGlite(dataDir: string | undefined): Promise<FleetDatabase> {
   const { PGlite } = await import("@electric-sql/pglite");
   const pglite = await PGlite.create(dataDir === undefined ? {} : { dataDir });
   const db = new Kysely<FleetSchema>({ dialect: new PGliteDialect(pglite) });
-  return { db, engine: "pglite", close: () => db.destroy() };
+  return {
+    db,
+    engine: "pglite",
+    close: async () => {
+      await db.destroy();
+      // kysely only destroys a driver it initialised (on a first query): close PGlite in any case.
+      if (!pglite.closed) await pglite.close();
+    },
+  };
 }
 
 /** Hides a password in a connection string for messages. */

@@ -72,6 +72,17 @@ describe("migrations on postgres with several hubs", () => {
 });
 
 describe("openDatabase", () => {
+  it.each(["postgres", "pglite"] as const)("close() closes a %s database even if it was never queried", async (engine) => {
+    const testDb = engine === "postgres" ? await createTestDatabase("close") : undefined;
+    try {
+      const fleet = await openDatabase(testDb ? { url: testDb.url } : {});
+      await fleet.close();
+      await expect(sql`select 1`.execute(fleet.db)).rejects.toThrow();
+    } finally {
+      await testDb?.drop();
+    }
+  });
+
   it("refuses a URL that is not postgres://, naming DATABASE_URL", async () => {
     await expect(openDatabase({ url: "mysql://root:secret@db/x" })).rejects.toMatchObject({
       code: "FLOTILLA_ERR_CONFIG_INVALID",

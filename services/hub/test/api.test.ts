@@ -265,6 +265,16 @@ describe.each(engines)("fleet API on $name", (engine) => {
     } finally {
       await withHub.close();
     }
+    // A database server that does not answer (nothing listens on port 1).
+    const gone = await openDatabase({ url: "postgres://postgres@127.0.0.1:1/flotilla" });
+    const withoutDb = buildApi({ db: gone.db });
+    try {
+      const res = await withoutDb.inject({ method: "GET", url: "/readyz" });
+      expect([res.statusCode, res.json()]).toEqual([503, { status: "not-ready", checks: { database: false } }]);
+    } finally {
+      await withoutDb.close();
+      await gone.close();
+    }
   });
 
   it("triggers a refresh, mapping hub errors through their codes", async () => {
