@@ -102,6 +102,7 @@ export class Reconciler {
   private readonly log: AgentLogger;
   private readonly live: LiveObjects;
   private readonly fights: FightGuard;
+  private readonly fightOptions: FightGuardOptions;
   private readonly inventories: AppInventories;
   private readonly applied = new Map<string, Applied>();
   /** Last reported drift per object (paths + live values), so a drift left in place is reported once. */
@@ -131,7 +132,8 @@ export class Reconciler {
 
   constructor(private readonly opts: ReconcilerOptions) {
     this.log = opts.logger ?? silent;
-    this.fights = new FightGuard({ ...defaultFightGuardOptions(), ...opts.fightGuard });
+    this.fightOptions = { ...defaultFightGuardOptions(), ...opts.fightGuard };
+    this.fights = new FightGuard(this.fightOptions);
     this.inventories = new AppInventories(opts.client, opts.manager.inventoryNamespace, opts.cluster, opts.manager.fieldManager);
     this.live = new LiveObjects(
       opts.client,
@@ -454,8 +456,11 @@ export class Reconciler {
     else {
       const decision = this.fights.next(key, Date.now());
       action = decision.fight ? DriftAction.Fight : DriftAction.Reverted;
-      if (decision.delayMs === 0) this.startRevert(key);
-      else {
+      if (decision.delayMs === 0) {
+        // Ledgered once the write's outcome is known: reverted, or revert-failed.
+        this.startRevert(key, { paths, actor, changedAt });
+        return;
+      } else {
         const t = setTimeout(() => {
           this.pendingReverts.delete(key);
           this.startRevert(key);
@@ -498,13 +503,14 @@ export class Reconciler {
     else this.log.info(line, "drift");
   }
 
-  private startRevert(key: string): void {
+  /** Starts a revert; with `drift`, the ledger entry is written when its outcome is known. */
+  private startRevert(key: string, drift?: SeenDrift): void {
     if (this.reverting.has(key)) return;
-    const done = this.revert(key).finally(() => this.reverting.delete(key));
+    const done = this.revert(key, drift).finally(() => this.reverting.delete(key));
     this.reverting.set(key, done);
   }
 
-  private async revert(key: string): Promise<void> {
+  private async revert(key: string, drift?: SeenDrift): Promise<void> {
     const entry = this.applied.get(key);
     if (!entry || this.stopped || this.applying) return;
     let result: ChangeSetEntry;
@@ -516,12 +522,24 @@ export class Reconciler {
     }
     if (result.action === ChangeAction.Failed) {
       this.counters.revertFailures++;
-      const seen = this.lastDrift.get(key);
+      const seen = drift ?? this.lastDrift.get(key);
       if (seen && this.applied.get(key) === entry) this.reportDrift(entry, refOf(entry.desired), seen, DriftAction.RevertFailed);
       this.log.warn({ object: describeRef(result.ref), reason: result.reason, message: result.message }, "drift revert failed");
+      // Retried with the fight backoff (never sooner than its initial delay): a namespace being
+      // deleted or a webhook down must not turn into a hot loop, nor be given up on.
+      if (!this.stopped && this.applied.get(key) === entry && !this.pendingReverts.has(key)) {
+        const delay = Math.max(this.fights.next(key, Date.now()).delayMs, this.fightOptions.initialDelayMs);
+        const t = setTimeout(() => {
+          this.pendingReverts.delete(key);
+          this.startRevert(key, seen); // ledgered again: revert-failed, or finally reverted
+        }, delay);
+        t.unref();
+        this.pendingReverts.set(key, t);
+      }
       return;
     }
     if (result.action !== ChangeAction.Unchanged) this.counters.reverts++;
+    if (drift && this.applied.get(key) === entry) this.reportDrift(entry, refOf(entry.desired), drift, DriftAction.Reverted);
     if (result.applied && this.applied.get(key) === entry) {
       entry.baseline = result.applied;
       this.live.remember(result.applied);

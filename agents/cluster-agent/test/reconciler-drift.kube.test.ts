@@ -4,7 +4,7 @@
 // keeps being rewritten is a fight, retried with exponential backoff (bounded writes); a deleted
 // object is re-created.
 import { afterEach, describe, expect, it } from "vitest";
-import { MASK, PatchType, targetOf } from "@flotilla/kube";
+import { KubeClient, MASK, PatchType, targetOf } from "@flotilla/kube";
 import { refKey, refOf, type KubeObject } from "@flotilla/model";
 import { waitFor } from "@flotilla/testkit";
 import { useSharedControlPlane } from "@flotilla/testkit/vitest";
@@ -170,5 +170,48 @@ describe("drift ledger", () => {
     }, { what: "re-created" });
     expect((recreated as { data: Record<string, string> }).data).toEqual({ mode: "ours" });
     await waitFor(() => h!.reconciler.liveObject(refKey(refOf(cm)))?.metadata["uid"] === recreated.metadata["uid"], { what: "the agent's view follows the re-created object" });
+  });
+
+  it("ledgers a failed revert and retries it with backoff until it lands", async () => {
+    const ns = await plane.freshNamespace("revert-fails");
+    const identity = await plane.mintNamespacedIdentity({ name: "flotilla-agent", namespaces: [ns] });
+    h = await startReconciler({
+      kubeConfig: identity.kubeConfig,
+      inventoryNamespace: ns,
+      namespaces: [ns],
+      tuning: { fightGuard: { windowMs: 60_000, freeReverts: 1, initialDelayMs: 200, maxDelayMs: 1_000 } },
+    });
+    const cm = configMap(ns, "settings", { mode: "ours" });
+    h.source.publish([app("shop", [cm])]);
+    await waitFor(synced(1), { what: "first apply" });
+
+    // The agent loses its write access (its open watch keeps streaming: authorization is checked
+    // when a request starts), then the object is deleted.
+    const admin = new KubeClient(plane.kubeConfig);
+    try {
+      const rb = { apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", namespace: ns, name: "flotilla-agent" };
+      const binding = await admin.get(rb);
+      if (!binding.ok || !binding.value) throw new Error("no RoleBinding");
+      const { roleRef, subjects } = binding.value as unknown as { roleRef: unknown; subjects: unknown };
+      expect((await admin.delete(rb)).ok).toBe(true);
+      await waitFor(async () => (await h!.client.get(targetOf(cm))).ok === false, { what: "access gone" });
+      expect((await admin.delete(targetOf(cm))).ok).toBe(true);
+
+      const failed = await waitFor(() => h!.reporter.drifts.filter((d) => d.action === "revert-failed").length >= 2 || undefined, { what: "failed reverts ledgered and retried" });
+      expect(failed).toBe(true);
+      const failures = h.reconciler.counters.revertFailures;
+      expect(failures).toBeLessThan(10); // backoff: 200, 400, 800, 1000 ms… not a hot loop
+
+      expect((await admin.apply({ apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", metadata: { name: "flotilla-agent", namespace: ns }, roleRef, subjects } as unknown as KubeObject, { fieldManager: "test", force: true })).ok).toBe(true);
+      await waitFor(async () => ((await admin.get(targetOf(cm))) as { ok: boolean; value?: unknown }).value !== undefined, { what: "re-created once access returned", timeoutMs: 20_000 });
+      // The ledger: revert-failed for each failed attempt, then reverted — all for the deletion.
+      const reverted = await waitFor(() => h!.reporter.drifts.find((d) => d.action === "reverted"), { what: "reverted entry" });
+      const actions = h.reporter.drifts.map((d) => d.action);
+      expect(actions.indexOf("reverted")).toBe(actions.length - 1);
+      expect(actions.slice(0, -1).every((a) => a === "revert-failed")).toBe(true);
+      expect(reverted).toMatchObject({ actor: "unknown (deleted)", paths: [{ path: "", desired: "present", live: null }] });
+    } finally {
+      admin.close();
+    }
   });
 });
