@@ -7,6 +7,7 @@ import { KubeConfig } from "@kubernetes/client-node";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { KubeClient, ResourceManager } from "@flotilla/kube";
 import { wireNames, type WireNames } from "@flotilla/wire";
+import { BreakGlassWatch } from "./break-glass.js";
 import { connectAgentNats } from "./nats-connection.js";
 import { NatsDesiredStateSource } from "./nats-desired-state.js";
 import { NatsReporter } from "./nats-reporter.js";
@@ -43,6 +44,8 @@ export interface Agent {
   reconciler: Reconciler;
   reporter: NatsReporter;
   source: NatsDesiredStateSource;
+  /** Break-glass windows from the hub-signed control record. */
+  breakGlass: BreakGlassWatch;
   client: KubeClient;
   stop(): Promise<void>;
 }
@@ -85,18 +88,32 @@ export async function startAgent(config: AgentConfig): Promise<Agent> {
     onError,
   });
   const reporter = new NatsReporter({ connection, names, cluster: config.cluster, agent: agentId, spoolDir: join(config.stateDir, "spool"), onError });
+  // Break-glass: a window that ends or expires makes the reconciler re-check drift at once.
+  let reconcilerRef: Reconciler | undefined;
+  const breakGlass = new BreakGlassWatch({
+    connection,
+    names,
+    cluster: config.cluster,
+    publicKey: config.hubPublicKey,
+    onChange: () => reconcilerRef?.recheckDrift(),
+    onRefused: (r) => log?.warn({ error: r.error }, "refused break-glass control record"),
+    onError,
+  });
   const reconciler = new Reconciler({
     cluster: config.cluster,
     source,
     reporter,
     client,
     manager,
+    breakGlass,
     ...(config.namespaces ? { namespaces: config.namespaces } : {}),
     ...(config.heartbeatIntervalMs ? { heartbeatIntervalMs: config.heartbeatIntervalMs } : {}),
     ...(config.resyncIntervalMs ? { resyncIntervalMs: config.resyncIntervalMs } : {}),
     ...(log ? { logger: log } : {}),
     ...config.tuning,
   });
+  reconcilerRef = reconciler;
+  breakGlass.start();
   await reconciler.start();
   return {
     cluster: config.cluster,
@@ -104,9 +121,12 @@ export async function startAgent(config: AgentConfig): Promise<Agent> {
     reconciler,
     reporter,
     source,
+    breakGlass,
     client,
     async stop() {
       await reconciler.stop();
+      // After the source: both close the shared connection when they stop.
+      await breakGlass.stop();
       // Deliver what is queued if NATS is there; the spool keeps the rest for the next start.
       await Promise.race([reporter.flush().catch(() => undefined), new Promise((r) => setTimeout(r, 5_000).unref())]);
       await reporter.stop();

@@ -8,5 +8,6 @@ export * from "./nats-report-spool.js";
 export * from "./nats-reporter.js";
 export * from "./nats-heartbeats.js";
 export * from "./reconciler.js";
+export * from "./break-glass.js";
 export * from "./agent.js";
 export { FightGuard, defaultFightGuardOptions, type FightGuardOptions } from "./fight-guard.js";
