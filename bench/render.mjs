@@ -89,7 +89,6 @@ const who = ["-c", "user.name=Bench", "-c", "user.email=bench@example.test"];
 execFileSync("git", ["init", "--quiet", "--initial-branch=main", repoDir]);
 git("add", "-A");
 git(...who, "commit", "--quiet", "-m", "generated fleet");
-const clusterNames = [...Array(CLUSTERS).keys()].map(clusterName);
 figure("machine", `${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}`);
 figure("env repo", `${CLUSTERS} clusters × ${APPS} apps, ${Object.keys(files).length} files (${repoDir})`);
 

@@ -11,7 +11,7 @@
 // Within one commit, pairs that build the same directory (every cluster of an environment without
 // a cluster overlay) share one build: the result depends on the directory, not on the cluster.
 // Rendered objects are therefore shared between bundles: treat them as read-only.
-import { FLEET_FILE, type App, type Bundle, type Cluster, type ErrorInfo, type Fleet } from "@flotilla/model";
+import { FLEET_FILE, type App, type Bundle, type ErrorInfo, type Fleet } from "@flotilla/model";
 import type { FileView } from "./file-view.js";
 import { appsForCluster } from "./fleet-policy.js";
 import { KUSTOMIZATION_FILES } from "./kustomize-seam.js";
