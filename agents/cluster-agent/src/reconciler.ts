@@ -236,6 +236,14 @@ export class Reconciler {
     let failure: ErrorInfo | undefined;
     try {
       for (const app of d.bundle.apps) {
+        // A newer desired state supersedes this one: stop here, apply that one now (behaviour
+        // 20). What was applied so far stays watched until the newer reconcile replaces it.
+        if (this.queued && this.queued.pointer.generation > d.pointer.generation) {
+          for (const [k, v] of nextApplied) this.applied.set(k, v);
+          this.applying = false;
+          this.log.info({ generation: d.pointer.generation, supersededBy: this.queued.pointer.generation, appsLeft: d.bundle.apps.length - results.length }, "superseded by a newer desired state");
+          return;
+        }
         const { entries, applied, inventoryError } = await this.applyApp(app);
         if (inventoryError) failure ??= inventoryError;
         for (const [k, v] of applied) nextApplied.set(k, v);

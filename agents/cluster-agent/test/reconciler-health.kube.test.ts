@@ -7,7 +7,7 @@ import { useSharedControlPlane } from "@flotilla/testkit/vitest";
 import type { StatusBody } from "../src/ports.js";
 import { startReconciler, type Harness } from "./support/harness.js";
 import { app } from "./support/memory-desired-state.js";
-import { deployment } from "./support/objects.js";
+import { configMap, deployment } from "./support/objects.js";
 
 const plane = useSharedControlPlane();
 let h: Harness | undefined;
@@ -68,5 +68,29 @@ describe("health in status", () => {
     const gens = h.reporter.statuses.map((s) => s.generation);
     expect(gens.lastIndexOf(1)).toBeLessThan(gens.indexOf(2));
     expect(h.reporter.statuses.filter((s) => s.generation === 1).map((s) => s.health)).not.toContain("Healthy");
+  });
+
+  it("stops applying a revision when a newer one arrives mid-apply, and skips revisions already superseded", async () => {
+    const ns = await plane.freshNamespace("midapply");
+    h = await startReconciler({ kubeConfig: plane.kubeConfig, inventoryNamespace: ns });
+    const many = Array.from({ length: 8 }, (_, i) => configMap(ns, `bulk-${i}`, { i: String(i) }));
+    // The moment revision 1 says Applying (before its first write), revisions 2 and 3 arrive.
+    h.reporter.onReport = (r) => {
+      if (r.kind === "status" && r.body.generation === 1 && r.body.syncState === "Applying") {
+        h!.source.publish([app("bulk", many.slice(0, 1))]);
+        h!.source.publish([app("bulk", many.slice(0, 2))]);
+      }
+    };
+    h.source.publish([app("bulk", many), app("marker", [configMap(ns, "rev1-marker", { seen: "yes" })])]);
+    const done = await waitFor(() => h!.reporter.statuses.find((s) => s.generation === 3 && s.syncState === "Synced"), { what: "revision 3 synced" });
+    expect(done.observedRevision).toBe("rev-3");
+    // Revision 1 stopped at its next app boundary (here: before its first), revision 2 never ran.
+    const marker = await h.client.get({ apiVersion: "v1", kind: "ConfigMap", namespace: ns, name: "rev1-marker" });
+    expect(marker.ok && marker.value).toBeUndefined();
+    expect(h.reporter.statuses.map((s) => s.generation)).not.toContain(2);
+    expect(h.logs.some((l) => l.msg === "superseded by a newer desired state")).toBe(true);
+    // Only revision 3's objects were ever written.
+    const left = await h.client.list("v1", "ConfigMap", { namespace: ns });
+    expect(left.ok && left.value.items.map((o) => o.metadata.name).filter((n) => n.startsWith("bulk-")).sort()).toEqual(["bulk-0", "bulk-1"]);
   });
 });

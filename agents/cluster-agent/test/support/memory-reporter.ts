@@ -8,15 +8,22 @@ export type Recorded =
 
 export class MemoryReporter implements Reporter {
   readonly reports: Recorded[] = [];
+  /** Called synchronously with each report, e.g. to act at an exact point of the loop. */
+  onReport: ((r: Recorded) => void) | undefined;
+
+  private record(r: Recorded): void {
+    this.reports.push(r);
+    this.onReport?.(r);
+  }
 
   status(body: StatusBody): void {
-    this.reports.push({ kind: "status", body: structuredClone(body), at: Date.now() });
+    this.record({ kind: "status", body: structuredClone(body), at: Date.now() });
   }
   drift(body: DriftBody): void {
-    this.reports.push({ kind: "drift", body: structuredClone(body), at: Date.now() });
+    this.record({ kind: "drift", body: structuredClone(body), at: Date.now() });
   }
   heartbeat(body: HeartbeatBody): void {
-    this.reports.push({ kind: "heartbeat", body: structuredClone(body), at: Date.now() });
+    this.record({ kind: "heartbeat", body: structuredClone(body), at: Date.now() });
   }
   async flush(): Promise<void> {}
   pending(): number {
