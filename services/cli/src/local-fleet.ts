@@ -36,8 +36,9 @@ export interface LocalFleet {
   hub: Hub;
   agents: Map<string, Agent>;
   signingKey: SigningKey;
-  /** GET a fleet API path and parse the JSON body (throws on a non-2xx status). */
-  api<T = unknown>(path: string, init?: { method?: string; body?: unknown }): Promise<T>;
+  /** GET a fleet API path and parse the JSON body (throws on a non-2xx status). `headers` carry
+   * e.g. `x-flotilla-actor` for break-glass changes. */
+  api<T = unknown>(path: string, init?: { method?: string; body?: unknown; headers?: Record<string, string> }): Promise<T>;
   /** Asks the hub to fetch the env repo now; resolves with the revision it resolved. */
   refresh(): Promise<{ revision: string; published: number }>;
   stopAgent(cluster: string): Promise<void>;
@@ -90,10 +91,11 @@ export async function startLocalFleet(opts: LocalFleetOptions): Promise<LocalFle
     throw err;
   }
 
-  async function api<T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
+  async function api<T>(path: string, init: { method?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<T> {
     const res = await fetch(new URL(path, hub.url), {
       method: init.method ?? "GET",
-      ...(init.body !== undefined ? { body: JSON.stringify(init.body), headers: { "content-type": "application/json" } } : {}),
+      headers: { ...(init.body !== undefined ? { "content-type": "application/json" } : {}), ...init.headers },
+      ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
     });
     const text = await res.text();
     if (!res.ok) throw new Error(`${init.method ?? "GET"} ${path}: HTTP ${res.status}: ${text}`);
