@@ -1,5 +1,6 @@
 // Agent footprint (docs/benchmarks.md): one agent in its own process managing 500 objects
-// (250 ConfigMaps + 250 Services in 5 namespaces, plus the 5 Namespaces), applied once, then
+// (250 ConfigMaps + 250 headless Services in 5 namespaces, plus the 5 Namespaces; headless because
+// the test plane's service IP range holds ~250 addresses), applied once, then
 // idle: resident memory (VmRSS) and CPU (utime + stime, % of one core) of the agent's process.
 //
 //   node --conditions=@flotilla/source --import tsx bench/agent-footprint.mts [flags]
@@ -64,7 +65,7 @@ function appFiles(app: string, prefix: string): Record<string, string> {
       docs.push(
         i % 2 === 0
           ? `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings-${i}\n  namespace: ${ns}\ndata:\n  LOG_LEVEL: info\n  FEATURE_FLAGS: "a,b,c"\n  INDEX: "${i}"\n`
-          : `apiVersion: v1\nkind: Service\nmetadata:\n  name: svc-${i}\n  namespace: ${ns}\nspec:\n  selector:\n    app: svc-${i}\n  ports:\n    - name: http\n      port: 80\n      targetPort: 8080\n`,
+          : `apiVersion: v1\nkind: Service\nmetadata:\n  name: svc-${i}\n  namespace: ${ns}\nspec:\n  clusterIP: None\n  selector:\n    app: svc-${i}\n  ports:\n    - name: http\n      port: 80\n      targetPort: 8080\n`,
       );
     }
     files[`apps/${app}/10-${ns}-objects.yaml`] = docs.join("---\n");
@@ -91,6 +92,25 @@ async function sample(pid: number): Promise<ProcSample> {
 }
 
 const mb = (kib: number) => `${(kib / 1024).toFixed(1)} MB`;
+
+/**
+ * RSS of a fresh node process after importing `specifier` and nothing else (from services/cli, so
+ * the workspace's resolution applies): how much of the agent's RSS is loaded code, not data.
+ */
+function importFloorMb(specifier: string | undefined, tsx: boolean): string {
+  const code = `${specifier ? `await import(${JSON.stringify(specifier)});` : ""} globalThis.gc?.(); const s = (await import("node:fs")).readFileSync("/proc/self/status", "utf8"); console.log(/VmRSS:\\s+(\\d+)/.exec(s)[1]);`;
+  const flags = tsx ? ["--conditions=@flotilla/source", "--import", "tsx"] : [];
+  const r = spawnSync(process.execPath, [...flags, "--expose-gc", "--input-type=module", "-e", code], { cwd: join(root, "services/cli"), encoding: "utf8" });
+  const kib = Number(r.stdout.trim().split("\n").pop());
+  return r.status === 0 && kib > 0 ? mb(kib) : `n/a (${r.stderr.split("\n")[0]})`;
+}
+
+function importFloors(tsx: boolean): void {
+  figure(
+    "RSS of a process that only imports… (module floor)",
+    `nothing ${importFloorMb(undefined, tsx)}; @kubernetes/client-node ${importFloorMb("@kubernetes/client-node", tsx)}; @nats-io/transport-node ${importFloorMb("@nats-io/transport-node", tsx)}; @flotilla/cluster-agent ${importFloorMb("@flotilla/cluster-agent", tsx)}`,
+  );
+}
 
 function buildJs(): string | undefined {
   if (values["no-build"]) return existsSync(distMain) ? undefined : "no services/cli/dist/main.js and --no-build given";
@@ -166,6 +186,7 @@ async function measure(plane: ControlPlane, fleet: LocalFleet, revision: string,
   const detail = await fleet.api<{ syncState: string }>(`/v1/clusters/${cluster}`);
   figure("still Synced after idle", detail.syncState === "Synced" ? "yes" : `no: ${detail.syncState}`);
   await stopChild();
+  importFloors(runtime === "tsx");
 }
 
 try {

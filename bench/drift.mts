@@ -10,6 +10,7 @@
 //                      3 reverts of one object through before backing off)
 //   --only a|b         run one part
 //   --max-seconds N    time budget of each part's drift loop (default 240)
+//   --compare          part B: also run the same load on cluster-wide agents, for comparison
 //
 // Part A (issue 3): one cluster, the lab app (Namespace + Deployment, 2 replicas), N drifts one
 // after the other: `kubectl scale --replicas=5` (PATCH /scale, field manager kubectl-scale), then
@@ -57,6 +58,7 @@ const { values } = parseArgs({
     rounds: { type: "string", default: "3" },
     only: { type: "string" },
     "max-seconds": { type: "string", default: "240" },
+    compare: { type: "boolean", default: false },
   },
 });
 const DRIFTS = Number(values.drifts);
@@ -252,27 +254,34 @@ async function planeCpuSeconds(plane: ControlPlane): Promise<number> {
 
 async function partB(plane: ControlPlane): Promise<void> {
   heading(`drift B (issue 5): ${TENANTS} tenant agents × ${PER_TENANT} Deployments, ${TENANTS * PER_TENANT} simultaneous drifts × ${ROUNDS} rounds`);
-  const namespaces = Array.from({ length: TENANTS }, (_, i) => `tenant-${rand}-${i}`);
-  for (const ns of namespaces) {
-    await kubeRequestOk(plane.kubeConfig, { method: "POST", path: "/api/v1/namespaces", body: { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } } });
-  }
-  cleanup.add("tenant namespaces", async () => {
-    for (const ns of namespaces) await kubeRequest(plane.kubeConfig, { method: "DELETE", path: `/api/v1/namespaces/${ns}` }).catch(() => undefined);
-  });
-
-  const tenantFailure = await runB(plane, namespaces, "tenant");
+  const tenantFailure = await runB(plane, "tenant");
   if (tenantFailure) {
     figure("TENANT AGENTS FAILED", tenantFailure);
     failed = true;
     heading("drift B FALLBACK: the same load on cluster-wide agents (NOT tenant agents)");
-    const fallbackFailure = await runB(plane, namespaces, "cluster-wide");
+    const fallbackFailure = await runB(plane, "cluster-wide");
     if (fallbackFailure) figure("CLUSTER-WIDE FALLBACK FAILED", fallbackFailure);
+  } else if (values.compare) {
+    heading("drift B, for comparison: the same load on cluster-wide agents (admin identity, no namespaces)");
+    const wideFailure = await runB(plane, "cluster-wide");
+    if (wideFailure) {
+      figure("CLUSTER-WIDE RUN FAILED", wideFailure);
+      failed = true;
+    }
   }
 }
 
 /** Runs part B with tenant or cluster-wide agents; returns what failed, or undefined. */
-async function runB(plane: ControlPlane, namespaces: string[], mode: "tenant" | "cluster-wide"): Promise<string | undefined> {
+async function runB(plane: ControlPlane, mode: "tenant" | "cluster-wide"): Promise<string | undefined> {
   const label = mode === "tenant" ? "benchdriftbt" : "benchdriftbc";
+  // Fresh namespaces per mode: objects left by one mode's agents carry that mode's cluster label.
+  const namespaces = Array.from({ length: TENANTS }, (_, i) => `${mode === "tenant" ? "tenant" : "wide"}-${rand}-${i}`);
+  for (const ns of namespaces) {
+    await kubeRequestOk(plane.kubeConfig, { method: "POST", path: "/api/v1/namespaces", body: { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } } });
+  }
+  cleanup.add(`namespaces of ${mode} agents`, async () => {
+    for (const ns of namespaces) await kubeRequest(plane.kubeConfig, { method: "DELETE", path: `/api/v1/namespaces/${ns}` }).catch(() => undefined);
+  });
   const { nats, database, repoDir, stateDir } = await infra(label);
   const entries: FleetEntry[] = [];
   const files: Record<string, string> = {};
