@@ -1,10 +1,10 @@
 // Building one kustomization, in kustomize's order: resources (files and nested kustomizations),
 // generators, components, then the built-in transformers (patches, namespace, prefix/suffix,
-// labels, annotations, JSON 6902 patches, replicas, images).
+// labels, annotations, JSON 6902 patches, replicas, images, replacements).
 import { ErrorCode } from "@flotilla/model";
 import { OverlayError, renderFailed } from "./errors.js";
 import { generate } from "./generators.js";
-import type { Kustomization } from "./kustomization.js";
+import { parseReplacementFile, type Kustomization, type Replacement } from "./kustomization.js";
 import type { Loader } from "./loader.js";
 import { applyPatches, applyPatchesJson6902, applyPatchesStrategicMerge } from "./patches.js";
 import { looksRemote, resolveFileInKustomization, resolveInRepo } from "./repo-paths.js";
@@ -13,8 +13,9 @@ import { applyImages } from "./transformers/images.js";
 import { applyAnnotations, applyLabels } from "./transformers/labels.js";
 import { applyNamePrefix, applyNameSuffix } from "./transformers/name-affix.js";
 import { applyNamespace } from "./transformers/namespace.js";
+import { applyReplacements } from "./transformers/replacements.js";
 import { applyReplicas } from "./transformers/replicas.js";
-import { parseYamlDocuments, toKubeObjects } from "./yaml-io.js";
+import { parseYamlDocument, parseYamlDocuments, toKubeObjects } from "./yaml-io.js";
 
 export class Accumulator {
   /** Kustomization directories being built, outermost first (cycle detection). */
@@ -175,5 +176,16 @@ export class Accumulator {
     applyPatchesJson6902(rs, k, this.loader);
     applyReplicas(rs, k.replicas, k.file);
     applyImages(rs, k.images);
+    applyReplacements(rs, this.replacementsOf(k), k.file);
+  }
+
+  private replacementsOf(k: Kustomization): Replacement[] {
+    return k.replacements.flatMap((entry, i) => {
+      if ("inline" in entry) return [entry.inline];
+      const field = `replacements[${i}]`;
+      const path = resolveFileInKustomization(k.dir, entry.path, k.file, field);
+      const text = this.loader.readText(path, { file: k.file, field });
+      return parseReplacementFile(parseYamlDocument(text, path), path);
+    });
   }
 }

@@ -62,6 +62,31 @@ export interface GeneratorArgs {
   options?: GeneratorOptions;
 }
 
+export interface ReplacementSource {
+  group?: string;
+  version?: string;
+  kind?: string;
+  name?: string;
+  namespace?: string;
+  fieldPath?: string;
+  options?: { delimiter?: string; index?: number };
+}
+
+export interface ReplacementTarget {
+  select: PatchTarget;
+  reject: PatchTarget[];
+  fieldPaths: string[];
+  options: { delimiter?: string; index?: number; create: boolean };
+}
+
+export interface Replacement {
+  source: ReplacementSource;
+  targets: ReplacementTarget[];
+}
+
+/** A replacement written inline, or a file holding one or a list of them. */
+export type ReplacementEntry = { inline: Replacement } | { path: string };
+
 export interface SortOptions {
   order: "legacy" | "fifo";
   orderFirst?: string[];
@@ -91,12 +116,12 @@ export interface Kustomization {
   secretGenerator: GeneratorArgs[];
   generatorOptions?: GeneratorOptions;
   sortOptions?: SortOptions;
+  replacements: ReplacementEntry[];
 }
 
 /** Fields kustomize accepts that this engine refuses (unless empty). */
 const KNOWN_UNSUPPORTED = [
   "vars",
-  "replacements",
   "crds",
   "configurations",
   "generators",
@@ -132,6 +157,7 @@ const SUPPORTED = new Set([
   "secretGenerator",
   "generatorOptions",
   "sortOptions",
+  "replacements",
 ]);
 
 export function parseKustomization(text: string, file: string, dir: string): Kustomization {
@@ -187,6 +213,14 @@ export function parseKustomization(text: string, file: string, dir: string): Kus
     patchesJson6902: p.list("patchesJson6902").map((v, i) => parseJson6902(p.sub(v, `patchesJson6902[${i}]`))),
     configMapGenerator: p.list("configMapGenerator").map((v, i) => parseGenerator(p.sub(v, `configMapGenerator[${i}]`), false)),
     secretGenerator: p.list("secretGenerator").map((v, i) => parseGenerator(p.sub(v, `secretGenerator[${i}]`), true)),
+    replacements: p.list("replacements").map((v, i) => {
+      const r = p.sub(v, `replacements[${i}]`);
+      if (r.raw.path !== undefined) {
+        r.checkKeys(["path"]);
+        return { path: r.reqString("path") };
+      }
+      return { inline: parseReplacement(r) };
+    }),
   };
   const ns = p.optString("namespace");
   if (ns) k.namespace = ns;
@@ -417,6 +451,56 @@ function parseGenerator(r: FieldReader, secret: boolean): GeneratorArgs {
   }
   if (r.raw.options !== undefined && r.raw.options !== null) g.options = parseGeneratorOptions(r.sub(r.raw.options, "options"));
   return g;
+}
+
+/** Replacements read from a `replacements: - path:` file (one mapping or a list of them). */
+export function parseReplacementFile(raw: unknown, file: string): Replacement[] {
+  const items = Array.isArray(raw) ? raw : [raw];
+  const top = new FieldReader({}, file);
+  return items.map((v, i) => parseReplacement(top.sub(v, `[${i}]`)));
+}
+
+function parseReplacement(r: FieldReader): Replacement {
+  r.checkKeys(["source", "targets"]);
+  if (r.raw.source === undefined || r.raw.source === null) throw r.bad("source", "is required");
+  const s = r.sub(r.raw.source, "source");
+  s.checkKeys(["group", "version", "kind", "name", "namespace", "fieldPath", "options"]);
+  const source: ReplacementSource = {};
+  for (const k of ["group", "version", "kind", "name", "namespace", "fieldPath"] as const) {
+    const v = s.optString(k);
+    if (v) source[k] = v;
+  }
+  if (s.raw.options !== undefined && s.raw.options !== null) source.options = parseFieldOptions(s.sub(s.raw.options, "options"), false);
+  const targets = r.list("targets").map((v, i) => {
+    const t = r.sub(v, `targets[${i}]`);
+    t.checkKeys(["select", "reject", "fieldPaths", "options"]);
+    if (t.raw.select === undefined || t.raw.select === null) throw t.bad("select", "is required: a target must specify resources to select");
+    const options = t.raw.options !== undefined && t.raw.options !== null ? parseFieldOptions(t.sub(t.raw.options, "options"), true) : {};
+    return {
+      select: parseTarget(t.sub(t.raw.select, "select")),
+      reject: t.list("reject").map((x, j) => parseTarget(t.sub(x, `reject[${j}]`))),
+      fieldPaths: t.stringList("fieldPaths"),
+      options: { ...options, create: options.create ?? false },
+    };
+  });
+  return { source, targets };
+}
+
+function parseFieldOptions(r: FieldReader, target: boolean): { delimiter?: string; index?: number; create?: boolean } {
+  r.checkKeys(["delimiter", "index", ...(target ? ["create"] : [])]);
+  const out: { delimiter?: string; index?: number; create?: boolean } = {};
+  const delimiter = r.optString("delimiter");
+  if (delimiter) out.delimiter = delimiter;
+  const index = r.raw.index;
+  if (index !== undefined && index !== null) {
+    if (typeof index !== "number" || !Number.isInteger(index)) throw r.bad("index", "must be an integer");
+    out.index = index;
+  }
+  if (target) {
+    const create = r.optBool("create");
+    if (create !== undefined) out.create = create;
+  }
+  return out;
 }
 
 function parseSortOptions(r: FieldReader): SortOptions {

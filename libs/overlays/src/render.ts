@@ -51,12 +51,22 @@ export function renderKustomization(view: FileView, dir: string, options: Render
     }
     fixNameReferences(resources, k.file);
 
-    // 3. kustomize's output order.
-    const objects = sortResources(resources, k.sortOptions).map((r) => r.obj);
+    // 3. kustomize's output order; like kustomize, annotation values leave as strings.
+    const objects = sortResources(resources, k.sortOptions).map((r) => stringifyAnnotations(r.obj));
     return { ok: true, objects, readPaths: readPaths() };
   } catch (err) {
     return { ok: false, error: toOverlayError(err), readPaths: readPaths() };
   }
+}
+
+function stringifyAnnotations(obj: KubeObject): KubeObject {
+  const annotations = obj.metadata.annotations as Record<string, unknown> | undefined;
+  if (annotations && typeof annotations === "object") {
+    for (const [k, v] of Object.entries(annotations)) {
+      if (typeof v === "number" || typeof v === "boolean") annotations[k] = String(v);
+    }
+  }
+  return obj;
 }
 
 function toOverlayError(err: unknown): OverlayError {
