@@ -128,6 +128,18 @@ describe("drift ledger", () => {
     h.source.publish([app("shop", [cm])]);
     await waitFor(synced(1), { what: "first apply" });
 
+    // Count the agent's writes from outside: every change that sets the desired value back.
+    const watcher = new KubeClient(plane.kubeConfig);
+    let agentWrites = 0;
+    let lastMode = "ours";
+    const watch = watcher.watch("v1", "ConfigMap", { namespace: ns }, ({ type, object }) => {
+      if (object.metadata.name !== "settings" || type !== "MODIFIED") return;
+      const mode = (object as { data?: Record<string, string> }).data?.["mode"];
+      if (mode === "ours" && lastMode !== "ours") agentWrites++;
+      lastMode = mode ?? "";
+    });
+    await watch.synced;
+
     const rewrites = 25;
     for (let i = 0; i < rewrites; i++) {
       const r = await h.client.patch(targetOf(cm), { data: { mode: `theirs-${i}` } }, PatchType.Merge, { fieldManager: "fighter" });
@@ -145,6 +157,9 @@ describe("drift ledger", () => {
     // 25 rewrites in ~3 s; free reverts 2, then waits of 0.3, 0.6, 1.2, 2 s: at most ~7 writes.
     expect(reverts).toBeGreaterThanOrEqual(3);
     expect(reverts).toBeLessThanOrEqual(8);
+    await waitFor(() => agentWrites === reverts, { what: `the watcher to see the agent's ${reverts} writes (saw ${agentWrites})` });
+    await watch.stop();
+    watcher.close();
     expect(drifts.length).toBeLessThanOrEqual(8);
     // Nothing more happens once the fight is over.
     const settled = h.reconciler.counters.reverts;
