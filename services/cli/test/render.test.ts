@@ -7,7 +7,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
-import { commitFiles, createWorkRepo, readFilesFrom } from "@flotilla/envrepo/testing";
+import { commitFiles, createWorkRepo, pushWorkRepo, readFilesFrom, startGitHttpServer } from "@flotilla/envrepo/testing";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const MAIN = join(ROOT, "services/cli/src/main.ts");
@@ -21,9 +21,10 @@ interface Run {
 }
 
 /** `flotilla render ...` from its sources, in `cwd`. */
-function flotilla(args: string[], cwd = ROOT): Promise<Run> {
+function flotilla(args: string[], cwd = ROOT, env: NodeJS.ProcessEnv = {}): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ["--conditions=@flotilla/source", "--import", TSX, MAIN, "render", ...args], { cwd, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+    const options = { cwd, maxBuffer: 64 << 20, env: { ...process.env, ...env } };
+    execFile(process.execPath, ["--conditions=@flotilla/source", "--import", TSX, MAIN, "render", ...args], options, (err, stdout, stderr) => {
       const status = err ? (typeof (err as { code?: unknown }).code === "number" ? (err as { code: number }).code : 1) : 0;
       resolve({ status, stdout, stderr });
     });
@@ -241,5 +242,23 @@ describe("flotilla render --repo PATH --cluster NAME [--app APP]", () => {
     expect(refused.status).toBe(1);
     expect(refused.stdout).toBe("");
     expect(refused.stderr).toContain(`Error: ${file}: app storefront: Deployment.apps storefront/storefront uses image "ghcr.io/example/storefront:2.4.1" by tag; environment prod requires digests`);
+  });
+
+  it("renders a remote env repo over http(s) with a token (FLOTILLA_REPO_TOKEN) and --branch", async () => {
+    const server = await startGitHttpServer({ token: "s3cret" });
+    try {
+      const url = server.createBareRepo("fleet");
+      await pushWorkRepo(repo, url, { token: "s3cret", branch: "main", force: true });
+      const r = await flotilla(["--repo", url, "--cluster", "payments-prod", "--branch", "main"], ROOT, { FLOTILLA_REPO_TOKEN: "s3cret" });
+      expect(r.stderr).toBe("");
+      expect(r.status).toBe(0);
+      expect(docs(r.stdout)).toEqual(docs(kubectlKustomize(join(repo, "apps/payments/clusters/payments-prod")).stdout));
+      const refused = await flotilla(["--repo", url, "--cluster", "payments-prod"], ROOT, { FLOTILLA_REPO_TOKEN: "wrong" });
+      expect(refused.status).toBe(1);
+      expect(refused.stderr).toMatch(/FLOTILLA_ERR_REPO_UNAVAILABLE/);
+      expect(refused.stderr).not.toContain("wrong");
+    } finally {
+      await server.close();
+    }
   });
 });

@@ -1,11 +1,13 @@
 // `flotilla render`: preview what Flotilla renders.
 //   flotilla render DIR                               like `kustomize build DIR`
-//   flotilla render --repo PATH --cluster NAME [--app APP]   what a cluster receives at HEAD
+//   flotilla render --repo PATH|URL --cluster NAME [--app APP] [--branch B]   what a cluster receives
 import { existsSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { FLEET_FILE, type KubeObject } from "@flotilla/model";
 import { fsFileView, renderKustomization, toYamlStream } from "@flotilla/overlays";
-import { appsForCluster, assembleCluster, openEnvRepo, readFleetBytes, renderApp } from "@flotilla/envrepo";
+import { appsForCluster, assembleCluster, openEnvRepo, readFleetBytes, renderApp, type EnvRepo } from "@flotilla/envrepo";
 import { helpText, parseCommand, UsageError, type CommandSpec } from "../args.js";
 
 export const renderCommand: CommandSpec = {
@@ -16,6 +18,8 @@ export const renderCommand: CommandSpec = {
     { name: "repo", type: "string", description: "env repo to render from, at HEAD: a local git repository (committed files only) or an http(s) URL" },
     { name: "cluster", type: "string", description: "cluster whose bundle to print (with --repo)" },
     { name: "app", type: "string", description: "only this app (with --repo)" },
+    { name: "repo-token", env: "FLOTILLA_REPO_TOKEN", type: "string", description: "access token for an http(s) env repo (with --repo)" },
+    { name: "branch", type: "string", description: "branch to render instead of HEAD / the remote's default branch (with --repo)" },
   ],
 };
 
@@ -27,9 +31,12 @@ export async function runRender(argv: string[]): Promise<number> {
   }
   if (p.values.repo) {
     if (p.positionals.length) throw new UsageError(`flotilla render: give a directory or --repo, not both\n\n${helpText(renderCommand)}`);
-    return renderFromRepo(String(p.values.repo), p.values.cluster as string | undefined, p.values.app as string | undefined);
+    const access = { token: p.values["repo-token"] as string | undefined, branch: p.values.branch as string | undefined };
+    return renderFromRepo(String(p.values.repo), p.values.cluster as string | undefined, p.values.app as string | undefined, access);
   }
-  if (p.values.cluster !== undefined || p.values.app !== undefined) throw new UsageError("flotilla render: --cluster and --app go with --repo");
+  if (p.values.cluster !== undefined || p.values.app !== undefined || p.values.branch !== undefined) {
+    throw new UsageError("flotilla render: --cluster, --app and --branch go with --repo");
+  }
   const dir = p.positionals[0];
   if (!dir || p.positionals.length > 1) throw new UsageError(`flotilla render: give one kustomization directory, or --repo and --cluster\n\n${helpText(renderCommand)}`);
   const abs = resolve(dir);
@@ -63,9 +70,25 @@ function viewRoot(abs: string): string {
   }
 }
 
-async function renderFromRepo(path: string, cluster: string | undefined, app: string | undefined): Promise<number> {
+async function renderFromRepo(
+  path: string,
+  cluster: string | undefined,
+  app: string | undefined,
+  access: { token: string | undefined; branch: string | undefined },
+): Promise<number> {
   if (!cluster) throw new UsageError("flotilla render --repo: --cluster NAME is required");
-  const repo = openEnvRepo(/^https?:\/\//.test(path) ? { url: path } : { path: resolve(path) });
+  const branch = access.branch ? { branch: access.branch } : {};
+  if (!/^https?:\/\//.test(path)) return renderRepoAt(openEnvRepo({ path: resolve(path), ...branch }), path, cluster, app);
+  // A remote is cloned (without checkout) into a temporary directory, removed afterwards.
+  const workDir = await mkdtemp(join(tmpdir(), "flotilla-render-"));
+  try {
+    return await renderRepoAt(openEnvRepo({ url: path, workDir, ...branch, ...(access.token ? { token: access.token } : {}) }), path, cluster, app);
+  } finally {
+    await rm(workDir, { recursive: true, force: true });
+  }
+}
+
+async function renderRepoAt(repo: EnvRepo, path: string, cluster: string, app: string | undefined): Promise<number> {
   const revision = await repo.fetch();
   const view = await repo.view(revision);
   const text = view.readFile(FLEET_FILE);
