@@ -109,7 +109,9 @@ export class LiveObjects {
           if (this.watches.get(key)?.handle !== handle) return; // a stopped watch's last events
           const objectKey = refKey(refOf(event.object));
           if (!this.interested(objectKey)) return;
-          if (isOlder(event.object, this.objects.get(objectKey))) return;
+          // A deletion always counts: a relist reports it with the last object the watch knew,
+          // which may be older than one the agent remembered from its own write.
+          if (event.type !== "DELETED" && isOlder(event.object, this.objects.get(objectKey))) return;
           if (event.type === "DELETED") this.objects.delete(objectKey);
           else this.objects.set(objectKey, event.object);
           this.onEvent(event, objectKey);
