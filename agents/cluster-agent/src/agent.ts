@@ -88,14 +88,14 @@ export async function startAgent(config: AgentConfig): Promise<Agent> {
     onError,
   });
   const reporter = new NatsReporter({ connection, names, cluster: config.cluster, agent: agentId, spoolDir: join(config.stateDir, "spool"), onError });
-  // Break-glass: a window that ends or expires makes the reconciler re-check drift at once.
-  let reconcilerRef: Reconciler | undefined;
+  // Break-glass: a window that ends or expires makes the reconciler re-check drift at once. The
+  // watch starts (and so can call onChange) only once the reconciler below exists.
   const breakGlass = new BreakGlassWatch({
     connection,
     names,
     cluster: config.cluster,
     publicKey: config.hubPublicKey,
-    onChange: () => reconcilerRef?.recheckDrift(),
+    onChange: () => reconciler.recheckDrift(),
     onRefused: (r) => log?.warn({ error: r.error }, "refused break-glass control record"),
     onError,
   });
@@ -112,7 +112,6 @@ export async function startAgent(config: AgentConfig): Promise<Agent> {
     ...(log ? { logger: log } : {}),
     ...config.tuning,
   });
-  reconcilerRef = reconciler;
   breakGlass.start();
   await reconciler.start();
   return {
