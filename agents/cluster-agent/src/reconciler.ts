@@ -94,6 +94,9 @@ interface SeenDrift {
   paths: DriftPath[];
   actor: string;
   changedAt: string;
+  /** Where changedAt comes from: the actor's managedFields time, or the time the agent saw the
+   * event (managedFields carry none, e.g. for the scale subresource, or the object was deleted). */
+  changedAtSource: "managedFields" | "seen";
 }
 
 const silent: AgentLogger = { info() {}, warn() {}, error() {} };
@@ -434,6 +437,7 @@ export class Reconciler {
     let paths: DriftPath[];
     let actor: string;
     let changedAt: string;
+    let changedAtSource: SeenDrift["changedAtSource"] = "seen";
     if (!live) {
       paths = [{ path: "", desired: "present", live: null }];
       actor = "unknown (deleted)";
@@ -450,8 +454,10 @@ export class Reconciler {
       // managedFields carry no time for some writes (the scale subresource records none): the
       // time the agent saw the event is then the best bound on when the change happened.
       changedAt = who?.time ?? seen;
+      if (who?.time) changedAtSource = "managedFields";
     }
-    this.lastDrift.set(key, { paths, actor, changedAt });
+    const drift: SeenDrift = { paths, actor, changedAt, changedAtSource };
+    this.lastDrift.set(key, drift);
     // A revert already scheduled or in flight answers this drift; counting it again would turn
     // the events of one change (spec, then status) into a fight.
     if (this.pendingReverts.has(key) || this.reverting.has(key)) return;
@@ -466,7 +472,7 @@ export class Reconciler {
       action = decision.fight ? DriftAction.Fight : DriftAction.Reverted;
       if (decision.delayMs === 0) {
         // Ledgered once the write's outcome is known: reverted, or revert-failed.
-        this.startRevert(key, { paths, actor, changedAt });
+        this.startRevert(key, drift);
         return;
       } else {
         const t = setTimeout(() => {
@@ -485,7 +491,7 @@ export class Reconciler {
       if (this.reportedDrift.get(key) === signature) return;
       this.reportedDrift.set(key, signature);
     }
-    this.reportDrift(entry, ref, { paths, actor, changedAt }, action);
+    this.reportDrift(entry, ref, drift, action);
   }
 
   private reportDrift(entry: Applied, ref: ReturnType<typeof refOf>, drift: SeenDrift, action: DriftAction): void {
@@ -506,7 +512,7 @@ export class Reconciler {
     };
     this.opts.reporter.drift(body);
     // Paths carry values, Secret values already masked by diffLive.
-    const line = { app: entry.app.name, object: describeRef(ref), paths: drift.paths, actor: drift.actor, changedAt: drift.changedAt, policy, action };
+    const line = { app: entry.app.name, object: describeRef(ref), paths: drift.paths, actor: drift.actor, changedAt: drift.changedAt, changedAtSource: drift.changedAtSource, policy, action };
     if (action === DriftAction.Fight || action === DriftAction.RevertFailed || policy === DriftPolicy.Warn) this.log.warn(line, "drift");
     else this.log.info(line, "drift");
   }

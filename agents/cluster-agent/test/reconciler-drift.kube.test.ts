@@ -52,6 +52,8 @@ describe("drift ledger", () => {
     const changedAt = Date.parse(drift.changedAt!);
     expect(changedAt).toBeGreaterThanOrEqual(before - 1000); // seen-time fallback: within the test's window
     expect(changedAt).toBeLessThanOrEqual(after + 1000);
+    // The log line says where the time came from.
+    expect(h.logs.find((l) => l.msg === "drift")?.obj).toMatchObject({ actor: "kubectl-scale", changedAtSource: "seen" });
     await waitFor(async () => ((await live(web)) as { spec: { replicas: number } }).spec.replicas === 1, { what: "replicas reverted to 1" });
     expect(h.reconciler.counters.reverts).toBe(1);
   });
@@ -70,6 +72,7 @@ describe("drift ledger", () => {
     expect(drift.paths).toEqual([{ path: "/data/password", desired: MASK, live: MASK }]);
     expect(drift.actor).toBe("intruder");
     expect(typeof drift.changedAt).toBe("string"); // a merge patch records its time in managedFields
+    expect(h.logs.find((l) => l.msg === "drift")?.obj).toMatchObject({ changedAt: drift.changedAt, changedAtSource: "managedFields" });
     expect(drift.action).toBe("reverted");
     await waitFor(async () => {
       const o = (await live(s)) as { data?: Record<string, string> } | undefined;
