@@ -1,7 +1,9 @@
 // Read-only access to the env repo at one commit. The engine reads nothing else: no clock, no
 // environment variables, no network.
-import { readFileSync, readdirSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { readFileSync, readdirSync, realpathSync, statSync } from "node:fs";
+import { join, sep } from "node:path";
+import { ErrorCode } from "@flotilla/model";
+import { OverlayError } from "./errors.js";
 
 /** Read-only view of a repo at one commit. Paths are POSIX, relative to the repo root, no leading "/". */
 export interface FileView {
@@ -10,24 +12,45 @@ export interface FileView {
   listDir(path: string): string[] | undefined;
 }
 
-/** A FileView over a directory on disk (CLI, tests). Symlinks are followed by node:fs. */
+/**
+ * A FileView over a directory on disk (CLI, tests). Symlinks are followed only while they stay
+ * inside the root: one that leads out of the repository is refused, not read.
+ */
 export function fsFileView(rootDir: string): FileView {
-  const abs = (p: string) => (p === "" || p === "." ? rootDir : join(rootDir, p));
+  let realRoot: string | undefined;
+  const inside = (path: string): string | undefined => {
+    const full = path === "" || path === "." ? rootDir : join(rootDir, path);
+    let real: string;
+    try {
+      realRoot ??= realpathSync(rootDir);
+      real = realpathSync(full);
+    } catch {
+      return undefined; // missing
+    }
+    if (real !== realRoot && !real.startsWith(realRoot + sep)) {
+      throw new OverlayError(ErrorCode.PathEscapesRepo, `${path} is a symbolic link that leads out of the repository`, {
+        file: path,
+      });
+    }
+    return real;
+  };
   return {
     readFile(path) {
+      const real = inside(path);
+      if (real === undefined) return undefined;
       try {
-        const full = abs(path);
-        if (!statSync(full).isFile()) return undefined;
-        return readFileSync(full);
+        if (!statSync(real).isFile()) return undefined;
+        return readFileSync(real);
       } catch {
         return undefined;
       }
     },
     listDir(path) {
+      const real = inside(path);
+      if (real === undefined) return undefined;
       try {
-        const full = abs(path);
-        if (!statSync(full).isDirectory()) return undefined;
-        return readdirSync(full).sort();
+        if (!statSync(real).isDirectory()) return undefined;
+        return readdirSync(real).sort();
       } catch {
         return undefined;
       }

@@ -1,4 +1,4 @@
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -53,6 +53,24 @@ describe("file views", () => {
     expect(view.readFile("missing.yaml")).toBeUndefined();
     const r = renderKustomization(view, "app");
     expect(r.ok && r.objects.map((o) => o.metadata.name)).toEqual(["c"]);
+  });
+
+  it("fsFileView refuses symbolic links that lead out of the repository", () => {
+    const outside = mkdtempSync(join(tmpdir(), "overlays-outside-"));
+    try {
+      writeFileSync(join(outside, "secret.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: s}\n");
+      mkdirSync(join(root, "leak"));
+      writeFileSync(join(root, "leak", "kustomization.yaml"), "resources: [secret.yaml]\n");
+      symlinkSync(join(outside, "secret.yaml"), join(root, "leak", "secret.yaml"));
+      const r = renderKustomization(fsFileView(root), "leak");
+      expect(r.ok).toBe(false);
+      if (!r.ok) {
+        expect(r.error.code).toBe("FLOTILLA_ERR_PATH_ESCAPES_REPO");
+        expect(r.error.message).toMatch(/leak\/secret\.yaml is a symbolic link that leads out of the repository/);
+      }
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
   });
 
   it("memoryFileView implies directories from file paths", () => {
