@@ -19,6 +19,7 @@ import { wireNames, type SigningKey, type WireNames } from "@flotilla/wire";
 import { buildApi } from "./api/index.js";
 import { BreakGlassControl } from "./break-glass.js";
 import { startIngest, type IngestHandle } from "./ingest.js";
+import { startRetention } from "./retention.js";
 import { BundlePublisher } from "./publish.js";
 import { createResolver, type Resolver, type ResolverLogger, type ResolverSink } from "./resolver.js";
 
@@ -93,6 +94,8 @@ export async function startHub(config: HubConfig): Promise<Hub> {
     stops.push(() => nc.drain());
     const ingest = await startIngest({ nc, names, db: database.db, logger: log });
     stops.push(() => ingest.stop());
+    const retention = startRetention({ db: database.db, onError: (err) => log.warn({ err: String(err) }, "retention sweep failed") });
+    stops.push(() => retention.stop());
 
     // 4. The resolver publishes bundles and pointers; its sink keeps Postgres in step.
     const publisher = new BundlePublisher({ nc, names });

@@ -4,6 +4,7 @@ export { createResolver, DEFAULT_POLL_INTERVAL_MS, type Resolver, type ResolverS
 export { BundlePublisher } from "./publish.js";
 export { BreakGlassControl, HUB_ACTOR, DEFAULT_BREAK_GLASS_SWEEP_MS, type BreakGlassControlOptions } from "./break-glass.js";
 export { startIngest, type IngestHandle, type IngestOptions } from "./ingest.js";
-export { buildApi, type ApiOptions, type HubControl } from "./api/index.js";
+export * from "./api/index.js";
+export { startRetention, type RetentionOptions } from "./retention.js";
 export * from "./nats-auth.js";
 export * from "./nats-auth-files.js";
