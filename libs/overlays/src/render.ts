@@ -52,14 +52,16 @@ export function renderKustomization(view: FileView, dir: string, options: Render
     fixNameReferences(resources, k.file);
 
     // 3. kustomize's output order; like kustomize, annotation values leave as strings.
-    const objects = sortResources(resources, k.sortOptions).map((r) => stringifyAnnotations(r.obj));
+    const objects = sortResources(resources, k.sortOptions).map((r) => finish(r.obj));
     return { ok: true, objects, readPaths: readPaths() };
   } catch (err) {
     return { ok: false, error: toOverlayError(err), readPaths: readPaths() };
   }
 }
 
-function stringifyAnnotations(obj: KubeObject): KubeObject {
+/** Output form: a missing apiVersion stays missing (it is "" inside the build); annotation values are strings. */
+function finish(obj: KubeObject): KubeObject {
+  if (obj.apiVersion === "") delete (obj as { apiVersion?: string }).apiVersion;
   const annotations = obj.metadata.annotations as Record<string, unknown> | undefined;
   if (annotations && typeof annotations === "object") {
     for (const [k, v] of Object.entries(annotations)) {

@@ -109,6 +109,7 @@ export function isPlainObject(v: unknown): v is Record<string, unknown> {
 export function toKubeObjects(docs: unknown[], file: string): KubeObject[] {
   const out: KubeObject[] = [];
   const visit = (doc: unknown, where: string) => {
+    if (Array.isArray(doc) && doc.length === 0) return; // kustomize skips an empty `[]` document
     if (!isPlainObject(doc)) throw manifestInvalid(`${where} is not a YAML mapping`, { file });
     const kind = doc.kind;
     if (typeof kind === "string" && kind.endsWith("List") && Array.isArray(doc.items)) {
