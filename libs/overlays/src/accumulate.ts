@@ -4,9 +4,10 @@
 import { ErrorCode } from "@flotilla/model";
 import { OverlayError, renderFailed } from "./errors.js";
 import { generate } from "./generators.js";
-import { parseReplacementFile, type Kustomization, type Replacement } from "./kustomization.js";
+import type { Kustomization } from "./kustomization.js";
 import type { Loader } from "./loader.js";
 import { applyPatches, applyPatchesJson6902, applyPatchesStrategicMerge } from "./patches.js";
+import { parseReplacementFile, type Replacement } from "./replacement-config.js";
 import { looksRemote, resolveFileInKustomization, resolveInRepo } from "./repo-paths.js";
 import { allIds, curId, describeId, idEquals, idKey, newResource, type Resource } from "./resource.js";
 import { applyImages } from "./transformers/images.js";

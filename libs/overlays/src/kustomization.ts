@@ -1,10 +1,11 @@
 // Reading and checking one kustomization file. Every field kustomize knows is either parsed here
 // into a typed value or refused with an error naming the file and the field; unknown fields are
 // refused like kustomize refuses them.
-import { ErrorCode } from "@flotilla/model";
-import { OverlayError, renderFailed, unsupported } from "./errors.js";
+import { renderFailed, unsupported } from "./errors.js";
+import { FieldReader, parseTarget } from "./field-reader.js";
 import type { FieldSpec } from "./field-spec.js";
 import type { PatchTarget } from "./patch/index.js";
+import { parseReplacement, type ReplacementEntry } from "./replacement-config.js";
 import { isPlainObject, parseYamlDocument } from "./yaml-io.js";
 
 export const KUSTOMIZATION_FILE_NAMES = ["kustomization.yaml", "kustomization.yml", "Kustomization"] as const;
@@ -61,31 +62,6 @@ export interface GeneratorArgs {
   type?: string;
   options?: GeneratorOptions;
 }
-
-export interface ReplacementSource {
-  group?: string;
-  version?: string;
-  kind?: string;
-  name?: string;
-  namespace?: string;
-  fieldPath?: string;
-  options?: { delimiter?: string; index?: number };
-}
-
-export interface ReplacementTarget {
-  select: PatchTarget;
-  reject: PatchTarget[];
-  fieldPaths: string[];
-  options: { delimiter?: string; index?: number; create: boolean };
-}
-
-export interface Replacement {
-  source: ReplacementSource;
-  targets: ReplacementTarget[];
-}
-
-/** A replacement written inline, or a file holding one or a list of them. */
-export type ReplacementEntry = { inline: Replacement } | { path: string };
 
 export interface SortOptions {
   order: "legacy" | "fifo";
@@ -244,94 +220,6 @@ function basenameOf(path: string): string {
   return path.slice(path.lastIndexOf("/") + 1);
 }
 
-/** Typed access to one mapping of a kustomization, with errors that name the field path. */
-class FieldReader {
-  constructor(
-    readonly raw: Record<string, unknown>,
-    readonly file: string,
-    readonly prefix = "",
-  ) {}
-
-  path(key: string): string {
-    return this.prefix ? `${this.prefix}.${key}` : key;
-  }
-
-  bad(key: string, what: string): OverlayError {
-    return new OverlayError(ErrorCode.RenderFailed, `invalid kustomization: ${this.path(key)} ${what}`, {
-      file: this.file,
-      field: this.path(key),
-    });
-  }
-
-  sub(value: unknown, path: string): FieldReader {
-    const full = this.prefix ? `${this.prefix}.${path}` : path;
-    if (!isPlainObject(value)) {
-      throw new OverlayError(ErrorCode.RenderFailed, `invalid kustomization: ${full} must be a mapping`, {
-        file: this.file,
-        field: full,
-      });
-    }
-    return new FieldReader(value, this.file, full);
-  }
-
-  checkKeys(allowed: string[]): void {
-    for (const key of Object.keys(this.raw)) {
-      if (!allowed.includes(key)) {
-        throw new OverlayError(ErrorCode.KustomizationUnsupported, `unknown field "${this.path(key)}"`, {
-          file: this.file,
-          field: this.path(key),
-        });
-      }
-    }
-  }
-
-  optString(key: string): string | undefined {
-    const v = this.raw[key];
-    if (v === undefined || v === null) return undefined;
-    if (typeof v !== "string") throw this.bad(key, `must be a string (got ${typeof v}); quote the value`);
-    return v;
-  }
-
-  reqString(key: string): string {
-    const v = this.optString(key);
-    if (v === undefined || v === "") throw this.bad(key, "is required");
-    return v;
-  }
-
-  optBool(key: string): boolean | undefined {
-    const v = this.raw[key];
-    if (v === undefined || v === null) return undefined;
-    if (typeof v !== "boolean") throw this.bad(key, "must be true or false");
-    return v;
-  }
-
-  list(key: string): unknown[] {
-    const v = this.raw[key];
-    if (v === undefined || v === null) return [];
-    if (!Array.isArray(v)) throw this.bad(key, "must be a list");
-    return v;
-  }
-
-  stringList(key: string): string[] {
-    return this.list(key).map((v, i) => {
-      if (typeof v !== "string") throw this.bad(`${key}[${i}]`, "must be a string");
-      return v;
-    });
-  }
-
-  stringMap(key: string): Record<string, string> {
-    const v = this.raw[key];
-    if (v === undefined || v === null) return {};
-    if (!isPlainObject(v)) throw this.bad(key, "must be a mapping of strings");
-    const out: Record<string, string> = {};
-    for (const [k, val] of Object.entries(v)) {
-      if (typeof val !== "string") throw this.bad(`${key}.${k}`, `must be a string (got ${JSON.stringify(val)}); quote the value`);
-      out[k] = val;
-    }
-    return out;
-  }
-}
-
 function parseFieldSpec(r: FieldReader): FieldSpec {
   r.checkKeys(["path", "create", "group", "version", "kind"]);
   const spec: FieldSpec = { path: r.reqString("path") };
@@ -374,15 +262,6 @@ function parseReplica(r: FieldReader): ReplicaEntry {
   return { name: r.reqString("name"), count };
 }
 
-function parseTarget(r: FieldReader): PatchTarget {
-  r.checkKeys(["group", "version", "kind", "name", "namespace", "labelSelector", "annotationSelector"]);
-  const t: PatchTarget = {};
-  for (const k of ["group", "version", "kind", "name", "namespace", "labelSelector", "annotationSelector"] as const) {
-    const v = r.optString(k);
-    if (v) t[k] = v;
-  }
-  return t;
-}
 
 function parsePatch(r: FieldReader): PatchEntry {
   r.checkKeys(["path", "patch", "target", "options"]);
@@ -451,56 +330,6 @@ function parseGenerator(r: FieldReader, secret: boolean): GeneratorArgs {
   }
   if (r.raw.options !== undefined && r.raw.options !== null) g.options = parseGeneratorOptions(r.sub(r.raw.options, "options"));
   return g;
-}
-
-/** Replacements read from a `replacements: - path:` file (one mapping or a list of them). */
-export function parseReplacementFile(raw: unknown, file: string): Replacement[] {
-  const items = Array.isArray(raw) ? raw : [raw];
-  const top = new FieldReader({}, file);
-  return items.map((v, i) => parseReplacement(top.sub(v, `[${i}]`)));
-}
-
-function parseReplacement(r: FieldReader): Replacement {
-  r.checkKeys(["source", "targets"]);
-  if (r.raw.source === undefined || r.raw.source === null) throw r.bad("source", "is required");
-  const s = r.sub(r.raw.source, "source");
-  s.checkKeys(["group", "version", "kind", "name", "namespace", "fieldPath", "options"]);
-  const source: ReplacementSource = {};
-  for (const k of ["group", "version", "kind", "name", "namespace", "fieldPath"] as const) {
-    const v = s.optString(k);
-    if (v) source[k] = v;
-  }
-  if (s.raw.options !== undefined && s.raw.options !== null) source.options = parseFieldOptions(s.sub(s.raw.options, "options"), false);
-  const targets = r.list("targets").map((v, i) => {
-    const t = r.sub(v, `targets[${i}]`);
-    t.checkKeys(["select", "reject", "fieldPaths", "options"]);
-    if (t.raw.select === undefined || t.raw.select === null) throw t.bad("select", "is required: a target must specify resources to select");
-    const options = t.raw.options !== undefined && t.raw.options !== null ? parseFieldOptions(t.sub(t.raw.options, "options"), true) : {};
-    return {
-      select: parseTarget(t.sub(t.raw.select, "select")),
-      reject: t.list("reject").map((x, j) => parseTarget(t.sub(x, `reject[${j}]`))),
-      fieldPaths: t.stringList("fieldPaths"),
-      options: { ...options, create: options.create ?? false },
-    };
-  });
-  return { source, targets };
-}
-
-function parseFieldOptions(r: FieldReader, target: boolean): { delimiter?: string; index?: number; create?: boolean } {
-  r.checkKeys(["delimiter", "index", ...(target ? ["create"] : [])]);
-  const out: { delimiter?: string; index?: number; create?: boolean } = {};
-  const delimiter = r.optString("delimiter");
-  if (delimiter) out.delimiter = delimiter;
-  const index = r.raw.index;
-  if (index !== undefined && index !== null) {
-    if (typeof index !== "number" || !Number.isInteger(index)) throw r.bad("index", "must be an integer");
-    out.index = index;
-  }
-  if (target) {
-    const create = r.optBool("create");
-    if (create !== undefined) out.create = create;
-  }
-  return out;
 }
 
 function parseSortOptions(r: FieldReader): SortOptions {
