@@ -3,7 +3,7 @@
 // `[key=value]` picks list elements, `[some.key]` is a literal key, `*` every element; options
 // delimiter/index cut the source or splice into the target; `create` adds missing fields.
 import { renderFailed } from "../errors.js";
-import type { Replacement, ReplacementTarget } from "../kustomization.js";
+import type { Replacement, ReplacementTarget } from "../replacement-config.js";
 import { parseLabelSelector, type PatchTarget } from "../patch/index.js";
 import { allIds, effectiveNamespace, type Resource } from "../resource.js";
 import { isPlainObject, parseYamlDocuments } from "../yaml-io.js";
