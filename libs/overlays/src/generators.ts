@@ -118,7 +118,8 @@ function parseEnvFile(text: string, path: string, file: string, field: string): 
         { file, field },
       );
     }
-    const key = line.slice(0, eq).trimStart();
+    // Go's unicode.IsSpace, not JavaScript's trim (which also drops U+FEFF).
+    const key = line.slice(0, eq).replace(/^[\t\n\v\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+/, "");
     if (key === "") throw renderFailed(`${path}:${i + 1}: empty key`, { file, field });
     out.push({ key, text: line.slice(eq + 1) });
   });
