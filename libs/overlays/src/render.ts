@@ -1,5 +1,13 @@
 // renderKustomization: one kustomization directory in, objects out — the equivalent of
-// `kustomize build <dir>`. Failures come back as a result, never as an exception.
+// `kubectl kustomize <dir>` (kustomize v5.5), checked against it by the conformance suite.
+// Failures come back as a result, never as an exception.
+//
+// Supported kustomization fields: resources (+ legacy bases), components, namespace, namePrefix,
+// nameSuffix, commonLabels, labels, commonAnnotations, images, replicas, patches,
+// patchesStrategicMerge, patchesJson6902, configMapGenerator, secretGenerator, generatorOptions,
+// replacements, sortOptions. Refused with an error naming file and field: remote bases, vars,
+// crds, configurations, openapi, generators/transformers/validators plugins, helm*, buildMetadata,
+// and any field kustomize itself does not know.
 import type { KubeObject } from "@flotilla/model";
 import { ErrorCode } from "@flotilla/model";
 import { Accumulator } from "./accumulate.js";
