@@ -54,7 +54,7 @@ describe("drift ledger", () => {
     expect(changedAt).toBeLessThanOrEqual(after + 1000);
     // The log line says where the time came from.
     expect(h.logs.find((l) => l.msg === "drift")?.obj).toMatchObject({ actor: "kubectl-scale", changedAtSource: "seen" });
-    await waitFor(async () => ((await live(web)) as { spec: { replicas: number } }).spec.replicas === 1, { what: "replicas reverted to 1" });
+    await waitFor(async () => ((await live(web)) as unknown as { spec: { replicas: number } }).spec.replicas === 1, { what: "replicas reverted to 1" });
     expect(h.reconciler.counters.reverts).toBe(1);
   });
 
@@ -107,7 +107,7 @@ describe("drift ledger", () => {
     const drift = await waitFor(() => h!.reporter.drifts.find((d) => d.paths.some((p) => p.path === "/metadata/labels/app")), { what: "label drift" });
     expect(drift.action).toBe("reverted");
     await waitFor(async () => ((await live(web))?.metadata.labels?.["app"] === "web" ? true : undefined), { what: "label reverted" });
-    const now = (await live(web)) as { spec: { replicas: number } };
+    const now = (await live(web)) as unknown as { spec: { replicas: number } };
     expect(now.spec.replicas).toBe(4);
     expect(h.reporter.drifts.flatMap((d) => d.paths.map((p) => p.path))).not.toContain("/spec/replicas");
 
@@ -115,7 +115,7 @@ describe("drift ledger", () => {
     const policy = { ignore: [{ kind: "Deployment", name: "web", paths: ["/spec/replicas"] }] };
     h.source.publish([app("shop", [{ ...web, metadata: { ...web.metadata, annotations: { note: "rev 2" } } }], policy)]);
     await waitFor(synced(2), { what: "second apply" });
-    const again = (await live(web)) as { spec: { replicas: number }; metadata: { annotations?: Record<string, string> } };
+    const again = (await live(web)) as unknown as { spec: { replicas: number }; metadata: { annotations?: Record<string, string> } };
     expect(again.metadata.annotations?.["note"]).toBe("rev 2");
     expect(again.spec.replicas).toBe(4);
   });
@@ -193,7 +193,7 @@ describe("drift ledger", () => {
       const o = await live(cm);
       return o && o.metadata["uid"] !== uid ? o : undefined;
     }, { what: "re-created" });
-    expect((recreated as { data: Record<string, string> }).data).toEqual({ mode: "ours" });
+    expect((recreated as unknown as { data: Record<string, string> }).data).toEqual({ mode: "ours" });
     await waitFor(() => h!.reconciler.liveObject(refKey(refOf(cm)))?.metadata["uid"] === recreated.metadata["uid"], { what: "the agent's view follows the re-created object" });
   });
 

@@ -37,7 +37,7 @@ export interface HarnessOptions {
   inventoryNamespace: string;
   cluster?: string;
   namespaces?: string[];
-  tuning?: Partial<Pick<ReconcilerOptions, "fightGuard" | "statusDebounceMs" | "resyncIntervalMs" | "watch" | "breakGlass">>;
+  tuning?: Partial<Pick<ReconcilerOptions, "fightGuard" | "statusDebounceMs" | "resyncIntervalMs" | "watch" | "breakGlass" | "retry">>;
 }
 
 export async function startReconciler(opts: HarnessOptions): Promise<Harness> {
