@@ -4,3 +4,4 @@ export * from "./signing.js";
 export * from "./schemas.js";
 export * from "./codec.js";
 export * from "./control.js";
+export * from "./trace-context.js";
