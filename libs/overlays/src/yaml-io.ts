@@ -51,6 +51,7 @@ const goTimestamp: ScalarTag = {
 const MANIFEST_OPTIONS = {
   version: "1.2" as const,
   schema: "core" as const,
+  merge: true, // go-yaml honours `<<` merge keys
   customTags: (tags: ScalarTag[]) => [
     ...tags.filter((t) => t.tag !== "tag:yaml.org,2002:int"),
     goInt,
@@ -87,7 +88,13 @@ export function parseYamlDocuments(text: string, file: string, dialect: "manifes
       const reason = (first.message.split("\n")[0] ?? first.message).replace(/ at line \d+, column \d+:?$/, "");
       throw manifestInvalid(`YAML syntax error: ${reason}`, { file, ...(line ? { line } : {}) }, first);
     }
-    const value = doc.toJS({ maxAliasCount: 1000 }) as unknown;
+    let value: unknown;
+    try {
+      // structuredClone: an alias becomes its own copy, as kustomize de-anchors documents.
+      value = structuredClone(doc.toJS({ maxAliasCount: 1000 }) as unknown);
+    } catch (err) {
+      throw manifestInvalid(`YAML error: ${(err as Error).message}`, { file }, err);
+    }
     if (value === null || value === undefined) continue;
     out.push(value);
   }
