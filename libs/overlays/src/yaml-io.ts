@@ -90,8 +90,8 @@ export function parseYamlDocuments(text: string, file: string, dialect: "manifes
     }
     let value: unknown;
     try {
-      // structuredClone: an alias becomes its own copy, as kustomize de-anchors documents.
-      value = structuredClone(doc.toJS({ maxAliasCount: 1000 }) as unknown);
+      // An alias becomes its own copy, as kustomize de-anchors documents.
+      value = unshare(doc.toJS({ maxAliasCount: 1000 }) as unknown);
     } catch (err) {
       throw manifestInvalid(`YAML error: ${(err as Error).message}`, { file }, err);
     }
@@ -99,6 +99,17 @@ export function parseYamlDocuments(text: string, file: string, dialect: "manifes
     out.push(value);
   }
   return out;
+}
+
+/** Deep copy that gives every occurrence its own object (structuredClone would keep sharing). */
+function unshare(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(unshare);
+  if (isPlainObject(v)) {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = unshare(x);
+    return out;
+  }
+  return v;
 }
 
 /** Parses a single-document YAML file (a kustomization); an empty file is an empty object. */

@@ -105,4 +105,16 @@ describe("resources", () => {
     expect(objects[0]?.metadata.name).toMatch(/^c-settings-[a-z0-9]{10}$/);
     expect(objects[0]?.data).toEqual({ A: "1", B: "2" });
   });
+
+  it("gives every YAML alias its own copy and honours merge keys, as kustomize does", () => {
+    const objects = render({
+      "kustomization.yaml": "resources: [r.yaml]\nlabels:\n- pairs: {x: y2}\n  includeTemplates: true\n",
+      "r.yaml":
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n  selector: {matchLabels: &m {app: a}}\n  template:\n    metadata: {labels: *m}\n  extra:\n    <<: {k1: v1, k2: v2}\n    k2: override\n",
+    });
+    const spec = objects[0]?.spec as Record<string, Record<string, unknown>>;
+    expect(spec.selector).toEqual({ matchLabels: { app: "a" } });
+    expect(spec.template).toEqual({ metadata: { labels: { app: "a", x: "y2" } } });
+    expect(spec.extra).toEqual({ k1: "v1", k2: "override" });
+  });
 });
