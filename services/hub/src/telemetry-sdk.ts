@@ -1,0 +1,90 @@
+// Starts OpenTelemetry for a Flotilla process (the hub, or an agent run by the CLI): W3C trace
+// context propagation, metrics for Prometheus, and trace export only when an OTLP endpoint is
+// configured. Libraries (agents/cluster-agent, libs/wire, the hub's loops) use only
+// @opentelemetry/api; this is the one place that owns the SDK.
+//
+// No network unless asked: without OTEL_EXPORTER_OTLP_ENDPOINT (or ..._TRACES_ENDPOINT) no span
+// is exported, no log exporter is created, and metrics are only read when Prometheus scrapes.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { context, metrics, propagation, trace } from "@opentelemetry/api";
+import { PrometheusExporter } from "@opentelemetry/exporter-prometheus";
+import { NodeSDK, core, resources, type tracing } from "@opentelemetry/sdk-node";
+
+export interface TelemetryOptions {
+  /** `service.name` of every span and metric, e.g. "flotilla-hub". */
+  serviceName: string;
+  /**
+   * Metrics for Prometheus. `true`: the caller serves `metricsHandler` (the hub on GET /metrics);
+   * `{ host, port }`: the exporter's own HTTP server serves GET /metrics there (the agent's
+   * `--metrics-listen`). Absent: no metrics are collected at all.
+   */
+  prometheus?: boolean | { host?: string; port: number };
+  /** Span processors to use instead of the OTLP export (tests: an in-memory exporter). */
+  spanProcessors?: tracing.SpanProcessor[];
+  /** Environment to read OTEL_* settings from (default process.env). */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface Telemetry {
+  /** Whether spans are recorded and exported (an OTLP endpoint or span processors were given). */
+  readonly tracing: boolean;
+  /** Answers a Prometheus scrape with the text format (with `prometheus: true`). */
+  readonly metricsHandler?: (request: IncomingMessage, response: ServerResponse) => void;
+  /** Flushes pending spans, stops the Prometheus server, and unregisters the global providers. */
+  shutdown(): Promise<void>;
+}
+
+/** True when the standard OTLP environment variables name an endpoint for traces. */
+export function otlpTraceExportConfigured(env: NodeJS.ProcessEnv = process.env): boolean {
+  return Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim());
+}
+
+/**
+ * Registers the global tracer and meter providers and the W3C propagator. One per process: a
+ * second start before shutdown() finds the globals taken and its providers stay unused.
+ */
+export async function startTelemetry(options: TelemetryOptions): Promise<Telemetry> {
+  const env = options.env ?? process.env;
+  const prometheus = await prometheusExporter(options.prometheus);
+  const exportTraces = options.spanProcessors === undefined && otlpTraceExportConfigured(env);
+  const sdk = new NodeSDK({
+    serviceName: options.serviceName,
+    // env (OTEL_RESOURCE_ATTRIBUTES) and host name; not the process detector, whose command-line
+    // attribute would publish --nats-password and the like in target_info.
+    resourceDetectors: [resources.envDetector, resources.hostDetector],
+    textMapPropagator: new core.W3CTraceContextPropagator(),
+    metricReaders: prometheus ? [prometheus] : [],
+    // undefined → the SDK builds the exporter from OTEL_TRACES_EXPORTER / OTEL_EXPORTER_OTLP_*;
+    // [] → no tracer provider at all (spans are no-ops, propagation still forwards a context).
+    ...(exportTraces ? {} : { spanProcessors: options.spanProcessors ?? [] }),
+    // Logs go to the process's own logger, never to an OTLP default.
+    logRecordProcessors: [],
+    instrumentations: [],
+  });
+  sdk.start();
+  const handler = prometheus && options.prometheus === true ? prometheus.getMetricsRequestHandler.bind(prometheus) : undefined;
+  return {
+    tracing: exportTraces || (options.spanProcessors?.length ?? 0) > 0,
+    ...(handler ? { metricsHandler: handler } : {}),
+    async shutdown() {
+      await sdk.shutdown().catch(() => undefined);
+      // The API keeps the first registration forever otherwise: a later start (tests, a restarted
+      // hub in the same process) could not register its providers.
+      metrics.disable();
+      trace.disable();
+      propagation.disable();
+      context.disable();
+    },
+  };
+}
+
+async function prometheusExporter(option: TelemetryOptions["prometheus"]): Promise<PrometheusExporter | undefined> {
+  if (!option) return undefined;
+  if (option === true) return new PrometheusExporter({ preventServerStart: true });
+  // Its own server: wait until it listens so a bad address fails the start, not a later scrape.
+  let exporter: PrometheusExporter | undefined;
+  await new Promise<void>((resolve, reject) => {
+    exporter = new PrometheusExporter({ ...(option.host ? { host: option.host } : {}), port: option.port }, (err) => (err ? reject(err) : resolve()));
+  });
+  return exporter;
+}

@@ -1,0 +1,127 @@
+// The hub's metrics and spans (meter and tracer "flotilla-hub"), through @opentelemetry/api only:
+// without a started SDK (telemetry-sdk.ts) every call here is a no-op.
+//
+// Metrics (Prometheus names in parentheses):
+//   flotilla.hub.reports.ingested        counter   kind, outcome   (flotilla_hub_reports_ingested_total)
+//   flotilla.hub.reports.rejected        counter   code            (flotilla_hub_reports_rejected_total)
+//   flotilla.hub.render.duration         histogram s, outcome      (flotilla_hub_render_duration_seconds)
+//   flotilla.hub.render.failures         counter                   (flotilla_hub_render_failures_total)
+//   flotilla.hub.pointers.published      counter                   (flotilla_hub_pointers_published_total)
+// Spans: "ingest report" (child of the agent's span whose context came in the message headers),
+// "resolve" (one env repo resolve).
+import { SpanKind, SpanStatusCode, context, metrics, trace, type Counter, type Histogram, type MeterProvider, type Span } from "@opentelemetry/api";
+import { ReportKind } from "@flotilla/model";
+import { extractTraceContext, type TraceHeaders } from "@flotilla/wire";
+
+export const HUB_METER = "flotilla-hub";
+
+/** What an ingested message ended as: the store's outcomes, or the ingest loop's own. */
+export type IngestMetricOutcome = "ingested" | "duplicate" | "stale" | "rejected" | "retried";
+
+interface HubInstruments {
+  reportsIngested: Counter;
+  reportsRejected: Counter;
+  renderDuration: Histogram;
+  renderFailures: Counter;
+  pointersPublished: Counter;
+}
+
+// Metrics have no proxy provider in the API: instruments made before the SDK started would stay
+// no-ops. They are made again whenever the global provider changes.
+let cached: { provider: MeterProvider; instruments: HubInstruments } | undefined;
+
+function instruments(): HubInstruments {
+  const provider = metrics.getMeterProvider();
+  if (cached?.provider === provider) return cached.instruments;
+  const meter = provider.getMeter(HUB_METER);
+  const made: HubInstruments = {
+    reportsIngested: meter.createCounter("flotilla.hub.reports.ingested", { description: "Agent reports taken off the report stream, by kind and outcome (ingested, duplicate, stale, rejected, retried)" }),
+    reportsRejected: meter.createCounter("flotilla.hub.reports.rejected", { description: "Reports recorded in rejected_reports, by error code" }),
+    renderDuration: meter.createHistogram("flotilla.hub.render.duration", { unit: "s", description: "Time to render every cluster's bundle at one revision" }),
+    renderFailures: meter.createCounter("flotilla.hub.render.failures", { description: "Revisions that failed to render (the last good pointers were kept)" }),
+    pointersPublished: meter.createCounter("flotilla.hub.pointers.published", { description: "Signed desired pointers published" }),
+  };
+  cached = { provider, instruments: made };
+  return made;
+}
+
+const tracer = () => trace.getTracer(HUB_METER);
+
+/** Report kinds as metric labels; a subject with anything else counts as "other". */
+const kinds = new Set<string>(Object.values(ReportKind));
+
+/** `<prefix>.report.<cluster>.<kind>` → the kind label. */
+function kindOf(subject: string): string {
+  const kind = subject.slice(subject.lastIndexOf(".") + 1);
+  return kinds.has(kind) ? kind : "other";
+}
+
+interface IngestMessage {
+  subject: string;
+  seq: number;
+  headers?: TraceHeaders | undefined;
+}
+
+const ingestSpans = new WeakMap<object, Span>();
+
+/** A report message arrived: starts its "ingest report" span under the publisher's trace context. */
+export function ingestReceived(m: IngestMessage): void {
+  const parent = extractTraceContext(m.headers, context.active());
+  const span = tracer().startSpan(
+    "ingest report",
+    { kind: SpanKind.CONSUMER, attributes: { "messaging.system": "nats", "messaging.destination.name": m.subject, "flotilla.stream_seq": m.seq } },
+    parent,
+  );
+  ingestSpans.set(m, span);
+}
+
+/** The message was acked (or handed back for redelivery): ends its span and counts the outcome. */
+export function ingestDone(m: IngestMessage, outcome: IngestMetricOutcome, rejectedCode?: string): void {
+  const kind = kindOf(m.subject);
+  const i = instruments();
+  i.reportsIngested.add(1, { kind, outcome });
+  if (outcome === "rejected") i.reportsRejected.add(1, { code: rejectedCode ?? "unknown" });
+  const span = ingestSpans.get(m);
+  if (!span) return;
+  ingestSpans.delete(m);
+  span.setAttributes({ "flotilla.report.kind": kind, "flotilla.ingest.outcome": outcome });
+  if (outcome === "rejected" || outcome === "retried") span.setStatus({ code: SpanStatusCode.ERROR, ...(rejectedCode ? { message: rejectedCode } : {}) });
+  span.end();
+}
+
+/** Runs one resolve in a "resolve" span; counts the pointers it published. */
+export function tracedResolve<T extends { revision: string; published: number; failed: boolean }>(resolve: () => Promise<T>): Promise<T> {
+  return tracer().startActiveSpan("resolve", async (span) => {
+    try {
+      const outcome = await resolve();
+      span.setAttributes({ "flotilla.revision": outcome.revision, "flotilla.pointers_published": outcome.published, "flotilla.failed": outcome.failed });
+      if (outcome.failed) span.setStatus({ code: SpanStatusCode.ERROR });
+      if (outcome.published > 0) instruments().pointersPublished.add(outcome.published);
+      return outcome;
+    } catch (err) {
+      span.recordException(err as Error);
+      span.setStatus({ code: SpanStatusCode.ERROR });
+      throw err;
+    } finally {
+      span.end();
+    }
+  });
+}
+
+/** Times one render of a revision (synchronous: the renderer is pure computation). */
+export function timedRender<T extends { ok: boolean }>(render: () => T): T {
+  const started = performance.now();
+  let outcome = "error";
+  try {
+    const result = render();
+    outcome = result.ok ? "ok" : "failed";
+    return result;
+  } finally {
+    instruments().renderDuration.record((performance.now() - started) / 1000, { outcome });
+  }
+}
+
+/** A revision failed to render (counted once per revision, not per poll). */
+export function countRenderFailure(): void {
+  instruments().renderFailures.add(1);
+}
