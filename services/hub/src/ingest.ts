@@ -12,6 +12,7 @@ import { ErrorCode, FlotillaError, toErrorInfo, type ErrorInfo, type Report } fr
 import { ingestReport, ingestReports, recordRejectedReport, type FleetSchema, type IngestOutcome } from "@flotilla/store";
 import type { WireNames } from "@flotilla/wire";
 import { batchesOf } from "./ingest-batches.js";
+import { ingestDone, ingestReceived } from "./telemetry.js";
 import { isDataError, parseReportMessage, type ParsedReportMessage } from "./ingest-message.js";
 import {
   defaultIngestConsumerOptions,
@@ -80,6 +81,7 @@ export async function startIngest(options: IngestOptions): Promise<IngestHandle>
   type Parsed = { m: JsMsg; parsed: ParsedReportMessage };
 
   const handleBatch = async (batch: JsMsg[]): Promise<void> => {
+    batch.forEach((m) => ingestReceived(m));
     const items: Parsed[] = batch.map((m) => ({
       m,
       parsed: parseReportMessage(names, { subject: m.subject, data: m.data, messageId: m.headers?.get("Nats-Msg-Id") }),
@@ -97,6 +99,7 @@ export async function startIngest(options: IngestOptions): Promise<IngestHandle>
         valid.forEach(({ m }, i) => {
           m.ack();
           counts[outcomes[i]!]++;
+          ingestDone(m, outcomes[i]!);
         });
         written = true;
       } catch {
@@ -124,6 +127,7 @@ export async function startIngest(options: IngestOptions): Promise<IngestHandle>
     // Only now is the report durable: acknowledge.
     m.ack();
     counts[outcome]++;
+    ingestDone(m, outcome);
   };
 
   const reject = async (m: JsMsg, error: ErrorInfo, messageId: string | undefined): Promise<void> => {
@@ -134,12 +138,14 @@ export async function startIngest(options: IngestOptions): Promise<IngestHandle>
     }
     m.ack();
     counts.rejected++;
+    ingestDone(m, "rejected", error.code);
     logger.warn({ subject: m.subject, streamSeq: m.seq, error }, "report rejected");
   };
 
   const retry = (m: JsMsg, err: unknown): void => {
     m.nak(retryDelayMs);
     counts.retried++;
+    ingestDone(m, "retried");
     logger.error({ subject: m.subject, streamSeq: m.seq, err: errorText(err) }, "report write failed; redelivery requested");
   };
 
