@@ -13,6 +13,7 @@ import { ErrorCode, FLEET_FILE, FleetFileError, toErrorInfo, type Cluster, type 
 import type { SigningKey } from "@flotilla/wire";
 import { createIncrementalRenderer, readFleetBytes, type EnvRepo, type RenderCounts, type RenderOptions } from "@flotilla/envrepo";
 import type { BundlePublisher } from "./publish.js";
+import { countRenderFailure, timedRender, tracedResolve } from "./telemetry.js";
 
 /**
  * Where resolve results go (the integrator wires it to Postgres). Every method must be
@@ -102,7 +103,7 @@ export function createResolver(opts: ResolverOptions): Resolver {
       const fleet = readFleetBytes(text);
       if (!fleet.ok) return await renderFailed(revision, fleet.errors.map((e) => e.toJSON()));
       const changed = await changedSinceLastRender(revision);
-      const rendered = renderer.render(view, fleet.fleet, revision, changed);
+      const rendered = timedRender(() => renderer.render(view, fleet.fleet, revision, changed));
       const counts = rendered.counts;
       log.info({ revision, ...counts, changedPaths: changed?.length }, "rendered revision");
       if (rendered.warnings.length) log.warn({ revision, warnings: rendered.warnings }, "revision renders with warnings");
@@ -159,6 +160,7 @@ export function createResolver(opts: ResolverOptions): Resolver {
 
   async function renderFailed(revision: string, errors: ErrorInfo[]): Promise<ResolveOutcome> {
     log.warn({ revision, errors }, "revision failed to render; keeping the last good pointers");
+    countRenderFailure();
     await sink.onRenderFailed(revision, errors);
     last = { revision, failed: true, errors };
     return { revision, published: 0, failed: true, errors };
@@ -170,7 +172,7 @@ export function createResolver(opts: ResolverOptions): Resolver {
 
   function refresh(): Promise<ResolveOutcome> {
     if (!running) {
-      running = resolve().finally(() => {
+      running = tracedResolve(resolve).finally(() => {
         running = undefined;
       });
       return running;
