@@ -13,6 +13,7 @@ import { refreshRoutes } from "./routes/refresh.js";
 import { breakGlassRoutes } from "./routes/break-glass.js";
 import { rejectedReportRoutes } from "./routes/rejected-reports.js";
 import { renderFailureRoutes } from "./routes/render-failures.js";
+import { metricsRoutes, type MetricsHandler } from "./routes/metrics.js";
 
 export interface ApiOptions {
   db: Kysely<FleetSchema>;
@@ -24,6 +25,8 @@ export interface ApiOptions {
   clock?: () => Date;
   /** Require a bearer token on everything but /healthz and /readyz (default: no authentication). */
   auth?: ApiAuth;
+  /** Serves GET /metrics (Prometheus text) when given: `startTelemetry(...).metricsHandler`. */
+  metrics?: MetricsHandler;
 }
 
 export function buildApi(options: ApiOptions): FastifyInstance {
@@ -38,5 +41,6 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   rejectedReportRoutes(app, context);
   if (options.hub) refreshRoutes(app, options.hub);
   if (options.hub?.breakGlass) breakGlassRoutes(app, context, options.hub.breakGlass);
+  if (options.metrics) metricsRoutes(app, options.metrics);
   return app;
 }
