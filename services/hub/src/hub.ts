@@ -22,6 +22,7 @@ import { startIngest, type IngestHandle } from "./ingest.js";
 import { startRetention } from "./retention.js";
 import { BundlePublisher } from "./publish.js";
 import { createResolver, type Resolver, type ResolverLogger, type ResolverSink } from "./resolver.js";
+import { startTelemetry } from "./telemetry-sdk.js";
 
 export interface HubConfig {
   repo: OpenEnvRepoOptions;
@@ -43,6 +44,9 @@ export interface HubConfig {
   /** How often expired break-glass windows are swept (default 1 s). */
   breakGlassSweepMs?: number;
   logger?: boolean | { level: string };
+  /** Start OpenTelemetry for this process (W3C propagation, OTLP traces when OTEL_EXPORTER_OTLP_ENDPOINT
+   * is set) and serve Prometheus metrics on GET /metrics. Off by default: it registers globals. */
+  telemetry?: boolean;
 }
 
 export interface Hub {
@@ -67,6 +71,8 @@ export async function startHub(config: HubConfig): Promise<Hub> {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
   };
   try {
+    const telemetry = config.telemetry ? await startTelemetry({ serviceName: "flotilla-hub", prometheus: true }) : undefined;
+    if (telemetry) stops.push(() => telemetry.shutdown());
     // 1. The database: migrate before anything writes.
     const database = await openDatabase({ url: config.databaseUrl, pgliteDir: config.pgliteDir });
     stops.push(() => database.close());
@@ -80,7 +86,7 @@ export async function startHub(config: HubConfig): Promise<Hub> {
       signingKey: config.signingKey,
       ...(config.breakGlassSweepMs ? { sweepIntervalMs: config.breakGlassSweepMs } : {}),
     });
-    const api = buildApi({ db: database.db, hub: { refresh: () => resolver.refresh(), ready: () => ready, breakGlass }, logger: config.logger ?? false });
+    const api = buildApi({ db: database.db, hub: { refresh: () => resolver.refresh(), ready: () => ready, breakGlass }, logger: config.logger ?? false, ...(telemetry?.metricsHandler ? { metrics: telemetry.metricsHandler } : {}) });
     const log: ResolverLogger = api.log;
 
     // 3. NATS: report ingest first, so no report waits for the first render.
