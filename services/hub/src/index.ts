@@ -8,3 +8,5 @@ export * from "./api/index.js";
 export { startRetention, type RetentionOptions } from "./retention.js";
 export * from "./nats-auth.js";
 export * from "./nats-auth-files.js";
+export { startTelemetry, otlpTraceExportConfigured, type Telemetry, type TelemetryOptions } from "./telemetry-sdk.js";
+export { HUB_METER } from "./telemetry.js";
