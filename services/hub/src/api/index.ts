@@ -1,4 +1,5 @@
 export { buildApi, type ApiOptions } from "./build-api.js";
+export type { MetricsHandler } from "./routes/metrics.js";
 export type { HubControl } from "./hub-control.js";
 export {
   MAX_BREAK_GLASS_TTL_SECONDS,
