@@ -6,9 +6,9 @@ import { createTestNats, type TestNats } from "@flotilla/testkit";
 import { controlKey, encodeJson, generateSigningKey, signControl, wireNames, type SigningKey, type WireNames } from "@flotilla/wire";
 import { Kvm } from "@nats-io/kv";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { BreakGlassWatch } from "../src/index.js";
+import { BreakGlassWatch, connectAgentNats } from "../src/index.js";
 import type { Refusal } from "../src/ports.js";
-import { waitFor } from "./nats-helpers.js";
+import { privateNats, waitFor } from "./nats-helpers.js";
 
 const CLUSTER = "edge-1";
 const DEPLOY = { group: "apps", kind: "Deployment", namespace: "shop", name: "api" };
@@ -142,5 +142,57 @@ describe("BreakGlassWatch", () => {
     await waitFor("the window to expire", () => (!w.covers("shop", DEPLOY_KEY) ? true : undefined), 10_000);
     await waitFor("onChange at the expiry", () => (changes() === 2 ? true : undefined), 5_000);
     expect(w.active()).toEqual([]);
+  });
+});
+
+describe("BreakGlassWatch across a NATS restart", () => {
+  it("keeps its windows while NATS is down and follows the hub's next record when the server comes back empty", async () => {
+    const server = await privateNats();
+    const names = wireNames("bg-restart");
+    const hub = generateSigningKey();
+    let watch: BreakGlassWatch | undefined;
+    let admin: NatsConnection | undefined;
+    try {
+      await server.start();
+      admin = await connect({ servers: server.url, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+      const hubNc = admin;
+      const put = async (generation: number, windows: BreakGlassWindow[]) => {
+        const kv = await new Kvm(hubNc).create(names.desiredBucket, { history: 5, allow_direct: true });
+        await kv.put(controlKey(CLUSTER), encodeJson(signControl({ cluster: CLUSTER, generation, issuedAt: new Date().toISOString(), windows }, hub)));
+      };
+      watch = new BreakGlassWatch({
+        connection: () => connectAgentNats({ servers: server.url, reconnectTimeWait: 100 }),
+        names,
+        cluster: CLUSTER,
+        publicKey: hub.publicKey,
+        retry: { initialMs: 50, maxMs: 500 },
+      });
+      watch.start();
+      await put(1, [window({ scope: { kind: "app", app: "shop" } })]);
+      const w = watch;
+      await waitFor("the window", () => w.covers("shop", DEPLOY_KEY) || undefined);
+
+      await server.stop();
+      // NATS away: the window is still honoured (it has not expired).
+      expect(w.covers("shop", DEPLOY_KEY)).toBe(true);
+      await server.wipe();
+      await server.start();
+      // The hub ends the window meanwhile and publishes again into the empty server.
+      await waitFor("the hub can write again", async () => {
+        try {
+          await put(2, []);
+          return true;
+        } catch {
+          return false;
+        }
+      });
+      await waitFor("generation 2 after the restart", () => (w.generation === 2 ? true : undefined), 30_000);
+      expect(w.covers("shop", DEPLOY_KEY)).toBe(false);
+      expect(w.counters.refused).toBe(0);
+    } finally {
+      await watch?.stop();
+      await admin?.close();
+      await server.dispose();
+    }
   });
 });
