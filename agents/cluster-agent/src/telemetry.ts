@@ -1,0 +1,113 @@
+// The agent's metrics and spans (meter and tracer "flotilla-agent"), through @opentelemetry/api
+// only: the process that runs the agent starts the SDK (the CLI: startTelemetry of @flotilla/hub);
+// without one every call here is a no-op.
+//
+// Metrics (Prometheus names in parentheses), each labelled with the cluster:
+//   flotilla.agent.reconciles        observable counter  (flotilla_agent_reconciles_total)
+//   flotilla.agent.reverts           observable counter  (flotilla_agent_reverts_total): revert writes
+//   flotilla.agent.revert_failures   observable counter  (flotilla_agent_revert_failures_total)
+//   flotilla.agent.refusals          observable counter  (flotilla_agent_refusals_total): desired states refused
+//   flotilla.agent.drifts            counter  action, policy  (flotilla_agent_drifts_total): drift events reported
+//   flotilla.agent.apply.duration    histogram s  (flotilla_agent_apply_duration_seconds): one full reconcile
+// Spans: "reconcile" (one desired state applied), "revert" (one drift revert). Reports queued inside
+// a span carry its trace context to the hub (nats-reporter.ts).
+import { SpanStatusCode, metrics, trace, type BatchObservableResult, type Counter, type Histogram, type MeterProvider } from "@opentelemetry/api";
+
+export const AGENT_METER = "flotilla-agent";
+
+/** The Reconciler's counters that are exposed as observable counters. */
+export interface ReconcilerCounters {
+  readonly reconciles: number;
+  readonly reverts: number;
+  readonly revertFailures: number;
+  readonly refusals: number;
+}
+
+interface AgentInstruments {
+  drifts: Counter;
+  applyDuration: Histogram;
+}
+
+// Metrics have no proxy provider in the API: instruments made before the SDK started would stay
+// no-ops. They are made again whenever the global provider changes.
+let cached: { provider: MeterProvider; instruments: AgentInstruments } | undefined;
+
+function instruments(): AgentInstruments {
+  const provider = metrics.getMeterProvider();
+  if (cached?.provider === provider) return cached.instruments;
+  const meter = provider.getMeter(AGENT_METER);
+  const made: AgentInstruments = {
+    drifts: meter.createCounter("flotilla.agent.drifts", { description: "Drift events reported, by the action taken and the drift policy" }),
+    applyDuration: meter.createHistogram("flotilla.agent.apply.duration", { unit: "s", description: "Time of one full reconcile: apply, prune, inventories, watches" }),
+  };
+  cached = { provider, instruments: made };
+  return made;
+}
+
+const tracer = () => trace.getTracer(AGENT_METER);
+
+/**
+ * Exposes a reconciler's counters as observable counters (read at each scrape, so the loop is
+ * not touched). Returns the function that stops observing (call it when the agent stops).
+ */
+export function observeReconciler(cluster: string, counters: ReconcilerCounters): () => void {
+  const meter = metrics.getMeter(AGENT_METER);
+  const observed = {
+    reconciles: meter.createObservableCounter("flotilla.agent.reconciles", { description: "Full reconciles run" }),
+    reverts: meter.createObservableCounter("flotilla.agent.reverts", { description: "Drift reverts written by the agent" }),
+    revertFailures: meter.createObservableCounter("flotilla.agent.revert_failures", { description: "Drift reverts that failed (retried with backoff)" }),
+    refusals: meter.createObservableCounter("flotilla.agent.refusals", { description: "Desired states refused (bad signature, digest, older generation)" }),
+  };
+  const attributes = { cluster };
+  const callback = (result: BatchObservableResult) => {
+    result.observe(observed.reconciles, counters.reconciles, attributes);
+    result.observe(observed.reverts, counters.reverts, attributes);
+    result.observe(observed.revertFailures, counters.revertFailures, attributes);
+    result.observe(observed.refusals, counters.refusals, attributes);
+  };
+  const all = Object.values(observed);
+  meter.addBatchObservableCallback(callback, all);
+  return () => meter.removeBatchObservableCallback(callback, all);
+}
+
+/** Runs one reconcile in a "reconcile" span (the active one, so its reports carry its trace) and times it. */
+export function tracedReconcile(
+  cluster: string,
+  desired: { pointer: { generation: number; revision: string } },
+  reconcile: () => Promise<void>,
+): Promise<void> {
+  const attributes = { "flotilla.cluster": cluster, "flotilla.generation": desired.pointer.generation, "flotilla.revision": desired.pointer.revision };
+  return tracer().startActiveSpan("reconcile", { attributes }, async (span) => {
+    const started = performance.now();
+    try {
+      await reconcile();
+    } catch (err) {
+      span.recordException(err as Error);
+      span.setStatus({ code: SpanStatusCode.ERROR });
+      throw err;
+    } finally {
+      instruments().applyDuration.record((performance.now() - started) / 1000, { cluster });
+      span.end();
+    }
+  });
+}
+
+/** Runs one drift revert in a "revert" span (its drift report carries the trace). */
+export function tracedRevert(cluster: string, key: string, revert: () => Promise<void>): Promise<void> {
+  return tracer().startActiveSpan("revert", { attributes: { "flotilla.cluster": cluster, "flotilla.object": key } }, async (span) => {
+    try {
+      await revert();
+    } catch (err) {
+      span.recordException(err as Error);
+      span.setStatus({ code: SpanStatusCode.ERROR });
+      throw err;
+    } finally {
+      span.end();
+    }
+  });
+}
+
+/** A drift event was reported. */
+export function countDrift(cluster: string, action: string, policy: string): void {
+  instruments().drifts.add(1, { cluster, action, policy });
+}
