@@ -46,6 +46,7 @@ import { LiveObjects, type LiveObjectsOptions, type WatchedKind } from "./live-o
 import { startHeartbeats, type HeartbeatTimer } from "./nats-heartbeats.js";
 import type { DesiredStateSource, DriftBody, Refusal, Reporter, StatusBody, VerifiedDesired } from "./ports.js";
 import { buildStatus, type AppResult } from "./status-builder.js";
+import { countDrift, tracedReconcile, tracedRevert } from "./telemetry.js";
 
 export interface AgentLogger {
   info(obj: object, msg: string): void;
@@ -203,7 +204,7 @@ export class Reconciler {
     this.loop = this.loop.then(async () => {
       const next = this.queued;
       this.queued = undefined;
-      if (next && !this.stopped) await this.reconcile(next);
+      if (next && !this.stopped) await tracedReconcile(this.opts.cluster, next, () => this.reconcile(next));
     });
   }
 
@@ -511,6 +512,7 @@ export class Reconciler {
       action,
     };
     this.opts.reporter.drift(body);
+    countDrift(this.opts.cluster, action, policy);
     // Paths carry values, Secret values already masked by diffLive.
     const line = { app: entry.app.name, object: describeRef(ref), paths: drift.paths, actor: drift.actor, changedAt: drift.changedAt, changedAtSource: drift.changedAtSource, policy, action };
     if (action === DriftAction.Fight || action === DriftAction.RevertFailed || policy === DriftPolicy.Warn) this.log.warn(line, "drift");
@@ -520,7 +522,7 @@ export class Reconciler {
   /** Starts a revert; with `drift`, the ledger entry is written when its outcome is known. */
   private startRevert(key: string, drift?: SeenDrift): void {
     if (this.reverting.has(key)) return;
-    const done = this.revert(key, drift).finally(() => this.reverting.delete(key));
+    const done = tracedRevert(this.opts.cluster, key, () => this.revert(key, drift)).finally(() => this.reverting.delete(key));
     this.reverting.set(key, done);
   }
 
