@@ -6,11 +6,16 @@
 // what the agent did. Heartbeats only say "still alive at generation N", so when the queue holds
 // more than maxPending reports every heartbeat but the newest is coalesced away. The queue can
 // therefore exceed maxPending only by status and drift reports.
+//
+// Trace context: a report queued inside a span (a reconcile, a revert) is published with that
+// span's W3C traceparent in its message headers, so the hub's ingest span joins the same trace.
+// The context is kept in memory only: reports reloaded from the spool after a restart go without.
 import { randomUUID } from "node:crypto";
+import { context } from "@opentelemetry/api";
 import type { Report } from "@flotilla/model";
-import { encodeJson, reportSubject, type WireNames } from "@flotilla/wire";
+import { encodeJson, injectTraceContext, reportSubject, type WireNames } from "@flotilla/wire";
 import { jetstream, type JetStreamClient } from "@nats-io/jetstream";
-import type { NatsConnection } from "@nats-io/transport-node";
+import { headers, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
 import { RetryBackoff, DEFAULT_RETRY, type RetryOptions } from "./nats-backoff.js";
 import { NatsConnectionHolder, watchStatus, type NatsConnector } from "./nats-connection.js";
 import { ReportSpool } from "./nats-report-spool.js";
@@ -45,6 +50,8 @@ export class NatsReporter implements Reporter {
   private readonly maxPending: number;
   private readonly queue: Report[];
   private flushers: { resolve(): void; reject(e: Error): void }[] = [];
+  /** Trace context headers of queued reports, by report id (only those queued inside a span). */
+  private readonly traceHeaders = new Map<string, MsgHdrs>();
   private wakeIdle: (() => void) | undefined;
   private stopped = false;
   private doneSinceCompaction = 0;
@@ -105,6 +112,8 @@ export class NatsReporter implements Reporter {
   private enqueue(report: Report): void {
     try {
       this.queue.push(report);
+      const traced = injectTraceContext(headers(), context.active());
+      if (traced.has("traceparent")) this.traceHeaders.set(report.id, traced);
       this.spool?.add(report);
       if (this.queue.length > this.maxPending) this.coalesceHeartbeats();
       this.wakeIdle?.();
@@ -128,6 +137,7 @@ export class NatsReporter implements Reporter {
       const r = this.queue[i];
       if (r?.kind === "heartbeat" && i !== newest) {
         dropped.push(r.id);
+        this.traceHeaders.delete(r.id);
         this.queue.splice(i, 1);
       }
     }
@@ -159,11 +169,13 @@ export class NatsReporter implements Reporter {
         await js.client.publish(reportSubject(this.opts.names, this.opts.cluster, head.kind), encodeJson(head), {
           msgID: head.id,
           timeout: this.opts.publishTimeoutMs ?? 5_000,
+          ...this.headersOf(head.id),
         });
         this.backoff.reset();
         failing = false;
         const at = this.queue.indexOf(head);
         if (at >= 0) this.queue.splice(at, 1);
+        this.traceHeaders.delete(head.id);
         this.markDone([head.id]);
         if (this.queue.length === 0) for (const f of this.flushers.splice(0)) f.resolve();
       } catch (err) {
@@ -174,6 +186,12 @@ export class NatsReporter implements Reporter {
       }
     }
     stopStatus?.();
+  }
+
+  /** Headers with the report's trace context; JetStream adds Nats-Msg-Id from msgID itself. */
+  private headersOf(id: string): { headers?: MsgHdrs } {
+    const h = this.traceHeaders.get(id);
+    return h ? { headers: h } : {};
   }
 
   private markDone(ids: string[]): void {
