@@ -11,3 +11,4 @@ export * from "./reconciler.js";
 export * from "./break-glass.js";
 export * from "./agent.js";
 export { FightGuard, defaultFightGuardOptions, type FightGuardOptions } from "./fight-guard.js";
+export * from "./telemetry.js";
