@@ -193,14 +193,31 @@ export function toYamlStream(objects: KubeObject[]): string {
         Scalar(_key, node) {
           if (typeof node.value !== "string") return;
           // go-yaml never writes a block scalar whose lines end in spaces: it double-quotes it.
-          if (readsAsOtherType(node.value, ambiguous) || / (\n|$)/.test(node.value) && node.value.includes("\n")) {
+          if (readsAsOtherType(node.value, ambiguous) || (/ (\n|$)/.test(node.value) && node.value.includes("\n"))) {
             node.type = Scalar.QUOTE_DOUBLE;
+          } else if (node.value.includes("'") && needsQuotes(node.value) && !hasControlChars(node.value)) {
+            // go-yaml still prefers single quotes ('it''s') where the yaml library would switch to double.
+            node.type = Scalar.QUOTE_SINGLE;
           }
         },
       });
       return doc.toString({ indentSeq: false, lineWidth: 0, singleQuote: true, doubleQuotedAsJSON: true });
     })
     .join("---\n");
+}
+
+function hasControlChars(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return true;
+  }
+  return false;
+}
+
+/** Whether a string cannot be written plain (the yaml library would quote it). */
+function needsQuotes(value: string): boolean {
+  const text = new Document(value, { version: "1.1" }).toString({ lineWidth: 0 });
+  return text.startsWith('"') || text.startsWith("'");
 }
 
 function readsAsOtherType(value: string, cache: Map<string, boolean>): boolean {
