@@ -18,7 +18,7 @@ describe("examples", () => {
     for (const b of r.bundles) {
       const objects = b.apps.flatMap((a) => a.objects);
       expect(objects.map((o) => `${o.kind}/${o.metadata.namespace ?? ""}/${o.metadata.name}`)).toEqual(["Namespace//shop", "Deployment/shop/inventory-api"]);
-      expect((objects[1] as { spec: { replicas: number } }).spec.replicas).toBe(2);
+      expect((objects[1] as unknown as { spec: { replicas: number } }).spec.replicas).toBe(2);
     }
   });
 

@@ -70,7 +70,7 @@ async function renderHead() {
 function replicasOf(r: Awaited<ReturnType<typeof renderHead>>["inc"], cluster: string, app: string): unknown {
   if (!r.ok) throw new Error(r.errors[0]!.message);
   const objects = r.bundles.find((b) => b.cluster === cluster)!.apps.find((a) => a.name === app)!.objects;
-  return (objects.find((o) => o.kind === "Deployment") as { spec: { replicas: number } }).spec.replicas;
+  return (objects.find((o) => o.kind === "Deployment") as unknown as { spec: { replicas: number } }).spec.replicas;
 }
 
 describe("incremental renderer", () => {

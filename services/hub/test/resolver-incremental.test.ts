@@ -85,7 +85,7 @@ describe("resolver: incremental rendering", () => {
       const p = await publisher.readPointer(cluster);
       expect(p?.revision, cluster).toBe(r2);
       const bundle = await publisher.readBundle(p!.bundleDigest);
-      const api = bundle!.apps.find((a) => a.name === "api")!.objects[0] as { spec: { replicas: number } };
+      const api = bundle!.apps.find((a) => a.name === "api")!.objects[0] as unknown as { spec: { replicas: number } };
       expect(api.spec.replicas, cluster).toBe(cluster === "dev-1" ? 1 : 5);
     }
     // dev-1's bundle content is the same; only the revision it carries changed.
