@@ -1,0 +1,188 @@
+// Observability across the wire, on the real NATS JetStream and PostgreSQL 15 (no Kubernetes):
+// a report queued by the agent's NatsReporter inside a span is ingested by the hub in a span of
+// the same trace, and the hub API's GET /metrics shows the ingest, rejection and agent counters.
+import { randomUUID } from "node:crypto";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { trace, type Span } from "@opentelemetry/api";
+import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from "@opentelemetry/sdk-trace-base";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { jetstream } from "@nats-io/jetstream";
+import type { FastifyInstance } from "fastify";
+import { Health, SyncState } from "@flotilla/model";
+import { NatsReporter, observeReconciler, tracedReconcile, type StatusBody } from "@flotilla/cluster-agent";
+import { buildApi, startIngest, startTelemetry, type IngestHandle, type Telemetry } from "@flotilla/hub";
+import { migrateToLatest, openDatabase, type FleetDatabase } from "@flotilla/store";
+import { createTestDatabase, createTestNats, type TestDatabase, type TestNats } from "@flotilla/testkit";
+import { encodeJson, reportSubject, wireNames, type WireNames } from "@flotilla/wire";
+
+const CLUSTER = "edge-7";
+const status = (generation: number): StatusBody => ({
+  generation,
+  revision: "b".repeat(40),
+  bundleDigest: `sha256:${"1".repeat(64)}`,
+  syncState: SyncState.Synced,
+  health: Health.Healthy,
+  apps: [],
+});
+
+async function waitFor<T>(what: string, probe: () => T | Promise<T>, done: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last = await probe();
+  while (!done(last)) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, 25));
+    last = await probe();
+  }
+  return last;
+}
+
+describe("telemetry: agent report → hub ingest", () => {
+  const spans = new InMemorySpanExporter();
+  let telemetry: Telemetry;
+  let tn: TestNats;
+  let names: WireNames;
+  let nc: NatsConnection;
+  let testDb: TestDatabase;
+  let fleet: FleetDatabase;
+  let ingest: IngestHandle;
+  let api: FastifyInstance;
+  let reporter: NatsReporter;
+
+  beforeAll(async () => {
+    telemetry = await startTelemetry({ serviceName: "flotilla-test", prometheus: true, spanProcessors: [new SimpleSpanProcessor(spans)] });
+  });
+  afterAll(async () => {
+    await telemetry.shutdown();
+  });
+
+  beforeEach(async () => {
+    spans.reset();
+    tn = createTestNats("telemetry");
+    names = wireNames(tn.prefix);
+    nc = await connect({ servers: tn.url });
+    testDb = await createTestDatabase("telemetry");
+    fleet = await openDatabase({ url: testDb.url });
+    await migrateToLatest(fleet.db);
+    ingest = await startIngest({ nc, names, db: fleet.db });
+    api = buildApi({ db: fleet.db, metrics: telemetry.metricsHandler! });
+    reporter = new NatsReporter({ connection: nc, names, cluster: CLUSTER, agent: `${CLUSTER}/agent-0/1`, retry: { initialMs: 50, maxMs: 400 } });
+  });
+  afterEach(async () => {
+    await reporter.stop();
+    await ingest.stop();
+    await api.close();
+    await nc.close();
+    await tn.cleanup();
+    await fleet.close();
+    await testDb.drop();
+  });
+
+  const ingestSpans = () => spans.getFinishedSpans().filter((s) => s.name === "ingest report");
+  const scrape = async () => {
+    const res = await api.inject({ method: "GET", url: "/metrics" });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers["content-type"]).toMatch(/^text\/plain/);
+    return res.body;
+  };
+  /** The value of the sample of `name` whose labels include `labels` (the exporter adds otel_scope_name). */
+  const sample = (text: string, name: string, labels: Record<string, string>): number | undefined => {
+    for (const line of text.split("\n")) {
+      const m = /^([a-zA-Z_:][\w:]*)\{(.*)\} (\S+)$/.exec(line);
+      if (!m || m[1] !== name) continue;
+      const got = Object.fromEntries([...m[2]!.matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1], l[2]]));
+      if (Object.entries(labels).every(([k, v]) => got[k] === v)) return Number(m[3]);
+    }
+    return undefined;
+  };
+
+  it("a report queued inside a span is ingested in a child span of the same trace", async () => {
+    let agentSpan: Span | undefined;
+    trace.getTracer("test-agent").startActiveSpan("reconcile", (span) => {
+      agentSpan = span;
+      reporter.status(status(1));
+      span.end();
+    });
+    await reporter.flush();
+    await waitFor("the report ingested", () => ingest.counts.ingested, (n) => n === 1);
+    const [ingested] = await waitFor("the ingest span", ingestSpans, (s) => s.length === 1);
+    const parent = agentSpan!.spanContext();
+    expect(ingested!.spanContext().traceId).toBe(parent.traceId);
+    expect(ingested!.parentSpanContext?.spanId).toBe(parent.spanId);
+    expect(ingested!.parentSpanContext?.isRemote).toBe(true);
+    expect(ingested!.attributes).toMatchObject({
+      "messaging.destination.name": reportSubject(names, CLUSTER, "status"),
+      "flotilla.report.kind": "status",
+      "flotilla.ingest.outcome": "ingested",
+    });
+  });
+
+  it("the agent's reconcile span (tracedReconcile) is the parent of the hub's ingest span", async () => {
+    await tracedReconcile(CLUSTER, { pointer: { generation: 3, revision: "c".repeat(40) } }, async () => {
+      reporter.status(status(3));
+    });
+    await reporter.flush();
+    const [ingested] = await waitFor("the ingest span", ingestSpans, (s) => s.length === 1);
+    const reconcile = spans.getFinishedSpans().find((s: ReadableSpan) => s.name === "reconcile");
+    expect(reconcile?.attributes).toMatchObject({ "flotilla.cluster": CLUSTER, "flotilla.generation": 3 });
+    expect(ingested!.spanContext().traceId).toBe(reconcile!.spanContext().traceId);
+    expect(ingested!.parentSpanContext?.spanId).toBe(reconcile!.spanContext().spanId);
+  });
+
+  it("a report queued outside any span is ingested in a root span (no traceparent sent)", async () => {
+    reporter.heartbeat({ generation: 1, deadlineSeconds: 30 });
+    await reporter.flush();
+    const [ingested] = await waitFor("the ingest span", ingestSpans, (s) => s.length === 1);
+    expect(ingested!.parentSpanContext).toBeUndefined();
+  });
+
+  it("GET /metrics counts ingested reports by kind and outcome, and rejected ones by code", async () => {
+    const before = await scrape();
+    const ingestedStatus = { kind: "status", outcome: "ingested" };
+    const start = sample(before, "flotilla_hub_reports_ingested_total", ingestedStatus) ?? 0;
+    reporter.status(status(1));
+    await reporter.flush();
+    await waitFor("the report ingested", () => ingest.counts.ingested, (n) => n === 1);
+    // A report for another cluster on this cluster's subject: rejected (and acked).
+    const foreign = { ...status(1), kind: "status", id: randomUUID(), cluster: "someone-else", agent: "x/y/1", at: new Date().toISOString() };
+    await jetstream(nc).publish(reportSubject(names, CLUSTER, "status"), encodeJson(foreign), { msgID: foreign.id });
+    await waitFor("the report rejected", () => ingest.counts.rejected, (n) => n === 1);
+
+    const text = await scrape();
+    expect(text).toContain("# TYPE flotilla_hub_reports_ingested_total counter");
+    expect(sample(text, "flotilla_hub_reports_ingested_total", ingestedStatus)).toBe(start + 1);
+    expect(sample(text, "flotilla_hub_reports_ingested_total", { kind: "status", outcome: "rejected" })).toBeGreaterThanOrEqual(1);
+    expect(sample(text, "flotilla_hub_reports_rejected_total", { code: "FLOTILLA_ERR_FORBIDDEN" })).toBeGreaterThanOrEqual(1);
+  });
+
+  it("GET /metrics shows a reconciler's counters as observable counters until it is unobserved", async () => {
+    const counters = { reconciles: 3, reverts: 2, revertFailures: 1, refusals: 4 };
+    const stop = observeReconciler("obs-1", counters);
+    let text = await scrape();
+    expect(sample(text, "flotilla_agent_reconciles_total", { cluster: "obs-1" })).toBe(3);
+    expect(sample(text, "flotilla_agent_reverts_total", { cluster: "obs-1" })).toBe(2);
+    expect(sample(text, "flotilla_agent_refusals_total", { cluster: "obs-1" })).toBe(4);
+    counters.reconciles = 5;
+    text = await scrape();
+    expect(sample(text, "flotilla_agent_reconciles_total", { cluster: "obs-1" })).toBe(5);
+    stop();
+    counters.reconciles = 9;
+    text = await scrape();
+    expect(sample(text, "flotilla_agent_reconciles_total", { cluster: "obs-1" })).not.toBe(9);
+  });
+
+  it("GET /metrics is behind the API token when authentication is on, and absent without a handler", async () => {
+    const token = "metrics-scrape-token-0123456789";
+    const guarded = buildApi({ db: fleet.db, metrics: telemetry.metricsHandler!, auth: { tokens: [token] } });
+    const plain = buildApi({ db: fleet.db });
+    try {
+      expect((await guarded.inject({ method: "GET", url: "/metrics" })).statusCode).toBe(401);
+      const ok = await guarded.inject({ method: "GET", url: "/metrics", headers: { authorization: `Bearer ${token}` } });
+      expect(ok.statusCode).toBe(200);
+      expect(ok.body).toContain("target_info");
+      expect((await plain.inject({ method: "GET", url: "/metrics" })).statusCode).toBe(404);
+    } finally {
+      await guarded.close();
+      await plain.close();
+    }
+  });
+});
