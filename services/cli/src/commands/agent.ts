@@ -1,6 +1,7 @@
 // `flotilla agent`: runs a cluster agent until SIGINT/SIGTERM.
 import { readFileSync } from "node:fs";
-import { startAgent } from "@flotilla/cluster-agent";
+import { observeReconciler, startAgent } from "@flotilla/cluster-agent";
+import { startTelemetry } from "@flotilla/hub";
 import { publicKeyFromPem } from "@flotilla/wire";
 import { helpText, parseCommand, requireString, UsageError, type CommandSpec } from "../args.js";
 import { jsonLogger } from "../logger.js";
@@ -22,6 +23,7 @@ export const agentCommand: CommandSpec = {
     { name: "nats-inbox-prefix", env: "FLOTILLA_NATS_INBOX_PREFIX", type: "string", description: "inbox prefix the agent's NATS permissions allow (e.g. _INBOX_<cluster>)" },
     { name: "nats-prefix", env: "FLOTILLA_NATS_PREFIX", type: "string", description: "prefix of NATS buckets, streams and subjects", default: "flotilla" },
     { name: "heartbeat-interval", env: "FLOTILLA_HEARTBEAT_INTERVAL", type: "string", description: "seconds between heartbeats", default: "10" },
+    { name: "metrics-listen", env: "FLOTILLA_METRICS_LISTEN", type: "string", description: "serve Prometheus metrics on GET /metrics at host:port (default: no metrics)" },
   ],
 };
 
@@ -40,6 +42,9 @@ export async function runAgent(argv: string[]): Promise<number> {
     throw new UsageError(`--hub-public-key ${keyFile}: not a readable PEM public key (${(err as Error).message})`);
   }
   const log = jsonLogger(`agent/${cluster}`);
+  const metricsListen = p.values["metrics-listen"] ? parseListen(String(p.values["metrics-listen"])) : undefined;
+  // Before the agent: its spans and reports need the propagator, its counters the meter provider.
+  const telemetry = await startTelemetry({ serviceName: "flotilla-agent", ...(metricsListen ? { prometheus: metricsListen } : {}) });
   const namespaces = p.values.namespaces ? String(p.values.namespaces).split(",").map((s) => s.trim()).filter(Boolean) : undefined;
   const agent = await startAgent({
     cluster,
@@ -54,8 +59,21 @@ export async function runAgent(argv: string[]): Promise<number> {
     heartbeatIntervalMs: Number(p.values["heartbeat-interval"]) * 1000,
     logger: log,
   });
-  log.info({ cluster, natsUrl: p.values["nats-url"] }, "agent started");
+  const unobserve = observeReconciler(cluster, agent.reconciler.counters);
+  log.info({ cluster, natsUrl: p.values["nats-url"], ...(metricsListen ? { metrics: `http://${metricsListen.host}:${metricsListen.port}/metrics` } : {}) }, "agent started");
   await waitForSignal();
+  unobserve();
   await agent.stop();
+  await telemetry.shutdown();
   return 0;
+}
+
+/** `host:port` (IPv6 as `[::1]:9464`) → listen address; a bad one is a usage error naming the flag. */
+export function parseListen(value: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(value.trim());
+  const port = Number(m?.[3]);
+  if (!m || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new UsageError(`--metrics-listen ${value}: expected host:port, e.g. 0.0.0.0:9464`);
+  }
+  return { host: m[1] ?? (m[2] || "0.0.0.0"), port };
 }
