@@ -48,6 +48,8 @@ export async function runHub(argv: string[]): Promise<number> {
     port: Number(port ?? 8080),
     pollIntervalMs: Number(p.values["poll-interval"]) * 1000,
     logger: { level: "info" },
+    // OpenTelemetry: GET /metrics on the API; OTLP traces when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+    telemetry: true,
   });
   hub.api.log.info({ url: hub.url, keyId: signingKey.keyId, publicKey: publicKeyPem(signingKey.publicKey) }, "hub serving");
   await waitForSignal();
