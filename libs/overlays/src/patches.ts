@@ -162,13 +162,15 @@ function applySmpTo(
     resources.splice(resources.indexOf(r), 1);
     return;
   }
-  replaceObject(r, result);
+  replaceObject(r, result, where);
 }
 
-function replaceObject(r: Resource, result: KubeObject): void {
+function replaceObject(r: Resource, result: KubeObject, where: Where): void {
   const before = curId(r);
   const meta = isPlainObject(result.metadata) ? result.metadata : undefined;
-  if (!meta || typeof meta.name !== "string") throw renderFailed(`patching ${describeId(before)} removed metadata.name`, { file: r.source });
+  if (!meta || typeof meta.name !== "string" || meta.name === "") {
+    throw renderFailed(`patching ${describeId(before)} removed its metadata.name`, where);
+  }
   const after = { ...before, kind: result.kind, name: meta.name, namespace: (meta.namespace as string | undefined) ?? "" };
   if (after.kind !== before.kind || after.name !== before.name || after.namespace !== before.namespace || result.apiVersion !== r.obj.apiVersion) {
     storePreviousId(r);
@@ -182,7 +184,7 @@ function applyLoaded(resources: Resource[], loaded: LoadedPatch, target: PatchTa
     if (!target) throw renderFailed("a JSON 6902 patch needs a target", where);
     for (const r of selectResources(resources, target)) {
       try {
-        replaceObject(r, applyJson6902WithAnnotations(r.obj, loaded.json6902));
+        replaceObject(r, applyJson6902WithAnnotations(r.obj, loaded.json6902), where);
         // kustomize round-trips the object through JSON here, which unshares label values.
         r.sharedValues = new Map();
       } catch (err) {
