@@ -96,7 +96,7 @@ export async function startAgent(config: AgentConfig): Promise<Agent> {
     cluster: config.cluster,
     publicKey: config.hubPublicKey,
     onChange: () => reconciler.recheckDrift(),
-    onRefused: (r) => log?.warn({ error: r.error }, "refused break-glass control record"),
+    onRefused: (r) => reconciler.reportRefusal(r),
     onError,
   });
   const reconciler = new Reconciler({

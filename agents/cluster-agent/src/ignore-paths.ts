@@ -68,3 +68,62 @@ export function withLiveValuesAtIgnoredPaths(desired: KubeObject, live: KubeObje
   }
   return copy as unknown as KubeObject;
 }
+
+/** Item keys of Kubernetes associative lists, in diffLive's order of preference. */
+const LIST_KEYS = ["name", "containerPort", "port", "mountPath", "devicePath", "ip", "topologyKey", "type"];
+
+/** Index in `list` of the item that is `item` by its list key (containers by name, ports by
+ * port…), else the same index when `list` has one; -1 when `list` has no such item. */
+function matchingIndex(list: Json[], item: Json, index: number): number {
+  if (isContainer(item) && !Array.isArray(item)) {
+    const key = LIST_KEYS.find((k) => item[k] !== undefined && list.every((x) => isContainer(x) && !Array.isArray(x) && x[k] !== undefined));
+    if (key !== undefined) {
+      const id = JSON.stringify(item[key]);
+      return list.findIndex((x) => JSON.stringify((x as Record<string, Json>)[key]) === id);
+    }
+  }
+  return index < list.length ? index : -1;
+}
+
+/** `segs` (list indices of `ref`, as diffLive reports them) as the same field of `root`; undefined
+ * when `root` lacks the list item. Past a missing container the remaining segments are kept. */
+function resolveIn(root: Json, ref: Json, segs: string[]): string[] | undefined {
+  const out: string[] = [];
+  let r: Json = ref;
+  let node: Json = root;
+  for (const s of segs) {
+    if (Array.isArray(r) && Array.isArray(node)) {
+      const i = Number(s);
+      const j = matchingIndex(node, r[i], i);
+      if (j < 0) return undefined;
+      out.push(String(j));
+      r = r[i];
+      node = node[j];
+      continue;
+    }
+    out.push(s);
+    r = isContainer(r) ? (r as Record<string, Json>)[s] : undefined;
+    node = isContainer(node) ? (node as Record<string, Json>)[s] : undefined;
+  }
+  return out;
+}
+
+/** `target` with the values `source` has at `pointers` (a value `source` lacks is removed).
+ * Pointers carry the list indices of `ref` (the live object diffLive compared); items of keyed
+ * lists are matched by key in `source` and `target`, so a different item order does no harm.
+ * Used to keep out-of-band values a break-glass window covers, and to put the desired values
+ * back into the drift baseline. Pure. */
+export function withValuesAt(target: KubeObject, source: KubeObject, pointers: readonly string[], ref: KubeObject = source): KubeObject {
+  if (pointers.length === 0) return target;
+  const copy = structuredClone(target) as unknown as Record<string, Json>;
+  for (const p of pointers) {
+    const segs = segments(p);
+    if (segs.length === 0) continue;
+    const at = resolveIn(copy, ref, segs);
+    if (!at) continue;
+    const from = resolveIn(source, ref, segs);
+    const v = from ? valueAt(source, from) : { found: false };
+    setAt(copy, at, v.found ? structuredClone(v.value) : undefined);
+  }
+  return copy as unknown as KubeObject;
+}

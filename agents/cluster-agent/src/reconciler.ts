@@ -40,12 +40,12 @@ import {
   type KubeObject,
 } from "@flotilla/model";
 import { AppInventories } from "./app-inventory.js";
-import { ignoredPaths, withLiveValuesAtIgnoredPaths } from "./ignore-paths.js";
+import { ignoredPaths, withLiveValuesAtIgnoredPaths, withValuesAt } from "./ignore-paths.js";
 import { FightGuard, defaultFightGuardOptions, type FightGuardOptions } from "./fight-guard.js";
 import { LiveObjects, type LiveObjectsOptions, type WatchedKind } from "./live-objects.js";
 import { startHeartbeats, type HeartbeatTimer } from "./nats-heartbeats.js";
 import type { DesiredStateSource, DriftBody, Refusal, Reporter, StatusBody, VerifiedDesired } from "./ports.js";
-import { buildStatus, type AppResult } from "./status-builder.js";
+import { buildStatus, pendingResults, type AppResult } from "./status-builder.js";
 import { countDrift, tracedReconcile, tracedRevert } from "./telemetry.js";
 
 export interface AgentLogger {
@@ -88,6 +88,17 @@ interface Applied {
   desired: KubeObject;
   /** The object as the server returned it after our apply: the baseline for drift. */
   baseline: KubeObject | undefined;
+}
+
+/** Out-of-band values a break-glass window covers, kept by a full reconcile (see holdBreakGlassDrift). */
+interface BreakGlassHold {
+  /** The object to apply: desired, with the live values at `paths`. */
+  object: KubeObject;
+  paths: string[];
+  /** The server's dry-run of the desired object: the expected values at `paths` for the baseline. */
+  expected: KubeObject;
+  /** The live object the paths' list indices refer to. */
+  live: KubeObject;
 }
 
 /** The last drift seen of an object: what a failed revert is reported with. */
@@ -161,7 +172,7 @@ export class Reconciler {
     });
     await this.opts.source.start({
       onDesired: (d) => this.enqueue(d),
-      onRefused: (r) => this.onRefused(r),
+      onRefused: (r) => this.reportRefusal(r, "desired state"),
     });
     this.scheduleResync();
   }
@@ -208,10 +219,13 @@ export class Reconciler {
     });
   }
 
-  private onRefused(r: Refusal): void {
+  /** A refused pointer, bundle or break-glass control record (bad signature, stale generation,
+   * other cluster…): the hub learns of it in the status report's lastError, until the next
+   * revision or a later failure replaces it. */
+  reportRefusal(r: Refusal, what = "break-glass control record"): void {
     this.counters.refusals++;
     this.lastError = r.error;
-    this.log.warn({ error: r.error, generation: r.pointer?.generation }, "refused desired state");
+    this.log.warn({ error: r.error, generation: r.pointer?.generation }, `refused ${what}`);
     if (this.current) this.scheduleStatus(0);
   }
 
@@ -226,9 +240,13 @@ export class Reconciler {
       this.lastError = undefined;
       this.reportedDrift.clear();
     }
-    // 1. Say we are applying, so the hub never mistakes old status for the new generation.
+    // 1. Say we are applying, so the hub never mistakes old status for the new generation: the
+    // objects listed are this revision's, pending until their apply is done.
     this.applying = true;
-    if (isNewRevision) this.reportStatusNow();
+    if (isNewRevision) {
+      this.results = pendingResults(d.bundle.apps);
+      this.reportStatusNow();
+    }
     // Reverts of the old desired state would race the apply: cancel the scheduled ones, let the
     // ones in flight land. Drift is checked again against the new desired state afterwards.
     this.cancelPendingReverts();
@@ -302,9 +320,22 @@ export class Reconciler {
   /** Applies one app, prunes or keeps what left it, writes its inventory. */
   private async applyApp(app: BundleApp): Promise<{ entries: ChangeSetEntry[]; applied: Map<string, Applied>; inventoryError?: ErrorInfo }> {
     const owner = { app: app.name, cluster: this.opts.cluster };
-    const objects = await Promise.all(app.objects.map((o) => this.respectIgnored(o, app)));
+    const holds = new Map<string, BreakGlassHold>();
+    const objects = await Promise.all(
+      app.objects.map(async (o) => {
+        const prepared = await this.respectIgnored(o, app);
+        const held = await this.holdBreakGlassDrift(prepared, app);
+        if (!held) return prepared;
+        holds.set(held.key, held.hold);
+        return held.hold.object;
+      }),
+    );
     const changes = await this.opts.manager.applyAll(objects, { owner, ...this.defaultNamespace() });
-    const entries: ChangeSetEntry[] = changes.entries.map((e) => this.explainTenantRefusal(e));
+    const entries: ChangeSetEntry[] = changes.entries.map((e) => {
+      const hold = holds.get(refKey(e.ref));
+      const entry = this.explainTenantRefusal(e);
+      return hold && entry.action !== ChangeAction.Failed ? { ...entry, message: `${entry.message}; break-glass: live values kept at ${hold.paths.join(", ")}` } : entry;
+    });
     const previous = await this.opts.manager.readInventory(app.name);
     // An object the identity may not even touch (a tenant's cluster-scoped object, another
     // namespace) never existed by our hand: keeping it in the inventory would make every later
@@ -331,7 +362,12 @@ export class Reconciler {
       if (e.action === ChangeAction.Skipped || e.action === ChangeAction.Failed) continue;
       const desired = byKey.get(refKey(e.ref));
       if (!desired) continue;
-      applied.set(refKey(e.ref), { app, desired: withScopeOf(desired, e.ref.namespace), baseline: e.applied });
+      // A held object was applied with its out-of-band values; its baseline gets the desired
+      // values back at those paths, so the drift stays visible and is reverted when the window ends.
+      const hold = holds.get(refKey(e.ref));
+      const baseline = hold && e.applied ? withValuesAt(e.applied, hold.expected, hold.paths, hold.live) : e.applied;
+      if (hold) this.log.info({ app: app.name, object: describeRef(e.ref), paths: hold.paths }, "break-glass window covers drifted object: live values kept");
+      applied.set(refKey(e.ref), { app, desired: withScopeOf(desired, e.ref.namespace), baseline });
       if (e.applied) this.live.remember(e.applied);
     }
     return { entries, applied, ...(inventoryError ? { inventoryError } : {}) };
@@ -354,6 +390,43 @@ export class Reconciler {
     if (cached) return withLiveValuesAtIgnoredPaths(o, cached, app.policy.ignore);
     const r = await this.opts.client.get({ apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name, namespace });
     return r.ok ? withLiveValuesAtIgnoredPaths(o, r.value, app.policy.ignore) : o;
+  }
+
+  /**
+   * A full reconcile (new revision, resync, retry) must not undo what a break-glass window lets
+   * people change by hand: for an existing object the window covers, the fields that drifted from
+   * what the agent applied last (or, for an object it has not applied yet in this process, every
+   * field that differs from the desired state) are applied with their live values — the ignore
+   * paths' technique. Fields the new revision changes elsewhere are applied as usual. Undefined
+   * when nothing is to be held.
+   */
+  private async holdBreakGlassDrift(o: KubeObject, app: BundleApp): Promise<{ key: string; hold: BreakGlassHold } | undefined> {
+    const glass = this.opts.breakGlass;
+    if (!glass) return undefined;
+    const info = await this.opts.client.resource(o.apiVersion, o.kind);
+    if (!info.ok) return undefined; // the apply reports the unknown kind
+    const namespace = info.value.namespaced ? (o.metadata.namespace ?? this.defaultNamespace().defaultNamespace ?? "default") : "";
+    const scoped = withScopeOf(o, namespace);
+    const key = refKey(refOf(scoped));
+    if (!glass.covers(app.name, key)) return undefined;
+    let live = this.live.get(key);
+    if (!live) {
+      const got = await this.opts.client.get({ apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name, namespace });
+      if (!got.ok || !got.value) return undefined; // absent (created as desired) or unreadable (the apply says why)
+      live = got.value;
+    }
+    const owned = withOwnerLabels(scoped, app.name, this.opts.cluster);
+    const dry = await this.opts.client.apply(owned, { fieldManager: this.opts.manager.fieldManager, force: true, dryRun: true });
+    if (!dry.ok) return undefined;
+    const ignore = app.policy.ignore;
+    const differing = diffLive(owned, live, { baseline: dry.value, ignore }).map((p) => p.path);
+    const previous = this.applied.get(key);
+    const drifted = previous && previous.app.name === app.name
+      ? new Set(diffLive(withOwnerLabels(previous.desired, app.name, this.opts.cluster), live, { baseline: previous.baseline, ignore }).map((p) => p.path))
+      : undefined;
+    const paths = differing.filter((p) => p !== "" && (!drifted || drifted.has(p)));
+    if (paths.length === 0) return undefined;
+    return { key, hold: { object: withValuesAt(scoped, live, paths), paths, expected: dry.value, live } };
   }
 
   /** Apps with an inventory on this cluster but no longer in the bundle: pruned when their last

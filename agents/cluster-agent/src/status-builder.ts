@@ -2,10 +2,14 @@
 import { computeHealth, aggregateHealth } from "@flotilla/health";
 import type { ChangeSetEntry } from "@flotilla/kube";
 import {
+  ChangeAction,
   Health,
+  Reason,
   SyncState,
   refKey,
+  refOf,
   type AppStatus,
+  type BundleApp,
   type ErrorInfo,
   type KubeObject,
   type ObjectStatus,
@@ -33,6 +37,24 @@ export function imagesOf(o: KubeObject | undefined): string[] | undefined {
   return images.length ? images : undefined;
 }
 
+/** The objects of a revision being applied, each a `skipped` entry with reason Pending: what the
+ * Applying status lists until the apply's own change set replaces it, so that a status of one
+ * generation never describes the objects of another. */
+export function pendingResults(apps: readonly BundleApp[]): AppResult[] {
+  return apps.map((app) => ({
+    name: app.name,
+    entries: app.objects.map((o) => ({
+      ref: refOf(o),
+      apiVersion: o.apiVersion,
+      action: ChangeAction.Skipped,
+      reason: Reason.Pending,
+      message: "pending: this revision is being applied",
+    })),
+  }));
+}
+
+const isPending = (e: ChangeSetEntry): boolean => e.action === ChangeAction.Skipped && e.reason === Reason.Pending;
+
 export function buildStatus(
   desired: VerifiedDesired,
   results: AppResult[],
@@ -41,6 +63,8 @@ export function buildStatus(
 ): StatusBody {
   const apps: AppStatus[] = results.map((app) => {
     const objects: ObjectStatus[] = app.entries.map((e) => {
+      // Not applied yet: the live object (if any) is still the previous revision's.
+      if (isPending(e)) return { ref: e.ref, action: e.action, reason: e.reason, ...(e.message ? { message: e.message } : {}), health: Health.Progressing, healthReason: Reason.Pending };
       const key = refKey(e.ref);
       const obj = live(key) ?? e.applied;
       const h = e.action === "failed" && !obj ? { health: Health.Missing, reason: e.reason, message: e.message } : computeHealth(obj);
@@ -66,7 +90,7 @@ export function buildStatus(
     ...(opts.observedRevision ? { observedRevision: opts.observedRevision } : {}),
     syncState,
     // While a revision is being applied nothing of it is healthy yet: Progressing, whatever the
-    // objects of the previous revision (still listed in `apps`) look like.
+    // objects already applied (or left from the previous revision) look like.
     health: opts.applying ? Health.Progressing : apps.length ? aggregateHealth(apps.map((a) => a.health)) : Health.Healthy,
     apps,
     ...(opts.lastError ? { lastError: opts.lastError } : {}),

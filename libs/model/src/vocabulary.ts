@@ -81,6 +81,8 @@ export const Reason = {
   Pruned: "Pruned",
   PruneSkippedOwner: "PruneSkippedOwner",
   PruneSkippedAnnotation: "PruneSkippedAnnotation",
+  /** Listed while its revision is being applied: not applied yet. */
+  Pending: "Pending",
   // desired state
   DigestMismatch: "DigestMismatch",
   SignatureInvalid: "SignatureInvalid",
