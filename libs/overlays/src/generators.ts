@@ -54,7 +54,7 @@ function generateOne(k: Kustomization, args: GeneratorArgs, secret: boolean, fie
   const binaryData: Record<string, string> = {};
   for (const e of entries) {
     if (secret) data[e.key] = secretBase64(e.bytes ?? new TextEncoder().encode(e.text ?? ""));
-    else if (e.bytes) binaryData[e.key] = toBase64(e.bytes);
+    else if (e.bytes) binaryData[e.key] = secretBase64(e.bytes); // wrapped like Secret data
     else data[e.key] = e.text ?? "";
   }
   if (Object.keys(data).length > 0) obj.data = data;
@@ -136,7 +136,7 @@ function toBase64(bytes: Uint8Array): string {
 }
 
 /**
- * Secret values as kustomize writes them: base64 cut into 70-character lines, each followed by a
+ * Secret values (and ConfigMap binaryData) as kustomize writes them: base64 cut into 70-character lines, each followed by a
  * newline, once the encoding reaches 70 characters (the API server accepts the newlines).
  */
 export function secretBase64(bytes: Uint8Array): string {
