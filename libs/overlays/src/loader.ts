@@ -12,11 +12,11 @@ export interface Limits {
   maxDepth: number;
 }
 
-export const DEFAULT_LIMITS: Limits = {
+export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxObjects: 20_000,
   maxFileBytes: 8 * 1024 * 1024,
   maxDepth: 64,
-};
+});
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
