@@ -8,7 +8,7 @@
 //   flotilla.agent.revert_failures   observable counter  (flotilla_agent_revert_failures_total)
 //   flotilla.agent.refusals          observable counter  (flotilla_agent_refusals_total): desired states refused
 //   flotilla.agent.drifts            counter  action, policy  (flotilla_agent_drifts_total): drift events reported
-//   flotilla.agent.apply.duration    histogram s  (flotilla_agent_apply_duration_seconds): one full reconcile
+//   flotilla.agent.apply.duration    histogram s  (flotilla_agent_apply_duration): one full reconcile
 // Spans: "reconcile" (one desired state applied), "revert" (one drift revert). Reports queued inside
 // a span carry its trace context to the hub (nats-reporter.ts).
 import { SpanStatusCode, metrics, trace, type BatchObservableResult, type Counter, type Histogram, type MeterProvider } from "@opentelemetry/api";
@@ -28,6 +28,9 @@ interface AgentInstruments {
   applyDuration: Histogram;
 }
 
+/** Histogram buckets in seconds (the SDK default buckets are meant for milliseconds). */
+const SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+
 // Metrics have no proxy provider in the API: instruments made before the SDK started would stay
 // no-ops. They are made again whenever the global provider changes.
 let cached: { provider: MeterProvider; instruments: AgentInstruments } | undefined;
@@ -38,7 +41,7 @@ function instruments(): AgentInstruments {
   const meter = provider.getMeter(AGENT_METER);
   const made: AgentInstruments = {
     drifts: meter.createCounter("flotilla.agent.drifts", { description: "Drift events reported, by the action taken and the drift policy" }),
-    applyDuration: meter.createHistogram("flotilla.agent.apply.duration", { unit: "s", description: "Time of one full reconcile: apply, prune, inventories, watches" }),
+    applyDuration: meter.createHistogram("flotilla.agent.apply.duration", { unit: "s", description: "Time of one full reconcile: apply, prune, inventories, watches", advice: { explicitBucketBoundaries: SECONDS_BUCKETS } }),
   };
   cached = { provider, instruments: made };
   return made;

@@ -8,7 +8,10 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { context, metrics, propagation, trace } from "@opentelemetry/api";
 import { PrometheusExporter } from "@opentelemetry/exporter-prometheus";
-import { NodeSDK, core, resources, type tracing } from "@opentelemetry/sdk-node";
+import { W3CTraceContextPropagator } from "@opentelemetry/core";
+import { envDetector, hostDetector } from "@opentelemetry/resources";
+import { NodeSDK } from "@opentelemetry/sdk-node";
+import type { SpanProcessor } from "@opentelemetry/sdk-trace-base";
 
 export interface TelemetryOptions {
   /** `service.name` of every span and metric, e.g. "flotilla-hub". */
@@ -20,7 +23,7 @@ export interface TelemetryOptions {
    */
   prometheus?: boolean | { host?: string; port: number };
   /** Span processors to use instead of the OTLP export (tests: an in-memory exporter). */
-  spanProcessors?: tracing.SpanProcessor[];
+  spanProcessors?: SpanProcessor[];
   /** Environment to read OTEL_* settings from (default process.env). */
   env?: NodeJS.ProcessEnv;
 }
@@ -51,8 +54,8 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
     serviceName: options.serviceName,
     // env (OTEL_RESOURCE_ATTRIBUTES) and host name; not the process detector, whose command-line
     // attribute would publish --nats-password and the like in target_info.
-    resourceDetectors: [resources.envDetector, resources.hostDetector],
-    textMapPropagator: new core.W3CTraceContextPropagator(),
+    resourceDetectors: [envDetector, hostDetector],
+    textMapPropagator: new W3CTraceContextPropagator(),
     metricReaders: prometheus ? [prometheus] : [],
     // undefined → the SDK builds the exporter from OTEL_TRACES_EXPORTER / OTEL_EXPORTER_OTLP_*;
     // [] → no tracer provider at all (spans are no-ops, propagation still forwards a context).

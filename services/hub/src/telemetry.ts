@@ -4,7 +4,7 @@
 // Metrics (Prometheus names in parentheses):
 //   flotilla.hub.reports.ingested        counter   kind, outcome   (flotilla_hub_reports_ingested_total)
 //   flotilla.hub.reports.rejected        counter   code            (flotilla_hub_reports_rejected_total)
-//   flotilla.hub.render.duration         histogram s, outcome      (flotilla_hub_render_duration_seconds)
+//   flotilla.hub.render.duration         histogram s, outcome      (flotilla_hub_render_duration)
 //   flotilla.hub.render.failures         counter                   (flotilla_hub_render_failures_total)
 //   flotilla.hub.pointers.published      counter                   (flotilla_hub_pointers_published_total)
 // Spans: "ingest report" (child of the agent's span whose context came in the message headers),
@@ -26,6 +26,9 @@ interface HubInstruments {
   pointersPublished: Counter;
 }
 
+/** Histogram buckets in seconds (the SDK default buckets are meant for milliseconds). */
+const SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+
 // Metrics have no proxy provider in the API: instruments made before the SDK started would stay
 // no-ops. They are made again whenever the global provider changes.
 let cached: { provider: MeterProvider; instruments: HubInstruments } | undefined;
@@ -37,7 +40,7 @@ function instruments(): HubInstruments {
   const made: HubInstruments = {
     reportsIngested: meter.createCounter("flotilla.hub.reports.ingested", { description: "Agent reports taken off the report stream, by kind and outcome (ingested, duplicate, stale, rejected, retried)" }),
     reportsRejected: meter.createCounter("flotilla.hub.reports.rejected", { description: "Reports recorded in rejected_reports, by error code" }),
-    renderDuration: meter.createHistogram("flotilla.hub.render.duration", { unit: "s", description: "Time to render every cluster's bundle at one revision" }),
+    renderDuration: meter.createHistogram("flotilla.hub.render.duration", { unit: "s", description: "Time to render every cluster's bundle at one revision", advice: { explicitBucketBoundaries: SECONDS_BUCKETS } }),
     renderFailures: meter.createCounter("flotilla.hub.render.failures", { description: "Revisions that failed to render (the last good pointers were kept)" }),
     pointersPublished: meter.createCounter("flotilla.hub.pointers.published", { description: "Signed desired pointers published" }),
   };

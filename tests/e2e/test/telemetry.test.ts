@@ -9,13 +9,14 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { jetstream } from "@nats-io/jetstream";
 import type { FastifyInstance } from "fastify";
 import { Health, SyncState } from "@flotilla/model";
-import { NatsReporter, observeReconciler, tracedReconcile, type StatusBody } from "@flotilla/cluster-agent";
+import { NatsReporter, countDrift, observeReconciler, tracedReconcile } from "@flotilla/cluster-agent";
 import { buildApi, startIngest, startTelemetry, type IngestHandle, type Telemetry } from "@flotilla/hub";
 import { migrateToLatest, openDatabase, type FleetDatabase } from "@flotilla/store";
 import { createTestDatabase, createTestNats, type TestDatabase, type TestNats } from "@flotilla/testkit";
 import { encodeJson, reportSubject, wireNames, type WireNames } from "@flotilla/wire";
 
 const CLUSTER = "edge-7";
+type StatusBody = Parameters<NatsReporter["status"]>[0];
 const status = (generation: number): StatusBody => ({
   generation,
   revision: "b".repeat(40),
@@ -126,6 +127,8 @@ describe("telemetry: agent report → hub ingest", () => {
     expect(reconcile?.attributes).toMatchObject({ "flotilla.cluster": CLUSTER, "flotilla.generation": 3 });
     expect(ingested!.spanContext().traceId).toBe(reconcile!.spanContext().traceId);
     expect(ingested!.parentSpanContext?.spanId).toBe(reconcile!.spanContext().spanId);
+    // The reconcile was timed too.
+    expect(sample(await scrape(), "flotilla_agent_apply_duration_count", { cluster: CLUSTER })).toBeGreaterThanOrEqual(1);
   });
 
   it("a report queued outside any span is ingested in a root span (no traceparent sent)", async () => {
@@ -164,6 +167,8 @@ describe("telemetry: agent report → hub ingest", () => {
     counters.reconciles = 5;
     text = await scrape();
     expect(sample(text, "flotilla_agent_reconciles_total", { cluster: "obs-1" })).toBe(5);
+    countDrift("obs-1", "reverted", "enforce");
+    expect(sample(await scrape(), "flotilla_agent_drifts_total", { cluster: "obs-1", action: "reverted", policy: "enforce" })).toBe(1);
     stop();
     counters.reconciles = 9;
     text = await scrape();
