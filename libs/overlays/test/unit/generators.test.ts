@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { memoryFileView, renderKustomization, type FileView } from "../../src/index.js";
 import { contentHash } from "../../src/hash.js";
 import { find, names, render, renderError } from "./helpers.js";
 
@@ -122,5 +123,20 @@ describe("configMapGenerator and secretGenerator", () => {
   it("never reads the process environment for bare keys in env files", () => {
     const err = renderError({ "kustomization.yaml": "configMapGenerator:\n- name: c\n  envs: [e.env]\n", "e.env": "HOME\n" });
     expect(err.message).toMatch(/e\.env:1: "HOME" has no value/);
+  });
+
+  it("puts non-UTF-8 files into binaryData, base64 wrapped like kustomize", () => {
+    const bytes = new Uint8Array(128).map((_, i) => 128 + i);
+    const view = memoryFileView({ "kustomization.yaml": "configMapGenerator:\n- name: c\n  files: [bin.dat]\n" });
+    const withBinary: FileView = {
+      readFile: (p) => (p === "bin.dat" ? bytes : view.readFile(p)),
+      listDir: (p) => (p === "" ? [...(view.listDir("") ?? []), "bin.dat"] : view.listDir(p)),
+    };
+    const r = renderKustomization(withBinary, "");
+    if (!r.ok) throw r.error;
+    expect(r.objects[0]?.metadata.name).toBe("c-gb5f68md5f");
+    const text = (r.objects[0]?.binaryData as Record<string, string>)["bin.dat"] ?? "";
+    expect(text.split("\n").map((l) => l.length)).toEqual([70, 70, 32, 0]);
+    expect(Buffer.from(text.replace(/\n/g, ""), "base64")).toEqual(Buffer.from(bytes));
   });
 });
