@@ -24,8 +24,6 @@ export interface TelemetryOptions {
   prometheus?: boolean | { host?: string; port: number };
   /** Span processors to use instead of the OTLP export (tests: an in-memory exporter). */
   spanProcessors?: SpanProcessor[];
-  /** Environment to read OTEL_* settings from (default process.env). */
-  env?: NodeJS.ProcessEnv;
 }
 
 export interface Telemetry {
@@ -47,9 +45,8 @@ export function otlpTraceExportConfigured(env: NodeJS.ProcessEnv = process.env):
  * second start before shutdown() finds the globals taken and its providers stay unused.
  */
 export async function startTelemetry(options: TelemetryOptions): Promise<Telemetry> {
-  const env = options.env ?? process.env;
   const prometheus = await prometheusExporter(options.prometheus);
-  const exportTraces = options.spanProcessors === undefined && otlpTraceExportConfigured(env);
+  const exportTraces = options.spanProcessors === undefined && otlpTraceExportConfigured();
   const sdk = new NodeSDK({
     serviceName: options.serviceName,
     // env (OTEL_RESOURCE_ATTRIBUTES) and host name; not the process detector, whose command-line
