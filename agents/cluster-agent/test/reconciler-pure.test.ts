@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import type { KubeObject } from "@flotilla/model";
 import { FightGuard } from "../src/fight-guard.js";
-import { withLiveValuesAtIgnoredPaths } from "../src/ignore-paths.js";
+import { withLiveValuesAtIgnoredPaths, withValuesAt } from "../src/ignore-paths.js";
 
 describe("FightGuard", () => {
   const guard = () => new FightGuard({ windowMs: 10_000, freeReverts: 2, initialDelayMs: 100, maxDelayMs: 1_000 });
@@ -51,5 +51,31 @@ describe("withLiveValuesAtIgnoredPaths", () => {
   it("uses the desired object for a create, and when no rule matches", () => {
     expect(withLiveValuesAtIgnoredPaths(desired, undefined, rule(["/spec/replicas"]))).toBe(desired);
     expect(withLiveValuesAtIgnoredPaths(desired, live, rule(["/spec/replicas"], "StatefulSet"))).toBe(desired);
+  });
+});
+
+describe("withValuesAt", () => {
+  const pod = (containers: { name: string; image: string }[], labels: Record<string, string> = {}): KubeObject =>
+    ({ apiVersion: "v1", kind: "Pod", metadata: { name: "p", labels }, spec: { containers } }) as unknown as KubeObject;
+
+  it("copies values at pointers of the live object's lists, matching keyed items by key, and removes what the source lacks", () => {
+    const desired = pod([{ name: "a", image: "a:1" }, { name: "b", image: "b:1" }], { team: "x", tier: "web" });
+    // Live lists the containers in another order: its index 0 is desired's index 1.
+    const live = pod([{ name: "b", image: "b:hotfix" }, { name: "a", image: "a:1" }], { team: "x" });
+    const held = withValuesAt(desired, live, ["/spec/containers/0/image", "/metadata/labels/tier"]);
+    expect(held).toEqual(pod([{ name: "a", image: "a:1" }, { name: "b", image: "b:hotfix" }], { team: "x" }));
+    expect(desired).toEqual(pod([{ name: "a", image: "a:1" }, { name: "b", image: "b:1" }], { team: "x", tier: "web" })); // not mutated
+  });
+
+  it("reads the source by the reference's item keys (baseline from a dry-run)", () => {
+    const live = pod([{ name: "b", image: "b:hotfix" }, { name: "a", image: "a:1" }]);
+    const applied = pod([{ name: "b", image: "b:hotfix" }, { name: "a", image: "a:1" }]);
+    const dryRun = pod([{ name: "a", image: "a:1" }, { name: "b", image: "b:1" }]);
+    expect(withValuesAt(applied, dryRun, ["/spec/containers/0/image"], live)).toEqual(pod([{ name: "b", image: "b:1" }, { name: "a", image: "a:1" }]));
+  });
+
+  it("skips an item the target lacks", () => {
+    const live = pod([{ name: "c", image: "c:1" }]);
+    expect(withValuesAt(pod([{ name: "a", image: "a:1" }]), live, ["/spec/containers/0/image"])).toEqual(pod([{ name: "a", image: "a:1" }]));
   });
 });
