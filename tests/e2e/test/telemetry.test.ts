@@ -167,6 +167,12 @@ describe("telemetry: agent report → hub ingest", () => {
     counters.reconciles = 5;
     text = await scrape();
     expect(sample(text, "flotilla_agent_reconciles_total", { cluster: "obs-1" })).toBe(5);
+    // A second agent in the same process (local fleets): its own series next to the first.
+    const stopOther = observeReconciler("obs-2", { reconciles: 1, reverts: 0, revertFailures: 0, refusals: 0 });
+    text = await scrape();
+    expect(sample(text, "flotilla_agent_reconciles_total", { cluster: "obs-2" })).toBe(1);
+    expect(sample(text, "flotilla_agent_reconciles_total", { cluster: "obs-1" })).toBe(5);
+    stopOther();
     countDrift("obs-1", "reverted", "enforce");
     expect(sample(await scrape(), "flotilla_agent_drifts_total", { cluster: "obs-1", action: "reverted", policy: "enforce" })).toBe(1);
     stop();
