@@ -8,6 +8,12 @@ import type { Kustomization } from "./kustomization.js";
 import type { Loader } from "./loader.js";
 import { applyPatches, applyPatchesJson6902, applyPatchesStrategicMerge } from "./patches.js";
 import { parseReplacementFile, type Replacement } from "./replacement-config.js";
+import {
+  defaultTransformerConfig,
+  mergeTransformerConfig,
+  parseTransformerConfig,
+  type TransformerConfig,
+} from "./transformer-config.js";
 import { looksRemote, resolveFileInKustomization, resolveInRepo } from "./repo-paths.js";
 import { allIds, curId, describeId, idEquals, idKey, newResource, type Resource } from "./resource.js";
 import { applyImages } from "./transformers/images.js";
@@ -18,22 +24,32 @@ import { applyReplacements } from "./transformers/replacements.js";
 import { applyReplicas } from "./transformers/replicas.js";
 import { parseYamlDocument, parseYamlDocuments, toKubeObjects } from "./yaml-io.js";
 
+/** The transformer configuration being collected for one build (shared with components). */
+export interface ConfigHolder {
+  value: TransformerConfig;
+}
+
 export class Accumulator {
   /** Kustomization directories being built, outermost first (cycle detection). */
   private readonly stack: string[] = [];
 
   constructor(readonly loader: Loader) {}
 
-  /** Builds `k` into `into` (a fresh list for a kustomization, the parent's list for a component). */
-  build(k: Kustomization, into: Resource[]): Resource[] {
+  /**
+   * Builds `k` into `into` (a fresh list for a kustomization, the parent's list for a component).
+   * `config` collects the transformer configuration of `k` and everything it includes; a
+   * component shares its parent's.
+   */
+  build(k: Kustomization, into: Resource[], config: ConfigHolder): Resource[] {
     this.enter(k);
     try {
-      for (const [i, entry] of k.resources.entries()) this.addResource(k, entry, `resources[${i}]`, into);
+      for (const [i, entry] of k.resources.entries()) this.addResource(k, entry, `resources[${i}]`, into, config);
+      this.addConfigurations(k, config);
       // As in kustomize ≥ 5.1: this kustomization's generators run before its components, so a
       // component's transformers also see (and can merge into) what the generators made.
       for (const res of generate(k, this.loader)) this.appendGenerated(k, res, into);
-      for (const [i, entry] of k.components.entries()) this.addComponent(k, entry, `components[${i}]`, into);
-      this.transform(k, into);
+      for (const [i, entry] of k.components.entries()) this.addComponent(k, entry, `components[${i}]`, into, config);
+      this.transform(k, into, config.value);
       return into;
     } finally {
       this.stack.pop();
@@ -51,7 +67,16 @@ export class Accumulator {
     this.stack.push(dir);
   }
 
-  private addResource(k: Kustomization, entry: string, field: string, into: Resource[]): void {
+  private addConfigurations(k: Kustomization, config: ConfigHolder): void {
+    k.configurations.forEach((entry, i) => {
+      const field = `configurations[${i}]`;
+      const path = resolveFileInKustomization(k.dir, entry, k.file, field);
+      const text = this.loader.readText(path, { file: k.file, field });
+      config.value = mergeTransformerConfig(config.value, parseTransformerConfig(parseYamlDocument(text, path), path));
+    });
+  }
+
+  private addResource(k: Kustomization, entry: string, field: string, into: Resource[], config: ConfigHolder): void {
     const where = { file: k.file, field };
     if (looksRemote(entry)) {
       throw new OverlayError(
@@ -66,7 +91,9 @@ export class Accumulator {
       if (sub.kind === "Component") {
         throw renderFailed(`"${entry}" is a Component; list it under components, not resources`, where);
       }
-      this.appendAll(k, this.build(sub, []), into, field);
+      const subConfig: ConfigHolder = { value: defaultTransformerConfig() };
+      this.appendAll(k, this.build(sub, [], subConfig), into, field);
+      config.value = mergeTransformerConfig(config.value, subConfig.value);
       return;
     }
     resolveFileInKustomization(k.dir, entry, k.file, field);
@@ -89,7 +116,7 @@ export class Accumulator {
     );
   }
 
-  private addComponent(k: Kustomization, entry: string, field: string, into: Resource[]): void {
+  private addComponent(k: Kustomization, entry: string, field: string, into: Resource[], config: ConfigHolder): void {
     const where = { file: k.file, field };
     if (looksRemote(entry)) {
       throw new OverlayError(ErrorCode.KustomizationUnsupported, `remote component "${entry}" is not supported`, where);
@@ -100,7 +127,7 @@ export class Accumulator {
     if (sub.kind !== "Component") {
       throw renderFailed(`"${entry}" must have kind: Component to be listed under components`, where);
     }
-    this.build(sub, into);
+    this.build(sub, into, config);
   }
 
   private appendAll(k: Kustomization, add: Resource[], into: Resource[], field: string): void {
@@ -166,17 +193,17 @@ export class Accumulator {
     old.needsHash = old.needsHash && res.needsHash;
   }
 
-  private transform(k: Kustomization, rs: Resource[]): void {
+  private transform(k: Kustomization, rs: Resource[], config: TransformerConfig): void {
     applyPatchesStrategicMerge(rs, k, this.loader);
     applyPatches(rs, k, this.loader);
-    if (k.namespace) applyNamespace(rs, k.namespace, k.file);
+    if (k.namespace) applyNamespace(rs, k.namespace, config.namespace, k.file);
     if (k.namePrefix) applyNamePrefix(rs, k.namePrefix);
     if (k.nameSuffix) applyNameSuffix(rs, k.nameSuffix);
-    applyLabels(rs, k.labels, k.commonLabels, k.file);
-    applyAnnotations(rs, k.commonAnnotations, k.file);
+    applyLabels(rs, k.labels, k.commonLabels, config, k.file);
+    applyAnnotations(rs, k.commonAnnotations, config, k.file);
     applyPatchesJson6902(rs, k, this.loader);
-    applyReplicas(rs, k.replicas, k.file);
-    applyImages(rs, k.images);
+    applyReplicas(rs, k.replicas, config.replicas, k.file);
+    applyImages(rs, k.images, config.images);
     applyReplacements(rs, this.replacementsOf(k), k.file);
   }
 

@@ -93,13 +93,14 @@ export interface Kustomization {
   generatorOptions?: GeneratorOptions;
   sortOptions?: SortOptions;
   replacements: ReplacementEntry[];
+  /** Transformer configuration files (field specs for custom resources). */
+  configurations: string[];
 }
 
 /** Fields kustomize accepts that this engine refuses (unless empty). */
 const KNOWN_UNSUPPORTED = [
   "vars",
   "crds",
-  "configurations",
   "generators",
   "transformers",
   "validators",
@@ -134,6 +135,7 @@ const SUPPORTED = new Set([
   "generatorOptions",
   "sortOptions",
   "replacements",
+  "configurations",
 ]);
 
 export function parseKustomization(text: string, file: string, dir: string): Kustomization {
@@ -189,6 +191,7 @@ export function parseKustomization(text: string, file: string, dir: string): Kus
     patchesJson6902: p.list("patchesJson6902").map((v, i) => parseJson6902(p.sub(v, `patchesJson6902[${i}]`))),
     configMapGenerator: p.list("configMapGenerator").map((v, i) => parseGenerator(p.sub(v, `configMapGenerator[${i}]`), false)),
     secretGenerator: p.list("secretGenerator").map((v, i) => parseGenerator(p.sub(v, `secretGenerator[${i}]`), true)),
+    configurations: p.stringList("configurations"),
     replacements: p.list("replacements").map((v, i) => {
       const r = p.sub(v, `replacements[${i}]`);
       if (r.raw.path !== undefined) {

@@ -2,7 +2,7 @@
 // mounts ConfigMap "cfg" ends up mounting "prod-cfg-5gch97b56c". Candidates are found by any name
 // they have had, narrowed like kustomize's nameref filter: kind, roleRef kind, namespace, and
 // finally the prefixes/suffixes they share with the referrer.
-import { NAME_REFERENCES, type NameReference } from "./builtin-config.js";
+import type { NameReference } from "./builtin-config.js";
 import { renderFailed } from "./errors.js";
 import { specApplies, walkFieldSpec, type FieldSpec } from "./field-spec.js";
 import {
@@ -19,10 +19,10 @@ import {
 import { isClusterScoped } from "./scope.js";
 import { isPlainObject } from "./yaml-io.js";
 
-export function fixNameReferences(resources: Resource[], file: string): void {
+export function fixNameReferences(resources: Resource[], nameReferences: NameReference[], file: string): void {
   // Names do not change while references are repaired, so ids and a name index are computed once.
   const index = new BuildIndex(resources);
-  for (const nr of NAME_REFERENCES) {
+  for (const nr of nameReferences) {
     for (const referrer of resources) {
       for (const spec of nr.referrers) {
         if (!specApplies(referrer.obj, spec)) continue;

@@ -5,12 +5,13 @@
 // Supported kustomization fields: resources (+ legacy bases), components, namespace, namePrefix,
 // nameSuffix, commonLabels, labels, commonAnnotations, images, replicas, patches,
 // patchesStrategicMerge, patchesJson6902, configMapGenerator, secretGenerator, generatorOptions,
-// replacements, sortOptions. Refused with an error naming file and field: remote bases, vars,
-// crds, configurations, openapi, generators/transformers/validators plugins, helm*, buildMetadata,
-// and any field kustomize itself does not know.
+// replacements, sortOptions, configurations (except custom namePrefix/nameSuffix specs).
+// Refused with an error naming file and field: remote bases, vars, crds, openapi, the
+// generators/transformers/validators plugins, helm*, buildMetadata, and any field kustomize
+// itself does not know.
 import type { KubeObject } from "@flotilla/model";
 import { ErrorCode } from "@flotilla/model";
-import { Accumulator } from "./accumulate.js";
+import { Accumulator, type ConfigHolder } from "./accumulate.js";
 import { OverlayError, renderFailed } from "./errors.js";
 import type { FileView } from "./file-view.js";
 import { contentHash } from "./hash.js";
@@ -19,6 +20,7 @@ import { fixNameReferences } from "./name-references.js";
 import { normalize } from "./repo-paths.js";
 import { storePreviousId } from "./resource.js";
 import { sortResources } from "./sort.js";
+import { defaultTransformerConfig } from "./transformer-config.js";
 
 export interface RenderOptions {
   /** Most objects one render may produce (default 20000). */
@@ -48,7 +50,8 @@ export function renderKustomization(view: FileView, dir: string, options: Render
     // 1. Load and build the target kustomization (recursively through its bases and components).
     const k = loader.loadKustomization(root);
     if (k.kind === "Component") throw renderFailed("a Component cannot be built on its own; include it from a Kustomization", { file: k.file });
-    const resources = new Accumulator(loader).build(k, []);
+    const config: ConfigHolder = { value: defaultTransformerConfig() };
+    const resources = new Accumulator(loader).build(k, [], config);
 
     // 2. Only at the top: append content hashes to generated names, then repair every
     //    reference to a renamed object.
@@ -57,7 +60,7 @@ export function renderKustomization(view: FileView, dir: string, options: Render
       storePreviousId(r);
       r.obj.metadata.name = `${r.obj.metadata.name}-${contentHash(r.obj)}`;
     }
-    fixNameReferences(resources, k.file);
+    fixNameReferences(resources, config.value.nameReferences, k.file);
 
     // 3. kustomize's output order; like kustomize, annotation values leave as strings.
     const objects = sortResources(resources, k.sortOptions).map((r) => finish(r.obj));

@@ -1,5 +1,6 @@
 // `images:` — rewrites the `image` of every entry of any `containers` / `initContainers` list
 // (kustomize's legacy image filter, which covers pods, templates and custom resources alike).
+import { walkFieldSpecs, type FieldSpec } from "../field-spec.js";
 import type { ImageEntry } from "../kustomization.js";
 import type { Resource } from "../resource.js";
 import { isPlainObject } from "../yaml-io.js";
@@ -62,7 +63,7 @@ export function updateImage(image: string, entry: ImageEntry): string {
   return name + (tag ? `:${tag}` : "") + (digest ? `@${digest}` : "");
 }
 
-export function applyImages(resources: Resource[], images: ImageEntry[]): void {
+export function applyImages(resources: Resource[], images: ImageEntry[], specs: FieldSpec[]): void {
   const visit = (node: unknown, entry: ImageEntry): void => {
     if (Array.isArray(node)) {
       for (const el of node) visit(el, entry);
@@ -78,5 +79,14 @@ export function applyImages(resources: Resource[], images: ImageEntry[]): void {
       visit(value, entry);
     }
   };
-  for (const entry of images) for (const r of resources) visit(r.obj, entry);
+  for (const entry of images) {
+    for (const r of resources) {
+      visit(r.obj, entry);
+      // Image fields that `configurations` declare (custom resources), e.g. spec/image.
+      walkFieldSpecs(r.obj, specs, (parent, key) => {
+        const v = parent[key];
+        if (typeof v === "string") parent[key] = updateImage(v, entry);
+      });
+    }
+  }
 }

@@ -1,10 +1,10 @@
 // commonLabels, labels (with includeSelectors / includeTemplates) and commonAnnotations: set
 // key/value pairs in every map the field specs reach.
-import { COMMON_ANNOTATION_SPECS, COMMON_LABEL_SPECS, TEMPLATE_LABEL_SPECS } from "../builtin-config.js";
 import { renderFailed } from "../errors.js";
 import { walkFieldSpecs, type FieldSpec } from "../field-spec.js";
 import type { LabelEntry } from "../kustomization.js";
 import type { Resource } from "../resource.js";
+import type { TransformerConfig } from "../transformer-config.js";
 import { isPlainObject } from "../yaml-io.js";
 
 function setPairs(resources: Resource[], pairs: Record<string, string>, specs: FieldSpec[], file: string, field: string): void {
@@ -56,21 +56,27 @@ function setAt(r: Resource, at: string, key: string, value: string): void {
   if (isPlainObject(node) && node[key] !== undefined) node[key] = value;
 }
 
-export function labelSpecs(entry: LabelEntry): FieldSpec[] {
+export function labelSpecs(entry: LabelEntry, config: TransformerConfig): FieldSpec[] {
   const specs = [...entry.fields];
-  if (entry.includeSelectors) specs.push(...COMMON_LABEL_SPECS);
+  if (entry.includeSelectors) specs.push(...config.commonLabels);
   else {
     specs.push({ path: "metadata/labels", create: true });
-    if (entry.includeTemplates) specs.push(...TEMPLATE_LABEL_SPECS);
+    if (entry.includeTemplates) specs.push(...config.templateLabels);
   }
   return specs;
 }
 
-export function applyLabels(resources: Resource[], labels: LabelEntry[], commonLabels: Record<string, string>, file: string): void {
-  labels.forEach((entry, i) => setPairs(resources, entry.pairs, labelSpecs(entry), file, `labels[${i}]`));
-  setPairs(resources, commonLabels, COMMON_LABEL_SPECS, file, "commonLabels");
+export function applyLabels(
+  resources: Resource[],
+  labels: LabelEntry[],
+  commonLabels: Record<string, string>,
+  config: TransformerConfig,
+  file: string,
+): void {
+  labels.forEach((entry, i) => setPairs(resources, entry.pairs, labelSpecs(entry, config), file, `labels[${i}]`));
+  setPairs(resources, commonLabels, config.commonLabels, file, "commonLabels");
 }
 
-export function applyAnnotations(resources: Resource[], annotations: Record<string, string>, file: string): void {
-  setPairs(resources, annotations, COMMON_ANNOTATION_SPECS, file, "commonAnnotations");
+export function applyAnnotations(resources: Resource[], annotations: Record<string, string>, config: TransformerConfig, file: string): void {
+  setPairs(resources, annotations, config.commonAnnotations, file, "commonAnnotations");
 }

@@ -1,13 +1,13 @@
 // `namespace:` — sets metadata.namespace on namespaced objects, renames Namespace objects, and
 // points RoleBinding subjects named "default" (the namespace's default ServiceAccount) at it.
-import { NAMESPACE_SPECS } from "../builtin-config.js";
 import { renderFailed } from "../errors.js";
 import { walkFieldSpecs } from "../field-spec.js";
 import { curId, idKey, storePreviousId, type Resource } from "../resource.js";
 import { isClusterScoped } from "../scope.js";
+import type { FieldSpec } from "../field-spec.js";
 import { isPlainObject } from "../yaml-io.js";
 
-export function applyNamespace(resources: Resource[], namespace: string, file: string): void {
+export function applyNamespace(resources: Resource[], namespace: string, specs: FieldSpec[], file: string): void {
   for (const r of resources) {
     storePreviousId(r);
     const id = curId(r);
@@ -17,7 +17,7 @@ export function applyNamespace(resources: Resource[], namespace: string, file: s
         if (isPlainObject(s) && s.name === "default") s.namespace = namespace;
       }
     }
-    walkFieldSpecs(r.obj, NAMESPACE_SPECS, (parent, key) => {
+    walkFieldSpecs(r.obj, specs, (parent, key) => {
       parent[key] = namespace;
     });
   }

@@ -1,15 +1,14 @@
 // `replicas:` — sets spec.replicas on the named Deployment / ReplicaSet / StatefulSet /
 // ReplicationController (matched by any name it has had); a name that matches nothing is an error.
-import { REPLICA_SPECS } from "../builtin-config.js";
 import { renderFailed } from "../errors.js";
-import { specApplies, walkFieldSpec } from "../field-spec.js";
+import { specApplies, walkFieldSpec, type FieldSpec } from "../field-spec.js";
 import type { ReplicaEntry } from "../kustomization.js";
 import { allIds, type Resource } from "../resource.js";
 
-export function applyReplicas(resources: Resource[], replicas: ReplicaEntry[], file: string): void {
+export function applyReplicas(resources: Resource[], replicas: ReplicaEntry[], specs: FieldSpec[], file: string): void {
   replicas.forEach((entry, i) => {
     let found = false;
-    for (const spec of REPLICA_SPECS) {
+    for (const spec of specs) {
       for (const r of resources) {
         if (!specApplies(r.obj, spec) || !allIds(r).some((id) => id.name === entry.name)) continue;
         found = true;

@@ -1,0 +1,129 @@
+// Which fields the built-in transformers touch: kustomize's defaults plus what `configurations:`
+// files add (typically for custom resources). A kustomization uses its own configurations and
+// those of every base and component it includes, as kustomize merges them upwards.
+import {
+  COMMON_ANNOTATION_SPECS,
+  COMMON_LABEL_SPECS,
+  NAME_REFERENCES,
+  NAMESPACE_SPECS,
+  REPLICA_SPECS,
+  TEMPLATE_LABEL_SPECS,
+  type NameReference,
+} from "./builtin-config.js";
+import { unsupported } from "./errors.js";
+import { FieldReader } from "./field-reader.js";
+import type { FieldSpec } from "./field-spec.js";
+
+export interface TransformerConfig {
+  /** Namespace fields besides metadata.namespace. */
+  namespace: FieldSpec[];
+  commonLabels: FieldSpec[];
+  templateLabels: FieldSpec[];
+  commonAnnotations: FieldSpec[];
+  /** Image fields besides `containers`/`initContainers` lists (which are always updated). */
+  images: FieldSpec[];
+  replicas: FieldSpec[];
+  nameReferences: NameReference[];
+}
+
+export function defaultTransformerConfig(): TransformerConfig {
+  return {
+    namespace: [...NAMESPACE_SPECS],
+    commonLabels: [...COMMON_LABEL_SPECS],
+    templateLabels: [...TEMPLATE_LABEL_SPECS],
+    commonAnnotations: [...COMMON_ANNOTATION_SPECS],
+    images: [],
+    replicas: [...REPLICA_SPECS],
+    nameReferences: NAME_REFERENCES.map((nr) => ({ target: { ...nr.target }, referrers: [...nr.referrers] })),
+  };
+}
+
+const specKey = (s: FieldSpec) => JSON.stringify([s.path, s.group ?? "", s.version ?? "", s.kind ?? "", s.create ?? false]);
+
+function mergeSpecs(a: FieldSpec[], b: FieldSpec[]): FieldSpec[] {
+  const seen = new Set(a.map(specKey));
+  const out = [...a];
+  for (const s of b) {
+    if (seen.has(specKey(s))) continue;
+    seen.add(specKey(s));
+    out.push(s);
+  }
+  return out;
+}
+
+const targetKey = (t: NameReference["target"]) => JSON.stringify([t.kind, t.group ?? "", t.version ?? ""]);
+
+/** Union of two configurations (kustomize's TransformerConfig.Merge). */
+export function mergeTransformerConfig(a: TransformerConfig, b: Partial<TransformerConfig>): TransformerConfig {
+  const refs = a.nameReferences.map((nr) => ({ target: nr.target, referrers: [...nr.referrers] }));
+  for (const nr of b.nameReferences ?? []) {
+    const same = refs.find((r) => targetKey(r.target) === targetKey(nr.target));
+    if (same) same.referrers = mergeSpecs(same.referrers, nr.referrers);
+    else refs.push({ target: nr.target, referrers: [...nr.referrers] });
+  }
+  return {
+    namespace: mergeSpecs(a.namespace, b.namespace ?? []),
+    commonLabels: mergeSpecs(a.commonLabels, b.commonLabels ?? []),
+    templateLabels: mergeSpecs(a.templateLabels, b.templateLabels ?? []),
+    commonAnnotations: mergeSpecs(a.commonAnnotations, b.commonAnnotations ?? []),
+    images: mergeSpecs(a.images, b.images ?? []),
+    replicas: mergeSpecs(a.replicas, b.replicas ?? []),
+    nameReferences: refs,
+  };
+}
+
+function parseSpec(r: FieldReader): FieldSpec {
+  r.checkKeys(["path", "create", "group", "version", "kind", "behavior"]);
+  const spec: FieldSpec = { path: r.reqString("path") };
+  const create = r.optBool("create");
+  if (create !== undefined) spec.create = create;
+  for (const k of ["group", "version", "kind"] as const) {
+    const v = r.optString(k);
+    if (v) spec[k] = v;
+  }
+  return spec;
+}
+
+/** Reads one `configurations:` file. */
+export function parseTransformerConfig(raw: unknown, file: string): Partial<TransformerConfig> {
+  if (raw === null || raw === undefined) return {};
+  const top = new FieldReader({}, file);
+  const r = top.sub(raw, "");
+  r.checkKeys([
+    "namePrefix",
+    "nameSuffix",
+    "nameSpace",
+    "commonLabels",
+    "templateLabels",
+    "commonAnnotations",
+    "nameReference",
+    "varReference",
+    "images",
+    "replicas",
+  ]);
+  for (const key of ["namePrefix", "nameSuffix"]) {
+    if (r.list(key).length > 0) {
+      throw unsupported(file, key, `custom ${key} field specs are not supported; only metadata.name gets prefixes and suffixes`);
+    }
+  }
+  // varReference only matters for `vars`, which are refused anyway.
+  const specs = (key: string) => r.list(key).map((v, i) => parseSpec(r.sub(v, `${key}[${i}]`)));
+  return {
+    namespace: specs("nameSpace"),
+    commonLabels: specs("commonLabels"),
+    templateLabels: specs("templateLabels"),
+    commonAnnotations: specs("commonAnnotations"),
+    images: specs("images"),
+    replicas: specs("replicas"),
+    nameReferences: r.list("nameReference").map((v, i) => {
+      const n = r.sub(v, `nameReference[${i}]`);
+      n.checkKeys(["kind", "group", "version", "fieldSpecs"]);
+      const target: NameReference["target"] = { kind: n.reqString("kind") };
+      const group = n.optString("group");
+      if (group) target.group = group;
+      const version = n.optString("version");
+      if (version) target.version = version;
+      return { target, referrers: n.list("fieldSpecs").map((s, j) => parseSpec(n.sub(s, `fieldSpecs[${j}]`))) };
+    }),
+  };
+}
