@@ -321,16 +321,28 @@ export class Reconciler {
   private async applyApp(app: BundleApp): Promise<{ entries: ChangeSetEntry[]; applied: Map<string, Applied>; inventoryError?: ErrorInfo }> {
     const owner = { app: app.name, cluster: this.opts.cluster };
     const holds = new Map<string, BreakGlassHold>();
-    const objects = await Promise.all(
+    const keptDeleted = new Map<string, KubeObject>();
+    const prepared = await Promise.all(
       app.objects.map(async (o) => {
-        const prepared = await this.respectIgnored(o, app);
-        const held = await this.holdBreakGlassDrift(prepared, app);
-        if (!held) return prepared;
+        const ready = await this.respectIgnored(o, app);
+        const held = await this.holdBreakGlassDrift(ready, app);
+        if (!held) return ready;
+        if (held.deleted) {
+          keptDeleted.set(held.key, held.deleted);
+          return undefined;
+        }
         holds.set(held.key, held.hold);
         return held.hold.object;
       }),
     );
+    const objects = prepared.filter((o): o is KubeObject => o !== undefined);
     const changes = await this.opts.manager.applyAll(objects, { owner, ...this.defaultNamespace() });
+    // Deleted out of band under a window: not re-created now, still in the inventory, watched
+    // (its drift is reported blocked) and re-created when the window ends.
+    for (const o of keptDeleted.values()) {
+      const ref = refOf(o);
+      changes.entries.push({ ref, apiVersion: o.apiVersion, action: ChangeAction.Skipped, reason: Reason.BlockedByBreakGlass, message: `${describeRef(ref)}: deleted out of band while a break-glass window covers it; re-created when the window ends` });
+    }
     const entries: ChangeSetEntry[] = changes.entries.map((e) => {
       const hold = holds.get(refKey(e.ref));
       const entry = this.explainTenantRefusal(e);
@@ -359,6 +371,11 @@ export class Reconciler {
     for (const e of changes.entries) {
       // Failed objects are not watched: there is no applied state to hold them to (and a
       // tenant's forbidden object could not be watched anyway); the next reconcile retries them.
+      const kept = keptDeleted.get(refKey(e.ref));
+      if (kept) {
+        applied.set(refKey(e.ref), { app, desired: kept, baseline: this.applied.get(refKey(e.ref))?.baseline });
+        continue;
+      }
       if (e.action === ChangeAction.Skipped || e.action === ChangeAction.Failed) continue;
       const desired = byKey.get(refKey(e.ref));
       if (!desired) continue;
@@ -397,10 +414,11 @@ export class Reconciler {
    * people change by hand: for an existing object the window covers, the fields that drifted from
    * what the agent applied last (or, for an object it has not applied yet in this process, every
    * field that differs from the desired state) are applied with their live values — the ignore
-   * paths' technique. Fields the new revision changes elsewhere are applied as usual. Undefined
-   * when nothing is to be held.
+   * paths' technique. Fields the new revision changes elsewhere are applied as usual. An object
+   * the agent applied that is now gone was deleted out of band: it is not re-created (`deleted`:
+   * the desired object, scoped). Undefined when nothing is to be held.
    */
-  private async holdBreakGlassDrift(o: KubeObject, app: BundleApp): Promise<{ key: string; hold: BreakGlassHold } | undefined> {
+  private async holdBreakGlassDrift(o: KubeObject, app: BundleApp): Promise<{ key: string; hold: BreakGlassHold; deleted?: undefined } | { key: string; deleted: KubeObject } | undefined> {
     const glass = this.opts.breakGlass;
     if (!glass) return undefined;
     const info = await this.opts.client.resource(o.apiVersion, o.kind);
@@ -409,10 +427,14 @@ export class Reconciler {
     const scoped = withScopeOf(o, namespace);
     const key = refKey(refOf(scoped));
     if (!glass.covers(app.name, key)) return undefined;
+    const previous = this.applied.get(key);
+    const ours = previous !== undefined && previous.app.name === app.name;
     let live = this.live.get(key);
     if (!live) {
       const got = await this.opts.client.get({ apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name, namespace });
-      if (!got.ok || !got.value) return undefined; // absent (created as desired) or unreadable (the apply says why)
+      if (!got.ok) return undefined; // unreadable: the apply says why
+      // Absent: deleted out of band when we had applied it, else simply created as desired.
+      if (!got.value) return ours ? { key, deleted: scoped } : undefined;
       live = got.value;
     }
     const owned = withOwnerLabels(scoped, app.name, this.opts.cluster);
@@ -420,8 +442,7 @@ export class Reconciler {
     if (!dry.ok) return undefined;
     const ignore = app.policy.ignore;
     const differing = diffLive(owned, live, { baseline: dry.value, ignore }).map((p) => p.path);
-    const previous = this.applied.get(key);
-    const drifted = previous && previous.app.name === app.name
+    const drifted = ours
       ? new Set(diffLive(withOwnerLabels(previous.desired, app.name, this.opts.cluster), live, { baseline: previous.baseline, ignore }).map((p) => p.path))
       : undefined;
     const paths = differing.filter((p) => p !== "" && (!drifted || drifted.has(p)));

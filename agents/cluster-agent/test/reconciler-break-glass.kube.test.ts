@@ -1,7 +1,8 @@
 // Break-glass against full reconciles, on the real control plane: a new revision, the periodic
 // resync and a failed-apply retry all server-side apply every object, yet an out-of-band change a
 // window covers stays while the window is open (reported blocked-by-break-glass) and is reverted to
-// the desired state when it ends; the rest of the new revision is applied meanwhile. Also: the
+// the desired state when it ends; the rest of the new revision is applied meanwhile; a covered
+// object deleted out of band is not re-created before the window ends. Also: the
 // Applying status of a new revision lists that revision's objects (pending), never the previous
 // revision's.
 import { afterEach, describe, expect, it } from "vitest";
@@ -128,6 +129,35 @@ describe("break-glass during full reconciles", () => {
       h = undefined;
       await admin.delete({ apiVersion: "v1", kind: "Namespace", name: later });
     }
+  });
+  it("does not re-create a covered object deleted out of band until the window ends, then creates the latest revision of it", async () => {
+    const ns = await plane.freshNamespace("glass-deleted");
+    const cm = configMap(ns, "settings", { mode: "v1" });
+    let open = true;
+    h = await startReconciler({ kubeConfig: plane.kubeConfig, inventoryNamespace: ns, tuning: { breakGlass: { covers: (appName) => open && appName === "shop" } } });
+    h.source.publish([app("shop", [cm, configMap(ns, "other", { v: "1" })])]);
+    await waitFor(synced(1), { what: "first apply" });
+
+    expect((await admin.delete(targetOf(cm))).ok).toBe(true);
+    await waitFor(() => h!.reporter.drifts.find((d) => d.object.name === "settings" && d.action === "blocked-by-break-glass"), { what: "blocked deletion" });
+    const exists = async () => ((await admin.get(targetOf(cm))) as { value?: KubeObject }).value !== undefined;
+
+    h.source.publish([app("shop", [configMap(ns, "settings", { mode: "v2" }), configMap(ns, "other", { v: "2" })])]);
+    const synced2 = await waitFor(() => h!.reporter.statuses.find((s) => s.generation === 2 && s.syncState === "Synced"), { what: "second apply" });
+    expect(await exists()).toBe(false);
+    expect(synced2.apps[0]?.objects.find((o) => o.ref.name === "settings")).toMatchObject({ action: "skipped", reason: "BlockedByBreakGlass" });
+    expect(await waitFor(() => h!.reporter.drifts.find((d) => d.object.name === "settings" && d.generation === 2), { what: "deletion reported for revision 2" })).toMatchObject({
+      action: "blocked-by-break-glass",
+      paths: [{ path: "", desired: "present", live: null }],
+    });
+    // Still in the app's inventory: a prune never mistakes it for an object that left the app.
+    const inventory = await h.manager.readInventory("shop");
+    expect(inventory.ok && inventory.value.map((e) => e.ref.name).sort()).toEqual(["other", "settings"]);
+
+    open = false;
+    h.reconciler.recheckDrift();
+    const recreated = await waitFor(async () => ((await admin.get(targetOf(cm))) as { value?: { data: Record<string, string> } }).value, { what: "re-created at the end of the window" });
+    expect(recreated.data).toEqual({ mode: "v2" });
   });
 });
 

@@ -83,6 +83,8 @@ export const Reason = {
   PruneSkippedAnnotation: "PruneSkippedAnnotation",
   /** Listed while its revision is being applied: not applied yet. */
   Pending: "Pending",
+  /** Not re-created: deleted out of band while a break-glass window covers it. */
+  BlockedByBreakGlass: "BlockedByBreakGlass",
   // desired state
   DigestMismatch: "DigestMismatch",
   SignatureInvalid: "SignatureInvalid",
