@@ -27,7 +27,8 @@ export function fsFileView(rootDir: string): FileView {
     } catch {
       return undefined; // missing
     }
-    if (real !== realRoot && !real.startsWith(realRoot + sep)) {
+    // The root may be "/" itself (the CLI outside any repository): it already ends in the separator.
+    if (real !== realRoot && !real.startsWith(realRoot.endsWith(sep) ? realRoot : realRoot + sep)) {
       throw new OverlayError(ErrorCode.PathEscapesRepo, `${path} is a symbolic link that leads out of the repository`, {
         file: path,
       });
