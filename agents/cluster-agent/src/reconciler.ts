@@ -132,6 +132,7 @@ export class Reconciler {
   private results: AppResult[] = [];
   private observedRevision: string | undefined;
   private lastError: ErrorInfo | undefined;
+  private controlRefusal: ErrorInfo | undefined;
   private applying = false;
   private stopped = false;
   private loop: Promise<void> = Promise.resolve();
@@ -172,7 +173,7 @@ export class Reconciler {
     });
     await this.opts.source.start({
       onDesired: (d) => this.enqueue(d),
-      onRefused: (r) => this.reportRefusal(r, "desired state"),
+      onRefused: (r) => this.onRefused(r),
     });
     this.scheduleResync();
   }
@@ -219,13 +220,23 @@ export class Reconciler {
     });
   }
 
-  /** A refused pointer, bundle or break-glass control record (bad signature, stale generation,
-   * other cluster…): the hub learns of it in the status report's lastError, until the next
-   * revision or a later failure replaces it. */
-  reportRefusal(r: Refusal, what = "break-glass control record"): void {
+  /** A refused pointer or bundle: status lastError (and sync state Failed: the agent cannot follow
+   * the hub) until the next revision. */
+  private onRefused(r: Refusal): void {
     this.counters.refusals++;
     this.lastError = r.error;
-    this.log.warn({ error: r.error, generation: r.pointer?.generation }, `refused ${what}`);
+    this.log.warn({ error: r.error, generation: r.pointer?.generation }, "refused desired state");
+    if (this.current) this.scheduleStatus(0);
+  }
+
+  /** A refused break-glass control record (bad signature, stale generation, other cluster…): the
+   * hub learns of it in the status report's lastError until the next revision (a failure of the
+   * agent's own takes precedence). The sync state does not turn Failed: the desired state is
+   * still enforced, and a forged record must not hold up anything waiting on Synced. */
+  reportRefusal(r: Refusal): void {
+    this.counters.refusals++;
+    this.controlRefusal = r.error;
+    this.log.warn({ error: r.error }, "refused break-glass control record");
     if (this.current) this.scheduleStatus(0);
   }
 
@@ -236,8 +247,9 @@ export class Reconciler {
     this.current = d;
     this.counters.reconciles++;
     if (isNewRevision) {
-      // A refusal of an older pointer says nothing about this one.
+      // A refusal of an older pointer (or control record) says nothing about this one.
       this.lastError = undefined;
+      this.controlRefusal = undefined;
       this.reportedDrift.clear();
     }
     // 1. Say we are applying, so the hub never mistakes old status for the new generation: the
@@ -686,6 +698,7 @@ export class Reconciler {
     const status: StatusBody = buildStatus(d, this.results, (k) => this.live.get(k), {
       applying: this.applying,
       ...(this.lastError ? { lastError: this.lastError } : {}),
+      ...(this.controlRefusal ? { notice: this.controlRefusal } : {}),
       ...(this.observedRevision ? { observedRevision: this.observedRevision } : {}),
     });
     const json = JSON.stringify(status);

@@ -59,7 +59,14 @@ export function buildStatus(
   desired: VerifiedDesired,
   results: AppResult[],
   live: (key: string) => KubeObject | undefined,
-  opts: { applying: boolean; lastError?: ErrorInfo; observedRevision?: string },
+  opts: {
+    applying: boolean;
+    lastError?: ErrorInfo;
+    /** Reported in lastError (when there is no lastError) without failing the sync, e.g. a
+     * refused break-glass control record. */
+    notice?: ErrorInfo;
+    observedRevision?: string;
+  },
 ): StatusBody {
   const apps: AppStatus[] = results.map((app) => {
     const objects: ObjectStatus[] = app.entries.map((e) => {
@@ -93,6 +100,6 @@ export function buildStatus(
     // objects already applied (or left from the previous revision) look like.
     health: opts.applying ? Health.Progressing : apps.length ? aggregateHealth(apps.map((a) => a.health)) : Health.Healthy,
     apps,
-    ...(opts.lastError ? { lastError: opts.lastError } : {}),
+    ...(opts.lastError ? { lastError: opts.lastError } : opts.notice ? { lastError: opts.notice } : {}),
   };
 }
