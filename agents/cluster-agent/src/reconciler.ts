@@ -1,8 +1,10 @@
 // The agent's reconcile loop, top to bottom:
 //
 //   desired state arrives (verified pointer + bundle, or the cached one at start)
-//   → report Applying
-//   → per app: staged server-side apply (zero writes for unchanged objects) → prune what left
+//   → report Applying (listing the new revision's objects as pending)
+//   → per app: staged server-side apply (zero writes for unchanged objects; fields a break-glass
+//     window covers that drifted out of band are applied with their live values, and a covered
+//     object deleted out of band is not re-created, until the window ends) → prune what left
 //     the bundle (by the app's inventory in the cluster; only when the app's policy says prune)
 //     → write the inventory (labelled with this cluster, annotated with the prune policy)
 //   → apps whose inventory exists but which left the bundle entirely: pruned when their last
@@ -381,13 +383,13 @@ export class Reconciler {
     const applied = new Map<string, Applied>();
     const byKey = new Map(app.objects.map((o) => [refKey(refOf(o)), o]));
     for (const e of changes.entries) {
-      // Failed objects are not watched: there is no applied state to hold them to (and a
-      // tenant's forbidden object could not be watched anyway); the next reconcile retries them.
       const kept = keptDeleted.get(refKey(e.ref));
       if (kept) {
         applied.set(refKey(e.ref), { app, desired: kept, baseline: this.applied.get(refKey(e.ref))?.baseline });
         continue;
       }
+      // Failed objects are not watched: there is no applied state to hold them to (and a
+      // tenant's forbidden object could not be watched anyway); the next reconcile retries them.
       if (e.action === ChangeAction.Skipped || e.action === ChangeAction.Failed) continue;
       const desired = byKey.get(refKey(e.ref));
       if (!desired) continue;
