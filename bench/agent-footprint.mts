@@ -106,9 +106,11 @@ function importFloorMb(specifier: string | undefined, tsx: boolean): string {
 }
 
 function importFloors(tsx: boolean): void {
+  // What `flotilla agent` loads: the command module and everything it imports.
+  const agentCommand = tsx ? "./src/commands/agent.ts" : "./dist/commands/agent.js";
   figure(
     "RSS of a process that only imports… (module floor)",
-    `nothing ${importFloorMb(undefined, tsx)}; @kubernetes/client-node ${importFloorMb("@kubernetes/client-node", tsx)}; @nats-io/transport-node ${importFloorMb("@nats-io/transport-node", tsx)}; @flotilla/cluster-agent ${importFloorMb("@flotilla/cluster-agent", tsx)}`,
+    `nothing ${importFloorMb(undefined, tsx)}; @kubernetes/client-node ${importFloorMb("@kubernetes/client-node", tsx)}; @nats-io/transport-node ${importFloorMb("@nats-io/transport-node", tsx)}; @flotilla/cluster-agent ${importFloorMb("@flotilla/cluster-agent", tsx)}; @flotilla/hub ${importFloorMb("@flotilla/hub", tsx)}; the agent command (${agentCommand}) ${importFloorMb(agentCommand, tsx)}`,
   );
 }
 
