@@ -12,11 +12,9 @@
 import type { KeyObject } from "node:crypto";
 import { ErrorCode, toErrorInfo, windowCovers, type BreakGlassWindow, type SignedControlRecord } from "@flotilla/model";
 import { controlKey, decodeJson, keyIdOf, parseSignedControl, verifyControl, type WireNames } from "@flotilla/wire";
-import { jetstream } from "@nats-io/jetstream";
-import { Kvm } from "@nats-io/kv";
-import { RetryBackoff, DEFAULT_RETRY, type RetryOptions } from "./nats-backoff.js";
-import { NatsConnectionHolder, watchStatus, type NatsConnector } from "./nats-connection.js";
-import { DEFAULT_REWATCH_MS } from "./nats-desired-state.js";
+import type { RetryOptions } from "./nats-backoff.js";
+import { NatsConnectionHolder, type NatsConnector } from "./nats-connection.js";
+import { NatsKeyWatch } from "./nats-key-watch.js";
 import type { Refusal } from "./ports.js";
 import type { BreakGlassView } from "./reconciler.js";
 
@@ -77,35 +75,44 @@ export class BreakGlassWatch implements BreakGlassView {
   /** Accepted and refused records (tests, metrics). */
   readonly counters = { accepted: 0, refused: 0 };
   private readonly conn: NatsConnectionHolder;
-  private readonly backoff: RetryBackoff;
+  private readonly keyWatch: NatsKeyWatch;
   private readonly clock: () => number;
   private held: SignedControlRecord | undefined;
   private windows: BreakGlassWindow[] = [];
   private lastRefusedValue: string | undefined;
   private lastRefusal: Refusal | undefined;
   private expiryTimer: NodeJS.Timeout | undefined;
-  private stopWatch: (() => void) | undefined;
-  private loopDone: Promise<void> | undefined;
+  private started = false;
   private stopped = false;
 
   constructor(private readonly opts: BreakGlassWatchOptions) {
     this.conn = new NatsConnectionHolder(opts.connection);
-    this.backoff = new RetryBackoff(opts.retry ?? DEFAULT_RETRY);
     this.clock = opts.clock ?? Date.now;
+    // Same watch discipline as the desired pointer (nats-desired-state.ts): re-watch after every
+    // reconnect, every rewatchMs, and whenever the watch ends; a re-delivered record is ignored.
+    this.keyWatch = new NatsKeyWatch({
+      conn: this.conn,
+      bucket: opts.names.desiredBucket,
+      key: controlKey(opts.cluster),
+      onPut: (value) => this.onRecord(value),
+      retry: opts.retry,
+      rewatchMs: opts.rewatchMs,
+      onError: (err, during) => opts.onError?.(err, during),
+    });
   }
 
   /** Starts watching; does not wait for NATS. */
   start(): void {
-    if (this.loopDone) throw new Error("BreakGlassWatch.start() called twice");
-    this.loopDone = this.watchLoop();
+    if (this.started) throw new Error("BreakGlassWatch.start() called twice");
+    this.started = true;
+    this.keyWatch.start();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.stopWatch?.();
-    this.backoff.wake();
+    const watchDone = this.keyWatch.stop();
     if (this.expiryTimer) clearTimeout(this.expiryTimer);
-    await this.loopDone;
+    await watchDone;
     await this.conn.close();
   }
 
@@ -129,44 +136,6 @@ export class BreakGlassWatch implements BreakGlassView {
   /** The last refusal (undefined once a record is accepted after it). */
   get refusal(): Refusal | undefined {
     return this.lastRefusal;
-  }
-
-  /** Same watch discipline as the desired pointer (nats-desired-state.ts): re-watch after every
-   * reconnect, every rewatchMs, and whenever the watch ends; a re-delivered record is ignored. */
-  private async watchLoop(): Promise<void> {
-    const key = controlKey(this.opts.cluster);
-    let failing = false;
-    while (!this.stopped) {
-      let stopStatus: (() => void) | undefined;
-      let rewatch: NodeJS.Timeout | undefined;
-      try {
-        const nc = await this.conn.get();
-        const js = jetstream(nc, { checkAPI: false });
-        const kv = await new Kvm(js).open(this.opts.names.desiredBucket, { allow_direct: true });
-        const watcher = await kv.watch({ key });
-        this.stopWatch = () => watcher.stop();
-        if (this.stopped) watcher.stop();
-        this.backoff.reset();
-        failing = false;
-        stopStatus = watchStatus(nc, (s) => {
-          if (s.type === "reconnect") watcher.stop();
-        });
-        rewatch = setTimeout(() => watcher.stop(), this.opts.rewatchMs ?? DEFAULT_REWATCH_MS);
-        rewatch.unref();
-        for await (const entry of watcher) {
-          if (entry.operation === "PUT") this.onRecord(entry.value);
-        }
-      } catch (err) {
-        if (!this.stopped && !failing) this.opts.onError?.(err, `watching ${this.opts.names.desiredBucket}/${key} (retrying)`);
-        failing = true;
-      } finally {
-        stopStatus?.();
-        clearTimeout(rewatch);
-        this.stopWatch = undefined;
-      }
-      if (this.stopped) break;
-      await this.backoff.wait();
-    }
   }
 
   private onRecord(value: Uint8Array): void {

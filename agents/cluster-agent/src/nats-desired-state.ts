@@ -5,13 +5,12 @@
 import type { KeyObject } from "node:crypto";
 import { ErrorCode, type SignedPointer } from "@flotilla/model";
 import { desiredKey, sha256Digest, type WireNames } from "@flotilla/wire";
-import { jetstream } from "@nats-io/jetstream";
-import { Kvm } from "@nats-io/kv";
 import { Objm, type ObjectStore } from "@nats-io/obj";
 import { DesiredCache } from "./desired-cache.js";
 import { RetryBackoff, DEFAULT_RETRY, type RetryOptions } from "./nats-backoff.js";
-import { NatsConnectionHolder, watchStatus, type NatsConnector } from "./nats-connection.js";
+import { NatsConnectionHolder, type NatsConnector } from "./nats-connection.js";
 import { checkBundle, checkPointer, samePointer, type TrustContext } from "./nats-desired-verify.js";
+import { NatsKeyWatch } from "./nats-key-watch.js";
 import type { DesiredStateSource, Refusal, VerifiedDesired } from "./ports.js";
 
 export interface NatsDesiredStateOptions {
@@ -31,7 +30,7 @@ export interface NatsDesiredStateOptions {
   onError?: (err: unknown, during: string) => void;
 }
 
-export const DEFAULT_REWATCH_MS = 5 * 60_000;
+export { DEFAULT_REWATCH_MS } from "./nats-key-watch.js";
 
 type Handlers = Parameters<DesiredStateSource["start"]>[0];
 
@@ -39,7 +38,7 @@ export class NatsDesiredStateSource implements DesiredStateSource {
   private readonly trust: TrustContext;
   private readonly cache: DesiredCache;
   private readonly conn: NatsConnectionHolder;
-  private readonly watchBackoff: RetryBackoff;
+  private readonly keyWatch: NatsKeyWatch;
   private readonly fetchBackoffs = new Set<RetryBackoff>();
 
   private handlers: Handlers | undefined;
@@ -50,15 +49,29 @@ export class NatsDesiredStateSource implements DesiredStateSource {
   /** Raw bytes of the last refused value: a re-delivery (after a re-watch) is not refused twice. */
   private lastRefusedValue: string | undefined;
   private bundles: ObjectStore | undefined;
-  private stopWatch: (() => void) | undefined;
-  private watchLoopDone: Promise<void> | undefined;
   private saving: Promise<void> = Promise.resolve();
 
   constructor(private readonly opts: NatsDesiredStateOptions) {
     this.trust = { cluster: opts.cluster, publicKey: opts.publicKey };
     this.cache = new DesiredCache(opts.cacheDir, this.trust);
     this.conn = new NatsConnectionHolder(opts.connection);
-    this.watchBackoff = new RetryBackoff(opts.retry ?? DEFAULT_RETRY);
+    /**
+     * Keeps one watch on this cluster's key alive (see NatsKeyWatch): a fresh watch delivers the
+     * current pointer first; a re-delivered pointer is recognised and ignored. A deleted pointer
+     * (DEL/PURGE) is ignored too: the agent keeps enforcing what it holds.
+     */
+    this.keyWatch = new NatsKeyWatch({
+      conn: this.conn,
+      bucket: opts.names.desiredBucket,
+      key: desiredKey(opts.cluster),
+      beforeWatch: async (js) => {
+        this.bundles = await new Objm(js).open(opts.names.bundleStore, false);
+      },
+      onPut: (value) => this.onPointer(value),
+      retry: opts.retry,
+      rewatchMs: opts.rewatchMs,
+      onError: (err, during) => opts.onError?.(err, during),
+    });
   }
 
   async start(handlers: Handlers): Promise<void> {
@@ -73,7 +86,7 @@ export class NatsDesiredStateSource implements DesiredStateSource {
       this.refuse(cached.refusal);
     }
     // 2. Then the live pointer; start() does not wait for NATS.
-    this.watchLoopDone = this.watchLoop();
+    this.keyWatch.start();
   }
 
   current(): VerifiedDesired | undefined {
@@ -82,58 +95,11 @@ export class NatsDesiredStateSource implements DesiredStateSource {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.stopWatch?.();
-    this.watchBackoff.wake();
+    const watchDone = this.keyWatch.stop();
     for (const b of this.fetchBackoffs) b.wake();
-    await this.watchLoopDone;
+    await watchDone;
     await this.saving;
     await this.conn.close();
-  }
-
-  /**
-   * Keeps one watch on this cluster's key alive. The watch is recreated after every reconnect,
-   * every `rewatchMs`, and whenever it ends or cannot be created: a NATS server (or a bucket) that
-   * comes back empty leaves the old watch's consumer resuming at a stream sequence that no longer
-   * means anything, and it never sees the new pointer. A fresh watch delivers the current pointer
-   * first; a re-delivered pointer is recognised and ignored. A deleted pointer (DEL/PURGE) is
-   * ignored too: the agent keeps enforcing what it holds.
-   */
-  private async watchLoop(): Promise<void> {
-    // One log line per outage, not one per retry.
-    let failing = false;
-    while (!this.stopped) {
-      let stopStatus: (() => void) | undefined;
-      let rewatch: NodeJS.Timeout | undefined;
-      try {
-        const nc = await this.conn.get();
-        // No $JS.API.INFO / stream-info probes: a per-agent account may not be allowed them.
-        const js = jetstream(nc, { checkAPI: false });
-        const kv = await new Kvm(js).open(this.opts.names.desiredBucket, { allow_direct: true });
-        this.bundles = await new Objm(js).open(this.opts.names.bundleStore, false);
-        const watcher = await kv.watch({ key: desiredKey(this.opts.cluster) });
-        this.stopWatch = () => watcher.stop();
-        if (this.stopped) watcher.stop();
-        this.watchBackoff.reset();
-        failing = false;
-        stopStatus = watchStatus(nc, (s) => {
-          if (s.type === "reconnect") watcher.stop();
-        });
-        rewatch = setTimeout(() => watcher.stop(), this.opts.rewatchMs ?? DEFAULT_REWATCH_MS);
-        rewatch.unref();
-        for await (const entry of watcher) {
-          if (entry.operation === "PUT") this.onPointer(entry.value);
-        }
-      } catch (err) {
-        if (!this.stopped && !failing) this.opts.onError?.(err, `watching ${this.opts.names.desiredBucket}/${desiredKey(this.opts.cluster)} (retrying)`);
-        failing = true;
-      } finally {
-        stopStatus?.();
-        clearTimeout(rewatch);
-        this.stopWatch = undefined;
-      }
-      if (this.stopped) break;
-      await this.watchBackoff.wait();
-    }
   }
 
   /** Authenticates a pointer and decides whether it supersedes what the agent holds. */
