@@ -22,7 +22,7 @@ import { applyNamePrefix, applyNameSuffix } from "./transformers/name-affix.js";
 import { applyNamespace } from "./transformers/namespace.js";
 import { applyReplacements } from "./transformers/replacements.js";
 import { applyReplicas } from "./transformers/replicas.js";
-import { parseYamlDocument, parseYamlDocuments, toKubeObjects } from "./yaml-io.js";
+import { toKubeObjects } from "./yaml-io.js";
 
 /** The transformer configuration being collected for one build (shared with components). */
 export interface ConfigHolder {
@@ -71,8 +71,7 @@ export class Accumulator {
     k.configurations.forEach((entry, i) => {
       const field = `configurations[${i}]`;
       const path = resolveFileInKustomization(k.dir, entry, k.file, field);
-      const text = this.loader.readText(path, { file: k.file, field });
-      config.value = mergeTransformerConfig(config.value, parseTransformerConfig(parseYamlDocument(text, path), path));
+      config.value = mergeTransformerConfig(config.value, parseTransformerConfig(this.loader.readDocument(path, { file: k.file, field }), path));
     });
   }
 
@@ -99,10 +98,10 @@ export class Accumulator {
     resolveFileInKustomization(k.dir, entry, k.file, field);
     const bytes = this.loader.readBytes(path, where);
     if (!bytes) throw renderFailed(`resource "${entry}" does not exist (looked for ${path})`, where);
-    const text = this.loader.readText(path, where);
+    const text = this.loader.textOf(bytes, path, where);
     let objects;
     try {
-      objects = toKubeObjects(parseYamlDocuments(text, path), path);
+      objects = toKubeObjects(this.loader.documentsOf(bytes, text, path), path);
     } catch (err) {
       // Name the kustomization that lists the file too: that is where users look first.
       if (err instanceof OverlayError) throw err.listedIn(k.file, field);
@@ -212,8 +211,7 @@ export class Accumulator {
       if ("inline" in entry) return [entry.inline];
       const field = `replacements[${i}]`;
       const path = resolveFileInKustomization(k.dir, entry.path, k.file, field);
-      const text = this.loader.readText(path, { file: k.file, field });
-      return parseReplacementFile(parseYamlDocument(text, path), path);
+      return parseReplacementFile(this.loader.readDocument(path, { file: k.file, field }), path);
     });
   }
 }

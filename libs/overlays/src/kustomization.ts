@@ -139,7 +139,11 @@ const SUPPORTED = new Set([
 ]);
 
 export function parseKustomization(text: string, file: string, dir: string): Kustomization {
-  const raw = parseYamlDocument(text, file);
+  return parseKustomizationValue(parseYamlDocument(text, file), file, dir);
+}
+
+/** parseKustomization for the already parsed document of the file. */
+export function parseKustomizationValue(raw: unknown, file: string, dir: string): Kustomization {
   if (!isPlainObject(raw)) throw renderFailed("a kustomization must be a YAML mapping", { file });
   const p = new FieldReader(raw, file);
   // kustomize refuses a kustomization that says nothing beyond apiVersion/kind.

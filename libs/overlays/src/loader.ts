@@ -3,8 +3,10 @@
 import { ErrorCode } from "@flotilla/model";
 import { OverlayError, renderFailed } from "./errors.js";
 import type { FileView } from "./file-view.js";
-import { KUSTOMIZATION_FILE_NAMES, parseKustomization, type Kustomization } from "./kustomization.js";
+import { KUSTOMIZATION_FILE_NAMES, parseKustomizationValue, type Kustomization } from "./kustomization.js";
+import { cachedText, documentsOfFile, type Dialect } from "./parse-cache.js";
 import { joinPath } from "./repo-paths.js";
+import { singleDocument } from "./yaml-io.js";
 
 export interface Limits {
   maxObjects: number;
@@ -50,7 +52,32 @@ export class Loader {
   readText(path: string, from: { file: string; field: string }): string {
     const bytes = this.readBytes(path, from);
     if (!bytes) throw renderFailed(`file "${path}" does not exist`, from);
-    return decodeUtf8(bytes, path, from);
+    return this.textOf(bytes, path, from);
+  }
+
+  /** UTF-8 text of bytes read from `path` (decoded once per bytes object). */
+  textOf(bytes: Uint8Array, path: string, from: { file: string; field: string }): string {
+    return cachedText(bytes, () => decodeUtf8(bytes, path, from));
+  }
+
+  /**
+   * The YAML documents of a file that must exist: a fresh copy the caller may change (parsed
+   * once per distinct content). Errors as readText, then as parseYamlDocuments.
+   */
+  readDocuments(path: string, from: { file: string; field: string }, dialect: Dialect = "manifest"): unknown[] {
+    const bytes = this.readBytes(path, from);
+    if (!bytes) throw renderFailed(`file "${path}" does not exist`, from);
+    return documentsOfFile(bytes, this.textOf(bytes, path, from), path, dialect);
+  }
+
+  /** documentsOf for bytes already read (and decoded to `text`) from `path`. */
+  documentsOf(bytes: Uint8Array, text: string, path: string, dialect: Dialect = "manifest"): unknown[] {
+    return documentsOfFile(bytes, text, path, dialect);
+  }
+
+  /** A single-document YAML file in the kustomization dialect (an empty file is `{}`). */
+  readDocument(path: string, from: { file: string; field: string }): unknown {
+    return singleDocument(this.readDocuments(path, from, "kustomization"), path);
   }
 
   /** Loads the kustomization in `dir`; refuses a directory with none or with several. */
@@ -69,8 +96,7 @@ export class Loader {
       throw renderFailed(`found multiple kustomization files in '${dir || "."}': ${present.join(", ")}; keep one`, from ?? {});
     }
     const file = joinPath(dir, present[0] as string);
-    const text = this.readText(file, from ?? { file, field: "" });
-    return parseKustomization(text, file, dir);
+    return parseKustomizationValue(this.readDocument(file, from ?? { file, field: "" }), file, dir);
   }
 }
 

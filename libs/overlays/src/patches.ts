@@ -18,7 +18,8 @@ import {
   type ResId,
   type Resource,
 } from "./resource.js";
-import { isPlainObject, parseYamlDocuments } from "./yaml-io.js";
+import { documentsOfText } from "./parse-cache.js";
+import { isPlainObject } from "./yaml-io.js";
 
 type Where = { file: string; field: string };
 
@@ -30,21 +31,33 @@ interface LoadedPatch {
   json6902?: unknown[];
 }
 
-function loadPatchText(k: Kustomization, entry: { path?: string; patch?: string }, field: string, loader: Loader): { text: string; source: string } {
+interface PatchText {
+  text: string;
+  source: string;
+  /** The YAML documents of `text` (a fresh copy, parsed once per distinct content). */
+  parse: () => unknown[];
+}
+
+function loadPatchText(k: Kustomization, entry: { path?: string; patch?: string }, field: string, loader: Loader): PatchText {
   if (entry.path) {
     const path = resolveFileInKustomization(k.dir, entry.path, k.file, field);
-    return { text: loader.readText(path, { file: k.file, field }), source: path };
+    const from = { file: k.file, field };
+    const bytes = loader.readBytes(path, from);
+    if (!bytes) throw renderFailed(`file "${path}" does not exist`, from);
+    const text = loader.textOf(bytes, path, from);
+    return { text, source: path, parse: () => loader.documentsOf(bytes, text, path) };
   }
-  return { text: entry.patch ?? "", source: k.file };
+  const text = entry.patch ?? "";
+  return { text, source: k.file, parse: () => documentsOfText(text, k.file) };
 }
 
 /** Decides SMP vs JSON 6902 the way kustomize does: a list of operations is JSON 6902, mappings are SMPs. */
-function classify(text: string, source: string, where: Where): LoadedPatch {
+function classify({ text, source, parse }: PatchText, where: Where): LoadedPatch {
   const trimmed = text.trim();
   if (trimmed === "") throw renderFailed("empty patch", where);
   let docs: unknown[];
   try {
-    docs = trimmed.startsWith("[") ? parseJsonOrYaml(trimmed, text, source) : parseYamlDocuments(text, source);
+    docs = trimmed.startsWith("[") ? parseJsonOrYaml(trimmed, parse) : parse();
   } catch (err) {
     // Line numbers of an inline patch count from the patch text, not from the kustomization.
     if (err instanceof OverlayError && source === where.file) {
@@ -72,11 +85,11 @@ function classify(text: string, source: string, where: Where): LoadedPatch {
   return { where, source, smp };
 }
 
-function parseJsonOrYaml(trimmed: string, text: string, source: string): unknown[] {
+function parseJsonOrYaml(trimmed: string, parse: () => unknown[]): unknown[] {
   try {
     return [JSON.parse(trimmed)];
   } catch {
-    return parseYamlDocuments(text, source);
+    return parse();
   }
 }
 
@@ -223,8 +236,7 @@ export function applyPatchesStrategicMerge(resources: Resource[], k: Kustomizati
     const field = `patchesStrategicMerge[${i}]`;
     // An entry is a file path unless it is obviously inline YAML.
     const inline = entry.includes("\n") || /^\s*[\w$.-]+\s*:\s/.test(entry) || entry.trim().startsWith("{");
-    const { text, source } = loadPatchText(k, inline ? { patch: entry } : { path: entry }, field, loader);
-    const loaded = classify(text, source, { file: k.file, field });
+    const loaded = classify(loadPatchText(k, inline ? { patch: entry } : { path: entry }, field, loader), { file: k.file, field });
     if (!loaded.smp) throw renderFailed("patchesStrategicMerge entries must be strategic merge patches", { file: k.file, field });
     applyLoaded(resources, loaded, undefined, NO_OPTIONS);
   });
@@ -233,16 +245,14 @@ export function applyPatchesStrategicMerge(resources: Resource[], k: Kustomizati
 export function applyPatches(resources: Resource[], k: Kustomization, loader: Loader): void {
   k.patches.forEach((entry, i) => {
     const field = `patches[${i}]`;
-    const { text, source } = loadPatchText(k, entry, field, loader);
-    applyLoaded(resources, classify(text, source, { file: k.file, field }), entry.target, entry.options);
+    applyLoaded(resources, classify(loadPatchText(k, entry, field, loader), { file: k.file, field }), entry.target, entry.options);
   });
 }
 
 export function applyPatchesJson6902(resources: Resource[], k: Kustomization, loader: Loader): void {
   k.patchesJson6902.forEach((entry: Json6902Entry, i) => {
     const field = `patchesJson6902[${i}]`;
-    const { text, source } = loadPatchText(k, entry, field, loader);
-    const loaded = classify(text, source, { file: k.file, field });
+    const loaded = classify(loadPatchText(k, entry, field, loader), { file: k.file, field });
     if (!loaded.json6902) throw renderFailed("patchesJson6902 entries must be lists of JSON 6902 operations", { file: k.file, field });
     applyLoaded(resources, loaded, entry.target, NO_OPTIONS);
   });

@@ -114,7 +114,11 @@ function unshare(v: unknown): unknown {
 
 /** Parses a single-document YAML file (a kustomization); an empty file is an empty object. */
 export function parseYamlDocument(text: string, file: string): unknown {
-  const docs = parseYamlDocuments(text, file, "kustomization");
+  return singleDocument(parseYamlDocuments(text, file, "kustomization"), file);
+}
+
+/** The one document of a single-document file; an empty file is an empty object. */
+export function singleDocument(docs: unknown[], file: string): unknown {
   if (docs.length > 1) throw manifestInvalid("expected a single YAML document", { file });
   return docs[0] ?? {};
 }

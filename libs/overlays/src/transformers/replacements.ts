@@ -6,7 +6,8 @@ import { renderFailed } from "../errors.js";
 import type { Replacement, ReplacementTarget } from "../replacement-config.js";
 import { parseLabelSelector, type PatchTarget } from "../patch/index.js";
 import { allIds, effectiveNamespace, type Resource } from "../resource.js";
-import { isPlainObject, parseYamlDocuments } from "../yaml-io.js";
+import { documentsOfText } from "../parse-cache.js";
+import { isPlainObject } from "../yaml-io.js";
 
 type Where = { file: string; field: string };
 
@@ -104,7 +105,7 @@ function targetSlots(obj: unknown, path: string, create: boolean): Slot[] {
 /** A plain scalar's type as YAML would read it (kustomize writes created fields untagged). */
 function plainScalar(text: string): unknown {
   try {
-    const [v] = parseYamlDocuments(text, "replacement value");
+    const [v] = documentsOfText(text, "replacement value");
     if (typeof v === "number" || typeof v === "boolean") return v;
   } catch {
     // Not a scalar YAML can read: keep the text.
