@@ -1,17 +1,15 @@
 // Test helpers for the agent's NATS adapters: the resources the hub creates in production, a
 // hub-side publisher of signed pointers and bundles, a private nats-server the tests can stop
-// and restart, and a reader of the report stream.
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
-import { createServer, Socket } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+// and restart (re-exported from @flotilla/testkit), and a reader of the report stream.
 import { BUNDLE_API_VERSION, type Bundle, type Report, type SignedPointer } from "@flotilla/model";
 import { canonicalJson, desiredKey, encodeJson, parseReport, sha256Digest, signPointer, decodeJson, type SigningKey, type WireNames } from "@flotilla/wire";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { Objm } from "@nats-io/obj";
 import { nanos, type NatsConnection } from "@nats-io/transport-node";
+
+// The private nats-server and free ports now live in @flotilla/testkit (shared with the hub's tests).
+export { freePort, privateNats, type PrivateNats } from "@flotilla/testkit";
 
 /** Short JetStream timeouts: tests retry the hub's calls while a restarted server recovers. */
 const JS_TIMEOUT_MS = 1_000;
@@ -86,76 +84,4 @@ export async function waitFor<T>(what: string, check: () => T | Promise<T>, time
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function portAccepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = new Socket();
-    s.once("connect", () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once("error", () => resolve(false));
-    s.connect(port, "127.0.0.1");
-  });
-}
-
-/** A private nats-server with JetStream on its own port and store, which a test may stop and start. */
-export interface PrivateNats {
-  url: string;
-  port: number;
-  start(): Promise<void>;
-  stop(): Promise<void>;
-  /** Deletes the JetStream store of a stopped server: it comes back empty (a NATS without persistence). */
-  wipe(): Promise<void>;
-  /** Stops the server and removes its store. */
-  dispose(): Promise<void>;
-}
-
-export async function privateNats(port?: number): Promise<PrivateNats> {
-  const p = port ?? (await freePort());
-  const dir = await mkdtemp(join(tmpdir(), "flotilla-nats-"));
-  let proc: ChildProcess | undefined;
-  const stop = async (): Promise<void> => {
-    const child = proc;
-    proc = undefined;
-    if (!child || child.exitCode !== null) return;
-    const exited = new Promise<void>((r) => child.once("exit", () => r()));
-    child.kill("SIGTERM");
-    await exited;
-  };
-  return {
-    url: `nats://127.0.0.1:${p}`,
-    port: p,
-    async start() {
-      if (proc) return;
-      const child = spawn("nats-server", ["-js", "-a", "127.0.0.1", "-p", String(p), "-sd", dir], { stdio: "ignore" });
-      proc = child;
-      await waitFor(`nats-server on port ${p}`, async () => {
-        if (child.exitCode !== null) throw new Error(`nats-server on port ${p} exited with ${child.exitCode}`);
-        return portAccepts(p);
-      });
-    },
-    stop,
-    async wipe() {
-      if (proc) throw new Error("stop the server before wiping its store");
-      await rm(dir, { recursive: true, force: true });
-    },
-    async dispose() {
-      await stop();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
 }

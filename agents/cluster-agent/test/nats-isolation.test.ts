@@ -1,14 +1,13 @@
 // Per-agent NATS isolation on a private nats-server 2.9 running the configuration the hub
 // generates: each agent gets its own desired state and reports through, and nothing of another
 // cluster's keys, watches or report subjects.
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BUNDLE_API_VERSION, type Bundle, type SignedPointer } from "@flotilla/model";
 import { BundlePublisher } from "@flotilla/hub";
+import { freePort, startConfiguredNats, type NatsServerProcess } from "@flotilla/testkit";
 import { generateSigningKey, reportSubject, wireNames, type SigningKey, type WireNames } from "@flotilla/wire";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Kvm, type KV } from "@nats-io/kv";
@@ -18,48 +17,9 @@ import { connect, errors, nanos, type NatsConnection } from "@nats-io/transport-
 import { reloadNatsServer, writeFleetNatsFiles, type FleetNatsFiles } from "../../../services/hub/src/nats-auth-files.js";
 import { NatsDesiredStateSource, NatsReporter, connectAgentNats } from "../src/index.js";
 import type { Refusal, VerifiedDesired } from "../src/ports.js";
-import { freePort, readReports, waitFor } from "./nats-helpers.js";
+import { readReports, waitFor } from "./nats-helpers.js";
 
 const FAST = { initialMs: 50, maxMs: 500 };
-
-/** nats-server started with a configuration file, on its own port and JetStream store. */
-interface ConfiguredNats {
-  url: string;
-  pid: number;
-  stop(): Promise<void>;
-}
-
-function portAccepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = new Socket();
-    s.once("connect", () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once("error", () => resolve(false));
-    s.connect(port, "127.0.0.1");
-  });
-}
-
-async function startConfiguredNats(configPath: string, port: number): Promise<ConfiguredNats> {
-  const child: ChildProcess = spawn("nats-server", ["-c", configPath], { stdio: ["ignore", "ignore", "pipe"] });
-  let stderr = "";
-  child.stderr?.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
-  await waitFor(`nats-server on port ${port}`, async () => {
-    if (child.exitCode !== null) throw new Error(`nats-server -c ${configPath} exited with ${child.exitCode}: ${stderr}`);
-    return portAccepts(port);
-  });
-  return {
-    url: `nats://127.0.0.1:${port}`,
-    pid: child.pid!,
-    async stop() {
-      if (child.exitCode !== null) return;
-      const exited = new Promise<void>((r) => child.once("exit", () => r()));
-      child.kill("SIGTERM");
-      await exited;
-    },
-  };
-}
 
 function bundleFor(cluster: string, revision: string): Bundle {
   return {
@@ -114,7 +74,7 @@ describe("per-agent NATS isolation (generated nats-server 2.9 config)", () => {
   let dir: string;
   let names: WireNames;
   let files: FleetNatsFiles;
-  let server: ConfiguredNats;
+  let server: NatsServerProcess;
   let hubNc: NatsConnection;
   let publisher: BundlePublisher;
   let key: SigningKey;
@@ -353,7 +313,7 @@ describe("per-agent NATS isolation (generated nats-server 2.9 config)", () => {
 
 describe("adding and removing a cluster: regenerate the config and reload the server", () => {
   let dir: string;
-  let server: ConfiguredNats | undefined;
+  let server: NatsServerProcess | undefined;
   const closers: (() => Promise<unknown>)[] = [];
 
   afterAll(async () => {

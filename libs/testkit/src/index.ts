@@ -9,3 +9,4 @@ export * from "./namespaces.js";
 export { FAKE_NODE_ANNOTATION } from "./component-flags.js";
 export type { NamespacedIdentity, NamespacedIdentityOptions } from "./namespaced-identity.js";
 export { reapOrphanedPlanes, planesDir } from "./plane-reaper.js";
+export * from "./private-nats.js";

@@ -1,10 +1,9 @@
 // The generated NATS server configuration: what it grants, that nats-server 2.9 accepts it, the
 // credential files, and that the hub's own work (ingest with acks, KV watches, publishing) runs
 // under the hub user it defines. Agent-side isolation: agents/cluster-agent/test/nats-isolation.test.ts.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { chmod, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
-import { createServer, Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -12,7 +11,7 @@ import { jetstream } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import type { HeartbeatReport } from "@flotilla/model";
-import { createTestDatabase, type TestDatabase } from "@flotilla/testkit";
+import { createTestDatabase, freePort, startConfiguredNats, type NatsServerProcess, type TestDatabase } from "@flotilla/testkit";
 import { migrateToLatest, openDatabase, type FleetDatabase } from "@flotilla/store";
 import { encodeJson, reportSubject, wireNames } from "@flotilla/wire";
 import { startIngest, type IngestHandle } from "../src/ingest.js";
@@ -159,7 +158,7 @@ describe("writeFleetNatsFiles", () => {
 
 describe("the hub's work under the generated hub user", () => {
   let dir: string;
-  let child: ChildProcess | undefined;
+  let server: NatsServerProcess | undefined;
   let hubNc: NatsConnection | undefined;
   let agentNc: NatsConnection | undefined;
   let fleet: FleetDatabase | undefined;
@@ -172,11 +171,7 @@ describe("the hub's work under the generated hub user", () => {
     await hubNc?.close();
     await fleet?.close();
     await testDb?.drop();
-    if (child && child.exitCode === null) {
-      const exited = new Promise<void>((r) => child!.once("exit", () => r()));
-      child.kill("SIGTERM");
-      await exited;
-    }
+    await server?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
@@ -185,12 +180,8 @@ describe("the hub's work under the generated hub user", () => {
     const prefixed = wireNames(`hubauth${Date.now().toString(36)}`);
     const port = await freePort();
     const files = await writeFleetNatsFiles({ dir, names: prefixed, clusters: ["a"], listen: `127.0.0.1:${port}`, jetstreamDir: join(dir, "js") });
-    child = spawn("nats-server", ["-c", files.configPath], { stdio: "ignore" });
-    await waitFor(`nats-server on ${port}`, () => {
-      if (child!.exitCode !== null) throw new Error(`nats-server exited with ${child!.exitCode}`);
-      return portAccepts(port);
-    });
-    const url = `nats://127.0.0.1:${port}`;
+    server = await startConfiguredNats(files.configPath, port);
+    const url = server.url;
     hubNc = await connect({ servers: url, user: files.hub.user, pass: files.hub.password });
     testDb = await createTestDatabase("natsauth");
     fleet = await openDatabase({ url: testDb.url });
@@ -220,30 +211,6 @@ describe("the hub's work under the generated hub user", () => {
     }
   });
 });
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function portAccepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = new Socket();
-    s.once("connect", () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once("error", () => resolve(false));
-    s.connect(port, "127.0.0.1");
-  });
-}
 
 async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
