@@ -3,9 +3,9 @@
 import { hostname } from "node:os";
 import { join } from "node:path";
 import type { KeyObject } from "node:crypto";
-import { KubeConfig } from "@kubernetes/client-node";
+import type { KubeConfig } from "@kubernetes/client-node";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { KubeClient, ResourceManager } from "@flotilla/kube";
+import { KubeClient, loadKubeCredentials, ResourceManager, type KubeConnection, type KubeCredentials } from "@flotilla/kube";
 import { wireNames, type WireNames } from "@flotilla/wire";
 import { BreakGlassWatch } from "./break-glass.js";
 import { connectAgentNats } from "./nats-connection.js";
@@ -24,8 +24,12 @@ export interface AgentConfig {
   natsPrefix?: string;
   /** The hub's public key (ed25519). */
   hubPublicKey: KeyObject;
-  /** Kubeconfig file; undefined → in-cluster config, else the default kubeconfig. */
-  kubeconfig?: string | KubeConfig;
+  /**
+   * Kubeconfig file, or credentials already loaded; undefined → in-cluster config when in a pod,
+   * else $KUBECONFIG, else ~/.kube/config. Files are read without @kubernetes/client-node (it
+   * costs ~75 MB of memory) unless their user needs an exec plugin or auth provider.
+   */
+  kubeconfig?: string | KubeConfig | KubeConnection;
   /** Where the last verified desired state and the report spool are kept on disk. */
   stateDir: string;
   /** Tenant agent: namespaces it may apply and watch in. Its inventories live in the first. */
@@ -50,12 +54,9 @@ export interface Agent {
   stop(): Promise<void>;
 }
 
-export function loadKubeConfig(kubeconfig: AgentConfig["kubeconfig"]): KubeConfig {
-  if (kubeconfig instanceof KubeConfig) return kubeconfig;
-  const kc = new KubeConfig();
-  if (kubeconfig) kc.loadFromFile(kubeconfig);
-  else kc.loadFromDefault();
-  return kc;
+/** The agent's API server credentials (see AgentConfig.kubeconfig). */
+export function loadKubeConfig(kubeconfig: AgentConfig["kubeconfig"]): Promise<KubeCredentials> {
+  return loadKubeCredentials(kubeconfig);
 }
 
 export async function startAgent(config: AgentConfig): Promise<Agent> {
@@ -77,7 +78,7 @@ export async function startAgent(config: AgentConfig): Promise<Agent> {
     }));
   const onError = (err: unknown, during: string) => log?.warn({ err: (err as Error)?.message ?? String(err), during }, "nats");
 
-  const client = new KubeClient(loadKubeConfig(config.kubeconfig));
+  const client = new KubeClient(await loadKubeConfig(config.kubeconfig));
   const manager = new ResourceManager(client, config.namespaces?.length ? { inventoryNamespace: config.namespaces[0]! } : {});
   const source = new NatsDesiredStateSource({
     connection,

@@ -1,11 +1,11 @@
 // KubeClient: raw-JSON access to one API server. API errors come back as failures (data), not
 // exceptions; only programming errors throw.
-import type { KubeConfig } from "@kubernetes/client-node";
 import type { KubeObject, ObjectRef } from "@flotilla/model";
 import { describeRef } from "@flotilla/model";
 import { Discovery, DiscoveryError, type ResourceInfo } from "./discovery.js";
 import { KubeHttp, type KubeHttpOptions } from "./http.js";
 import { isObject } from "./json.js";
+import type { KubeCredentials } from "./kube-connection.js";
 import { prepareForApply } from "./prepare.js";
 import { fail, failureFrom, ok, unreachable, type KubeResult } from "./result.js";
 import { collectionPath, isObjectRef, objectPath, refOfTarget, targetOf, toTarget, type ObjectAddress, type ObjectTarget } from "./target.js";
@@ -52,7 +52,8 @@ export class KubeClient {
   readonly discovery: Discovery;
   private readonly http: KubeHttp;
 
-  constructor(kc: KubeConfig, opts: KubeHttpOptions = {}) {
+  /** `kc`: a KubeConnection (see loadKubeCredentials) or a client-node KubeConfig. */
+  constructor(kc: KubeCredentials, opts: KubeHttpOptions = {}) {
     this.http = new KubeHttp(kc, opts);
     this.discovery = new Discovery(this.http);
   }

@@ -1,10 +1,11 @@
-// HTTP to the API server with raw JSON. @kubernetes/client-node is used only for the kubeconfig
-// and its authentication (certificates, tokens, exec plugins): its typed client drops fields it
-// does not know, which would silently corrupt server-side apply.
+// HTTP to the API server with raw JSON. Credentials come from a KubeConnection (kube-connection.ts,
+// no client-node at runtime) or a client-node KubeConfig (its exec plugins and auth providers):
+// client-node's typed client is never used, it drops fields it does not know, which would
+// silently corrupt server-side apply.
 import { createHash } from "node:crypto";
 import http from "node:http";
 import https from "node:https";
-import type { KubeConfig } from "@kubernetes/client-node";
+import { isKubeConfig, type KubeCredentials } from "./kube-connection.js";
 
 export interface HttpResponse {
   status: number;
@@ -30,10 +31,20 @@ export class KubeHttp {
   private agentKey = "";
   private readonly requestTimeoutMs: number;
 
-  constructor(private readonly kc: KubeConfig, opts: KubeHttpOptions = {}) {
-    const cluster = kc.getCurrentCluster();
-    if (!cluster) throw new Error("kubeconfig has no current cluster");
-    this.server = new URL(cluster.server);
+  constructor(private readonly kc: KubeCredentials, opts: KubeHttpOptions = {}) {
+    let server: string;
+    if (isKubeConfig(kc)) {
+      const cluster = kc.getCurrentCluster();
+      if (!cluster) throw new Error("kubeconfig has no current cluster");
+      server = cluster.server;
+    } else {
+      server = kc.server;
+    }
+    try {
+      this.server = new URL(server);
+    } catch {
+      throw new Error(`${isKubeConfig(kc) ? "kubeconfig" : kc.identity}: server "${server}" is not a URL`);
+    }
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 30_000;
   }
 
@@ -47,7 +58,7 @@ export class KubeHttp {
    */
   private async options(method: string, path: string, headers: Record<string, string>, signal?: AbortSignal): Promise<https.RequestOptions> {
     const opts: https.RequestOptions = { method, headers: { ...headers } };
-    await this.kc.applyToHTTPSOptions(opts);
+    await this.authenticate(opts);
     const tls = {
       ...(opts.ca ? { ca: opts.ca } : {}),
       ...(opts.cert ? { cert: opts.cert } : {}),
@@ -72,6 +83,18 @@ export class KubeHttp {
       path: base + path,
       ...(signal ? { signal } : {}),
     };
+  }
+
+  private async authenticate(opts: https.RequestOptions): Promise<void> {
+    const c = this.kc;
+    if (isKubeConfig(c)) return c.applyToHTTPSOptions(opts);
+    if (c.ca) opts.ca = c.ca;
+    if (c.cert) opts.cert = c.cert;
+    if (c.key) opts.key = c.key;
+    if (c.insecureSkipTLSVerify) opts.rejectUnauthorized = false;
+    if (c.tlsServerName) opts.servername = c.tlsServerName;
+    const token = typeof c.token === "function" ? c.token() : c.token;
+    if (token) (opts.headers as Record<string, string>)["Authorization"] = `Bearer ${token}`;
   }
 
   private static withQuery(path: string, query: RequestOptions["query"]): string {

@@ -14,6 +14,11 @@ export type { PruneResult } from "./manager-prune.js";
 export type { WaitForReadyOptions, WaitForReadyResult } from "./manager-wait.js";
 export type { KubeHttpOptions } from "./http.js";
 export {
+  loadKubeCredentials, kubeConnectionFromKubeconfig, kubeConnectionFromKubeconfigText, inClusterKubeConnection, inCluster,
+  isKubeConfig, KubeconfigError, KubeconfigNeedsPluginError, SERVICE_ACCOUNT_DIR,
+  type KubeConnection, type KubeCredentials, type KubeconfigReadOptions, type InClusterOptions, type LoadKubeCredentialsOptions,
+} from "./kube-connection.js";
+export {
   INVENTORY_DATA_KEY, inventoryName, inventoryFromChangeSet, entryOf, encodeInventory, decodeInventory,
   readInventory, writeInventory, type InventoryEntry,
 } from "./inventory.js";
