@@ -86,6 +86,7 @@ export class Accumulator {
     }
     const path = resolveInRepo(k.dir, entry, k.file, field);
     if (this.loader.isDir(path)) {
+      refuseEnclosingDir(k, entry, path, where);
       const sub = this.loader.loadKustomization(path, where);
       if (sub.kind === "Component") {
         throw renderFailed(`"${entry}" is a Component; list it under components, not resources`, where);
@@ -122,6 +123,7 @@ export class Accumulator {
     }
     const path = resolveInRepo(k.dir, entry, k.file, field);
     if (!this.loader.isDir(path)) throw renderFailed(`component "${entry}" is not a directory`, where);
+    refuseEnclosingDir(k, entry, path, where);
     const sub = this.loader.loadKustomization(path, where);
     if (sub.kind !== "Component") {
       throw renderFailed(`"${entry}" must have kind: Component to be listed under components`, where);
@@ -214,4 +216,18 @@ export class Accumulator {
       return parseReplacementFile(this.loader.readDocument(path, { file: k.file, field }), path);
     });
   }
+}
+
+/**
+ * kustomize refuses to build on a directory that contains the referring kustomization's own
+ * directory (or is that directory): `base/overlays/prod` listing `../..` would read itself back.
+ */
+function refuseEnclosingDir(k: Kustomization, entry: string, dir: string, where: { file: string; field: string }): void {
+  if (dir !== "" && k.dir !== dir && !k.dir.startsWith(`${dir}/`)) return;
+  const shown = dir === "" ? "the repository root" : `"${dir}"`;
+  throw renderFailed(
+    `cycle in kustomizations: "${entry}" is ${shown}, which contains this kustomization's own directory "${k.dir || "."}"; ` +
+      "build on a directory outside it (move the overlay out of the base, or the base into a sibling directory)",
+    where,
+  );
 }

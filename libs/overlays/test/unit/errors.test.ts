@@ -1,6 +1,6 @@
 import { ErrorCode } from "@flotilla/model";
 import { describe, expect, it } from "vitest";
-import { OverlayError } from "../../src/index.js";
+import { memoryFileView, OverlayError, renderKustomization } from "../../src/index.js";
 import { renderError } from "./helpers.js";
 
 const cm = (name: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${name}}\n`;
@@ -33,6 +33,36 @@ describe("refusals", () => {
   it("detects cycles", () => {
     const err = renderError({ "a/kustomization.yaml": "resources: [../b]\n", "b/kustomization.yaml": "resources: [../a]\n" }, "a");
     expect(err.message).toMatch(/cycle in kustomizations: a → b → a/);
+  });
+
+  it("refuses an overlay that builds on a directory containing it, as kustomize does", () => {
+    const files = {
+      "base/kustomization.yaml": "resources: [cm.yaml]\n",
+      "base/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app}\n",
+      "base/overlays/prod/kustomization.yaml": "namePrefix: prod-\nresources: [../..]\n",
+    };
+    const err = renderError(files, "base/overlays/prod");
+    expect(err.code).toBe(ErrorCode.RenderFailed);
+    expect(err.file).toBe("base/overlays/prod/kustomization.yaml");
+    expect(err.field).toBe("resources[0]");
+    expect(err.message).toMatch(/cycle in kustomizations: "\.\.\/\.\." is "base", which contains/);
+    // The base itself still builds.
+    const base = renderKustomization(memoryFileView(files), "base");
+    expect(base.ok && base.objects.map((o) => o.metadata.name)).toEqual(["app"]);
+  });
+
+  it("refuses a component that contains the kustomization listing it", () => {
+    const err = renderError(
+      {
+        "comp/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nnamePrefix: x-\n",
+        "comp/inner/kustomization.yaml": "resources: [cm.yaml]\ncomponents: [..]\n",
+        "comp/inner/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app}\n",
+      },
+      "comp/inner",
+    );
+    expect(err.file).toBe("comp/inner/kustomization.yaml");
+    expect(err.field).toBe("components[0]");
+    expect(err.message).toMatch(/contains this kustomization's own directory "comp\/inner"/);
   });
 
   it("names the file and field of anything it does not support, and unknown fields", () => {
