@@ -11,7 +11,8 @@
 //   flotilla.agent.apply.duration    histogram s  (flotilla_agent_apply_duration): one full reconcile
 // Spans: "reconcile" (one desired state applied), "revert" (one drift revert). Reports queued inside
 // a span carry its trace context to the hub (nats-reporter.ts).
-import { SpanStatusCode, metrics, trace, type BatchObservableResult, type Counter, type Histogram, type MeterProvider } from "@opentelemetry/api";
+import { SpanStatusCode, metrics, trace, type BatchObservableResult, type Counter, type Histogram } from "@opentelemetry/api";
+import { SECONDS_BUCKETS, providerInstruments } from "@flotilla/wire";
 
 export const AGENT_METER = "flotilla-agent";
 
@@ -28,24 +29,11 @@ interface AgentInstruments {
   applyDuration: Histogram;
 }
 
-/** Histogram buckets in seconds (the SDK default buckets are meant for milliseconds). */
-const SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
-
-// Metrics have no proxy provider in the API: instruments made before the SDK started would stay
-// no-ops. They are made again whenever the global provider changes.
-let cached: { provider: MeterProvider; instruments: AgentInstruments } | undefined;
-
-function instruments(): AgentInstruments {
-  const provider = metrics.getMeterProvider();
-  if (cached?.provider === provider) return cached.instruments;
-  const meter = provider.getMeter(AGENT_METER);
-  const made: AgentInstruments = {
-    drifts: meter.createCounter("flotilla.agent.drifts", { description: "Drift events reported, by the action taken and the drift policy" }),
-    applyDuration: meter.createHistogram("flotilla.agent.apply.duration", { unit: "s", description: "Time of one full reconcile: apply, prune, inventories, watches", advice: { explicitBucketBoundaries: SECONDS_BUCKETS } }),
-  };
-  cached = { provider, instruments: made };
-  return made;
-}
+// Made again whenever the global meter provider changes (see providerInstruments).
+const instruments = providerInstruments<AgentInstruments>(AGENT_METER, (meter) => ({
+  drifts: meter.createCounter("flotilla.agent.drifts", { description: "Drift events reported, by the action taken and the drift policy" }),
+  applyDuration: meter.createHistogram("flotilla.agent.apply.duration", { unit: "s", description: "Time of one full reconcile: apply, prune, inventories, watches", advice: { explicitBucketBoundaries: SECONDS_BUCKETS } }),
+}));
 
 const tracer = () => trace.getTracer(AGENT_METER);
 

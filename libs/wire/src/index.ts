@@ -5,3 +5,4 @@ export * from "./schemas.js";
 export * from "./codec.js";
 export * from "./control.js";
 export * from "./trace-context.js";
+export * from "./metric-instruments.js";

@@ -9,9 +9,9 @@
 //   flotilla.hub.pointers.published      counter                   (flotilla_hub_pointers_published_total)
 // Spans: "ingest report" (child of the agent's span whose context came in the message headers),
 // "resolve" (one env repo resolve).
-import { SpanKind, SpanStatusCode, context, metrics, trace, type Counter, type Histogram, type MeterProvider, type Span } from "@opentelemetry/api";
+import { SpanKind, SpanStatusCode, context, trace, type Counter, type Histogram, type Span } from "@opentelemetry/api";
 import { ReportKind } from "@flotilla/model";
-import { extractTraceContext, type TraceHeaders } from "@flotilla/wire";
+import { SECONDS_BUCKETS, extractTraceContext, providerInstruments, type TraceHeaders } from "@flotilla/wire";
 
 export const HUB_METER = "flotilla-hub";
 
@@ -26,27 +26,14 @@ interface HubInstruments {
   pointersPublished: Counter;
 }
 
-/** Histogram buckets in seconds (the SDK default buckets are meant for milliseconds). */
-const SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
-
-// Metrics have no proxy provider in the API: instruments made before the SDK started would stay
-// no-ops. They are made again whenever the global provider changes.
-let cached: { provider: MeterProvider; instruments: HubInstruments } | undefined;
-
-function instruments(): HubInstruments {
-  const provider = metrics.getMeterProvider();
-  if (cached?.provider === provider) return cached.instruments;
-  const meter = provider.getMeter(HUB_METER);
-  const made: HubInstruments = {
-    reportsIngested: meter.createCounter("flotilla.hub.reports.ingested", { description: "Agent reports taken off the report stream, by kind and outcome (ingested, duplicate, stale, rejected, retried)" }),
-    reportsRejected: meter.createCounter("flotilla.hub.reports.rejected", { description: "Reports recorded in rejected_reports, by error code" }),
-    renderDuration: meter.createHistogram("flotilla.hub.render.duration", { unit: "s", description: "Time to render every cluster's bundle at one revision", advice: { explicitBucketBoundaries: SECONDS_BUCKETS } }),
-    renderFailures: meter.createCounter("flotilla.hub.render.failures", { description: "Revisions that failed to render (the last good pointers were kept)" }),
-    pointersPublished: meter.createCounter("flotilla.hub.pointers.published", { description: "Signed desired pointers published" }),
-  };
-  cached = { provider, instruments: made };
-  return made;
-}
+// Made again whenever the global meter provider changes (see providerInstruments).
+const instruments = providerInstruments<HubInstruments>(HUB_METER, (meter) => ({
+  reportsIngested: meter.createCounter("flotilla.hub.reports.ingested", { description: "Agent reports taken off the report stream, by kind and outcome (ingested, duplicate, stale, rejected, retried)" }),
+  reportsRejected: meter.createCounter("flotilla.hub.reports.rejected", { description: "Reports recorded in rejected_reports, by error code" }),
+  renderDuration: meter.createHistogram("flotilla.hub.render.duration", { unit: "s", description: "Time to render every cluster's bundle at one revision", advice: { explicitBucketBoundaries: SECONDS_BUCKETS } }),
+  renderFailures: meter.createCounter("flotilla.hub.render.failures", { description: "Revisions that failed to render (the last good pointers were kept)" }),
+  pointersPublished: meter.createCounter("flotilla.hub.pointers.published", { description: "Signed desired pointers published" }),
+}));
 
 const tracer = () => trace.getTracer(HUB_METER);
 
