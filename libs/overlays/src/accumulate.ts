@@ -91,9 +91,11 @@ export class Accumulator {
       if (sub.kind === "Component") {
         throw renderFailed(`"${entry}" is a Component; list it under components, not resources`, where);
       }
-      const subConfig: ConfigHolder = { value: defaultTransformerConfig() };
+      const defaults = defaultTransformerConfig();
+      const subConfig: ConfigHolder = { value: defaults };
       this.appendAll(k, this.build(sub, [], subConfig), into, field);
-      config.value = mergeTransformerConfig(config.value, subConfig.value);
+      // Every configuration starts from the defaults, so a base that added none adds nothing.
+      if (subConfig.value !== defaults) config.value = mergeTransformerConfig(config.value, subConfig.value);
       return;
     }
     resolveFileInKustomization(k.dir, entry, k.file, field);

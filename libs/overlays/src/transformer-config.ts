@@ -38,14 +38,24 @@ export function defaultTransformerConfig(): TransformerConfig {
   };
 }
 
-const specKey = (s: FieldSpec) => JSON.stringify([s.path, s.group ?? "", s.version ?? "", s.kind ?? "", s.create ?? false]);
+/** Field specs are never changed once made: their identity keys are computed once. */
+const specKeys = new WeakMap<FieldSpec, string>();
+function specKey(s: FieldSpec): string {
+  let key = specKeys.get(s);
+  if (key === undefined) {
+    key = JSON.stringify([s.path, s.group ?? "", s.version ?? "", s.kind ?? "", s.create ?? false]);
+    specKeys.set(s, key);
+  }
+  return key;
+}
 
 function mergeSpecs(a: FieldSpec[], b: FieldSpec[]): FieldSpec[] {
   const seen = new Set(a.map(specKey));
   const out = [...a];
   for (const s of b) {
-    if (seen.has(specKey(s))) continue;
-    seen.add(specKey(s));
+    const key = specKey(s);
+    if (seen.has(key)) continue;
+    seen.add(key);
     out.push(s);
   }
   return out;
