@@ -1,10 +1,10 @@
-// `flotilla agent --metrics-listen host:port`: the address parsing, and the Prometheus exporter's
-// own server serving the agent's counters (what the command starts; no Kubernetes needed).
+// `flotilla agent --metrics-listen host:port`: the address parsing, the OpenTelemetry SDK loaded
+// only when asked, and the Prometheus exporter's own server serving the agent's counters (what
+// the command starts; no Kubernetes needed).
 import { createServer, type Server } from "node:net";
 import { describe, expect, it } from "vitest";
 import { observeReconciler } from "@flotilla/cluster-agent";
-import { startTelemetry } from "@flotilla/hub";
-import { parseListen } from "../src/commands/agent.js";
+import { parseListen, startAgentTelemetry } from "../src/commands/agent.js";
 import { UsageError } from "../src/args.js";
 
 async function listening(host: string): Promise<Server> {
@@ -29,7 +29,8 @@ describe("agent metrics", () => {
     const probe = await listening("127.0.0.1");
     const port = portOf(probe);
     await new Promise((r) => probe.close(r));
-    const telemetry = await startTelemetry({ serviceName: "flotilla-agent", prometheus: parseListen(`127.0.0.1:${port}`) });
+    const telemetry = await startAgentTelemetry(parseListen(`127.0.0.1:${port}`), {});
+    expect(telemetry.sdk).toBe(true);
     const counters = { reconciles: 7, reverts: 1, revertFailures: 0, refusals: 2 };
     const unobserve = observeReconciler("edge-9", counters);
     try {
@@ -47,10 +48,19 @@ describe("agent metrics", () => {
     await expect(fetch(`http://127.0.0.1:${port}/metrics`)).rejects.toThrow();
   });
 
+  it("loads no OpenTelemetry SDK without --metrics-listen or an OTLP endpoint, one with an endpoint", async () => {
+    const none = await startAgentTelemetry(undefined, { OTEL_EXPORTER_OTLP_ENDPOINT: " " });
+    expect(none.sdk).toBe(false);
+    await none.shutdown();
+    const otlp = await startAgentTelemetry(undefined, { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "http://127.0.0.1:1/v1/traces" });
+    expect(otlp.sdk).toBe(true);
+    await otlp.shutdown();
+  });
+
   it("fails to start when the listen address is taken", async () => {
     const taken = await listening("127.0.0.1");
     try {
-      await expect(startTelemetry({ serviceName: "flotilla-agent", prometheus: { host: "127.0.0.1", port: portOf(taken) } })).rejects.toThrow(/EADDRINUSE/);
+      await expect(startAgentTelemetry({ host: "127.0.0.1", port: portOf(taken) }, {})).rejects.toThrow(/EADDRINUSE/);
     } finally {
       await new Promise((r) => taken.close(r));
     }

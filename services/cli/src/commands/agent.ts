@@ -1,11 +1,10 @@
 // `flotilla agent`: runs a cluster agent until SIGINT/SIGTERM.
 import { readFileSync } from "node:fs";
 import { observeReconciler, startAgent } from "@flotilla/cluster-agent";
-import { startTelemetry } from "@flotilla/hub";
 import { publicKeyFromPem } from "@flotilla/wire";
 import { helpText, parseCommand, requireString, UsageError, type CommandSpec } from "../args.js";
 import { jsonLogger } from "../logger.js";
-import { waitForSignal } from "./hub.js";
+import { waitForSignal } from "../signals.js";
 
 export const agentCommand: CommandSpec = {
   name: "agent",
@@ -44,7 +43,7 @@ export async function runAgent(argv: string[]): Promise<number> {
   const log = jsonLogger(`agent/${cluster}`);
   const metricsListen = p.values["metrics-listen"] ? parseListen(String(p.values["metrics-listen"])) : undefined;
   // Before the agent: its spans and reports need the propagator, its counters the meter provider.
-  const telemetry = await startTelemetry({ serviceName: "flotilla-agent", ...(metricsListen ? { prometheus: metricsListen } : {}) });
+  const telemetry = await startAgentTelemetry(metricsListen);
   const namespaces = p.values.namespaces ? String(p.values.namespaces).split(",").map((s) => s.trim()).filter(Boolean) : undefined;
   const agent = await startAgent({
     cluster,
@@ -66,6 +65,24 @@ export async function runAgent(argv: string[]): Promise<number> {
   await agent.stop();
   await telemetry.shutdown();
   return 0;
+}
+
+/**
+ * The OpenTelemetry SDK only when something consumes it (metrics served, or traces exported to
+ * an OTLP endpoint): it costs the agent ~20 MB of memory otherwise spent on no-op providers.
+ * Without it the agent's spans are no-ops and its reports carry no trace context, as with an
+ * SDK that exports nothing.
+ */
+export async function startAgentTelemetry(
+  metricsListen: { host: string; port: number } | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ readonly sdk: boolean; shutdown(): Promise<void> }> {
+  const otlp = Boolean(env["OTEL_EXPORTER_OTLP_ENDPOINT"]?.trim() || env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"]?.trim());
+  if (!metricsListen && !otlp) return { sdk: false, shutdown: async () => undefined };
+  // The SDK's module alone: the hub's entry point would also load fastify, pg and PGlite.
+  const { startTelemetry } = await import("@flotilla/hub/telemetry");
+  const telemetry = await startTelemetry({ serviceName: "flotilla-agent", ...(metricsListen ? { prometheus: metricsListen } : {}) });
+  return { sdk: true, shutdown: () => telemetry.shutdown() };
 }
 
 /** `host:port` (IPv6 as `[::1]:9464`) → listen address; a bad one is a usage error naming the flag. */

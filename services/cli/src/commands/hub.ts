@@ -2,6 +2,7 @@
 import { startHub, loadSigningKey } from "@flotilla/hub";
 import { publicKeyPem } from "@flotilla/wire";
 import { helpText, parseCommand, requireString, type CommandSpec } from "../args.js";
+import { waitForSignal } from "../signals.js";
 
 export const hubCommand: CommandSpec = {
   name: "hub",
@@ -57,9 +58,5 @@ export async function runHub(argv: string[]): Promise<number> {
   return 0;
 }
 
-export function waitForSignal(): Promise<void> {
-  return new Promise((resolve) => {
-    process.once("SIGINT", () => resolve());
-    process.once("SIGTERM", () => resolve());
-  });
-}
+/** Kept for callers of the old location; the function lives in ../signals.ts. */
+export { waitForSignal } from "../signals.js";
