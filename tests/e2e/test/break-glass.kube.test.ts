@@ -14,46 +14,12 @@ import { useSharedControlPlane } from "@flotilla/testkit/vitest";
 import { connect } from "@nats-io/transport-node";
 import { Kvm } from "@nats-io/kv";
 import { controlKey, generateSigningKey, signControl, wireNames } from "@flotilla/wire";
+import { consoleLogger, fleetFile, inventoryApiDeployment, type ClusterView } from "./support/env-repo.js";
 
 const shared = useSharedControlPlane();
-const consoleLogger = (cluster: string) => {
-  const line = (level: string) => (obj: object, msg: string) => console.log(`[${cluster}] ${level} ${msg} ${JSON.stringify(obj)}`);
-  return { info: line("info"), warn: line("warn"), error: line("error") };
-};
 const ns = `bg-${randomBytes(3).toString("hex")}`;
 const CLUSTER = "dev-1";
 const DEPLOYMENT_KEY = `apps/Deployment/${ns}/inventory-api`;
-
-const fleetFile = `apiVersion: flotilla.dev/v1alpha1
-environments:
-  - name: dev
-clusters:
-  - name: ${CLUSTER}
-    environment: dev
-apps:
-  - name: shop
-    path: apps/shop
-`;
-
-const deployment = `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: inventory-api
-  namespace: ${ns}
-spec:
-  replicas: 2
-  selector:
-    matchLabels:
-      app: inventory-api
-  template:
-    metadata:
-      labels:
-        app: inventory-api
-    spec:
-      containers:
-        - name: api
-          image: nginx:1.27
-`;
 
 interface Window {
   id: string;
@@ -115,9 +81,9 @@ describe("break-glass on one cluster", () => {
     nats = createTestNats("break-glass-e2e");
     database = await createTestDatabase("break_glass_e2e");
     await createWorkRepo(repoDir, {
-      "flotilla.yaml": fleetFile,
+      "flotilla.yaml": fleetFile([{ name: CLUSTER, environment: "dev" }]),
       "apps/shop/00-namespace.yaml": `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${ns}\n`,
-      "apps/shop/10-inventory-api.yaml": deployment,
+      "apps/shop/10-inventory-api.yaml": inventoryApiDeployment({ namespace: ns, replicas: 2 }),
     });
     fleet = await startLocalFleet({
       repoPath: repoDir,
@@ -132,7 +98,7 @@ describe("break-glass on one cluster", () => {
     });
     await waitFor(
       async () => {
-        const v = await fleet.api<{ syncState: string }>(`/v1/clusters/${CLUSTER}`);
+        const v = await fleet.api<ClusterView>(`/v1/clusters/${CLUSTER}`);
         return v.syncState === "Synced" && (await replicas()) === 2 ? true : undefined;
       },
       { timeoutMs: 90_000, what: `${CLUSTER} Synced with 2 replicas` },

@@ -25,65 +25,16 @@ import { connect } from "@nats-io/transport-node";
 import { Objm } from "@nats-io/obj";
 import { Kvm } from "@nats-io/kv";
 import { canonicalJson, desiredKey, sha256Digest, signPointer, wireNames } from "@flotilla/wire";
+import { consoleLogger, fleetFile, inventoryApiDeployment, type ClusterView } from "./support/env-repo.js";
 
 const shared = useSharedControlPlane();
-const consoleLogger = (cluster: string) => {
-  const line = (level: string) => (obj: object, msg: string) => console.log(`[${cluster}] ${level} ${msg} ${JSON.stringify(obj)}`);
-  return { info: line("info"), warn: line("warn"), error: line("error") };
-};
 const ns = `shop-${randomBytes(3).toString("hex")}`;
 
-function fleetFile(): string {
-  return `apiVersion: flotilla.dev/v1alpha1
-environments:
-  - name: dev
-  - name: prod
-clusters:
-  - name: dev-1
-    environment: dev
-  - name: prod-1
-    environment: prod
-apps:
-  - name: shop
-    path: apps/shop
-`;
-}
-
-function deployment(replicas: number): string {
-  return `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: inventory-api
-  namespace: ${ns}
-  labels:
-    app: inventory-api
-spec:
-  replicas: ${replicas}
-  selector:
-    matchLabels:
-      app: inventory-api
-  template:
-    metadata:
-      labels:
-        app: inventory-api
-    spec:
-      containers:
-        - name: api
-          image: nginx:1.27
-          ports:
-            - containerPort: 80
-`;
-}
-
-interface ClusterView {
-  name: string;
-  desired: { revision: string; generation: number; bundleDigest: string } | null;
-  observedRevision: string | null;
-  syncState: string;
-  health: string;
-  lastError: { code: string; message: string } | null;
-  openDriftCount: number;
-}
+const bothClusters = [
+  { name: "dev-1", environment: "dev" },
+  { name: "prod-1", environment: "prod" },
+];
+const deployment = (replicas: number) => inventoryApiDeployment({ namespace: ns, replicas, metadataLabels: true, containerPort: 80 });
 
 interface DeploymentLive {
   metadata: { resourceVersion: string };
@@ -142,7 +93,7 @@ describe("the GitOps lab on two clusters", () => {
     database = await createTestDatabase("lab");
     db = new Kysely({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: database.url, max: 2 }) }) });
     revisions.R1 = await createWorkRepo(repoDir, {
-      "flotilla.yaml": fleetFile(),
+      "flotilla.yaml": fleetFile(bothClusters),
       "apps/shop/00-namespace.yaml": `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${ns}\n`,
       "apps/shop/10-inventory-api.yaml": deployment(2),
     });
