@@ -11,8 +11,8 @@
 //   flotilla.agent.apply.duration    histogram s  (flotilla_agent_apply_duration): one full reconcile
 // Spans: "reconcile" (one desired state applied), "revert" (one drift revert). Reports queued inside
 // a span carry its trace context to the hub (nats-reporter.ts).
-import { SpanStatusCode, metrics, trace, type BatchObservableResult, type Counter, type Histogram } from "@opentelemetry/api";
-import { SECONDS_BUCKETS, providerInstruments } from "@flotilla/wire";
+import { metrics, trace, type BatchObservableResult, type Counter, type Histogram } from "@opentelemetry/api";
+import { SECONDS_BUCKETS, inActiveSpan, providerInstruments } from "@flotilla/wire";
 
 export const AGENT_METER = "flotilla-agent";
 
@@ -68,34 +68,19 @@ export function tracedReconcile(
   reconcile: () => Promise<void>,
 ): Promise<void> {
   const attributes = { "flotilla.cluster": cluster, "flotilla.generation": desired.pointer.generation, "flotilla.revision": desired.pointer.revision };
-  return tracer().startActiveSpan("reconcile", { attributes }, async (span) => {
+  return inActiveSpan(tracer(), "reconcile", { attributes }, async () => {
     const started = performance.now();
     try {
       await reconcile();
-    } catch (err) {
-      span.recordException(err as Error);
-      span.setStatus({ code: SpanStatusCode.ERROR });
-      throw err;
     } finally {
       instruments().applyDuration.record((performance.now() - started) / 1000, { cluster });
-      span.end();
     }
   });
 }
 
 /** Runs one drift revert in a "revert" span (its drift report carries the trace). */
 export function tracedRevert(cluster: string, key: string, revert: () => Promise<void>): Promise<void> {
-  return tracer().startActiveSpan("revert", { attributes: { "flotilla.cluster": cluster, "flotilla.object": key } }, async (span) => {
-    try {
-      await revert();
-    } catch (err) {
-      span.recordException(err as Error);
-      span.setStatus({ code: SpanStatusCode.ERROR });
-      throw err;
-    } finally {
-      span.end();
-    }
-  });
+  return inActiveSpan(tracer(), "revert", { attributes: { "flotilla.cluster": cluster, "flotilla.object": key } }, revert);
 }
 
 /** A drift event was reported. */

@@ -6,3 +6,4 @@ export * from "./codec.js";
 export * from "./control.js";
 export * from "./trace-context.js";
 export * from "./metric-instruments.js";
+export * from "./active-span.js";

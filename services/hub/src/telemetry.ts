@@ -11,7 +11,7 @@
 // "resolve" (one env repo resolve).
 import { SpanKind, SpanStatusCode, context, trace, type Counter, type Histogram, type Span } from "@opentelemetry/api";
 import { ReportKind } from "@flotilla/model";
-import { SECONDS_BUCKETS, extractTraceContext, providerInstruments, type TraceHeaders } from "@flotilla/wire";
+import { SECONDS_BUCKETS, extractTraceContext, inActiveSpan, providerInstruments, type TraceHeaders } from "@flotilla/wire";
 
 export const HUB_METER = "flotilla-hub";
 
@@ -81,20 +81,12 @@ export function ingestDone(m: IngestMessage, outcome: IngestMetricOutcome, rejec
 
 /** Runs one resolve in a "resolve" span; counts the pointers it published. */
 export function tracedResolve<T extends { revision: string; published: number; failed: boolean }>(resolve: () => Promise<T>): Promise<T> {
-  return tracer().startActiveSpan("resolve", async (span) => {
-    try {
-      const outcome = await resolve();
-      span.setAttributes({ "flotilla.revision": outcome.revision, "flotilla.pointers_published": outcome.published, "flotilla.failed": outcome.failed });
-      if (outcome.failed) span.setStatus({ code: SpanStatusCode.ERROR });
-      if (outcome.published > 0) instruments().pointersPublished.add(outcome.published);
-      return outcome;
-    } catch (err) {
-      span.recordException(err as Error);
-      span.setStatus({ code: SpanStatusCode.ERROR });
-      throw err;
-    } finally {
-      span.end();
-    }
+  return inActiveSpan(tracer(), "resolve", {}, async (span) => {
+    const outcome = await resolve();
+    span.setAttributes({ "flotilla.revision": outcome.revision, "flotilla.pointers_published": outcome.published, "flotilla.failed": outcome.failed });
+    if (outcome.failed) span.setStatus({ code: SpanStatusCode.ERROR });
+    if (outcome.published > 0) instruments().pointersPublished.add(outcome.published);
+    return outcome;
   });
 }
 
