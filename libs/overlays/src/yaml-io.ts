@@ -3,6 +3,7 @@
 import { Document, parse, parseAllDocuments, Scalar, visit } from "yaml";
 import type { KubeObject } from "@flotilla/model";
 import { manifestInvalid } from "./errors.js";
+import { foldLongScalars } from "./yaml-fold.js";
 
 interface ScalarTag {
   tag: string;
@@ -205,7 +206,8 @@ export function toYamlStream(objects: KubeObject[]): string {
           }
         },
       });
-      return doc.toString({ indentSeq: false, lineWidth: 0, singleQuote: true, doubleQuotedAsJSON: true });
+      // Printed unfolded, then folded at 80 columns exactly where go-yaml folds.
+      return foldLongScalars(doc.toString({ indentSeq: false, lineWidth: 0, singleQuote: true, doubleQuotedAsJSON: true }));
     })
     .join("---\n");
 }

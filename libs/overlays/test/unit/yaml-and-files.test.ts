@@ -36,6 +36,52 @@ describe("toYamlStream", () => {
       ].join("\n"),
     );
   });
+
+  it("folds long values past column 80 where kubectl kustomize (go-yaml) does; keys and block scalars stay", () => {
+    const long = "this is a very long description that goes on and on and on past the eighty column limit for sure yes";
+    const text = toYamlStream([
+      {
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: { name: "app", annotations: { plain: long, single: `it's ${long.slice(8)}`, [long.replace(/ /g, "-")]: "k" } },
+        data: {
+          conf: "worker_processes 1;\nevents {\n  worker_connections 1024;\n}\n  trailing spaces   \n",
+          spaced: `x  ${"y".repeat(80)}  two spaces  then \nend`,
+          block: `line one\n${long}`,
+        },
+        list: [long, { a: long }],
+      } as never,
+    ]);
+    // Expected bytes as printed by `kubectl kustomize` (kustomize v5.5) for the same object.
+    expect(text).toBe(
+      [
+        "apiVersion: v1",
+        "data:",
+        "  block: |-",
+        "    line one",
+        `    ${long}`,
+        '  conf: "worker_processes 1;\\nevents {\\n  worker_connections 1024;\\n}\\n  trailing',
+        '    spaces   \\n"',
+        `  spaced: "x  ${"y".repeat(80)}`,
+        '    \\ two spaces  then \\nend"',
+        "kind: ConfigMap",
+        "list:",
+        "- this is a very long description that goes on and on and on past the eighty column",
+        "  limit for sure yes",
+        "- a: this is a very long description that goes on and on and on past the eighty column",
+        "    limit for sure yes",
+        "metadata:",
+        "  annotations:",
+        "    plain: this is a very long description that goes on and on and on past the eighty",
+        "      column limit for sure yes",
+        "    single: it's a very long description that goes on and on and on past the eighty",
+        "      column limit for sure yes",
+        `    ${long.replace(/ /g, "-")}: k`,
+        "  name: app",
+        "",
+      ].join("\n"),
+    );
+  });
 });
 
 describe("file views", () => {
