@@ -1,6 +1,7 @@
 // Kustomize conformance: every directory under cases/ is a small env-repo tree. For each, the real
 // `kubectl kustomize` (kustomize v5.5) and our renderKustomization build the same kustomization
-// root; their outputs must be the same documents in the same order. Cases that kustomize rejects
+// root; their outputs must be the same documents in the same order, and toYamlStream must print
+// them byte for byte as kubectl does. Cases that kustomize rejects
 // must be rejected by us too, with an OverlayError whose message names the kustomization file.
 // kubectl runs live on every test run (no cached expectations) so the suite keeps catching
 // differences when either side changes. A case may hold a case.json: { "dir": "overlays/prod" }
@@ -24,6 +25,7 @@ interface CaseConfig {
 interface Kustomized {
   ok: boolean;
   docs: unknown[];
+  stdout: string;
   stderr: string;
 }
 
@@ -45,8 +47,8 @@ function parseDocs(text: string): unknown[] {
 function kubectlKustomize(dir: string): Kustomized {
   const run = spawnSync("kubectl", ["kustomize", dir], { encoding: "utf8", timeout: 60_000 });
   if (run.error) throw new Error(`cannot run kubectl (needed for the conformance suite): ${run.error.message}`);
-  if (run.status !== 0) return { ok: false, docs: [], stderr: run.stderr };
-  return { ok: true, docs: parseDocs(run.stdout), stderr: run.stderr };
+  if (run.status !== 0) return { ok: false, docs: [], stdout: run.stdout, stderr: run.stderr };
+  return { ok: true, docs: parseDocs(run.stdout), stdout: run.stdout, stderr: run.stderr };
 }
 
 /**
@@ -121,6 +123,8 @@ describe("kustomize conformance", () => {
       // Order first (it names the objects, which reads better than a deep diff), then content.
       expect(actual.map(describeDoc)).toEqual(expected.docs.map(describeDoc));
       expect(actual).toEqual(expected.docs);
+      // And printed, the same bytes (`flotilla render` prints what `kubectl kustomize` prints).
+      expect(overlays.toYamlStream(actual as never)).toBe(expected.stdout);
     });
   }
 });
