@@ -18,10 +18,11 @@ interface FileEntry {
 
 const byBytes = new WeakMap<Uint8Array, FileEntry>();
 
-/** Inline texts are small; a few thousand of them cover a large fleet. */
-const MAX_INLINE_ENTRIES = 4096;
+/** Inline texts are small: a few MiB of them cover a large fleet; the oldest go first. */
+const MAX_INLINE_CHARS = 8 * 1024 * 1024;
 const MAX_INLINE_TEXT = 64 * 1024;
-const byText: Record<Dialect, Map<string, unknown[]>> = { manifest: new Map(), kustomization: new Map() };
+const byText = new Map<string, unknown[]>();
+let inlineChars = 0;
 
 /** The decoded text of `bytes`, decoding once per bytes object. */
 export function cachedText(bytes: Uint8Array, decode: () => string): string {
@@ -39,15 +40,20 @@ export function documentsOfFile(bytes: Uint8Array, text: string, file: string, d
   return copyDocuments(docs);
 }
 
-/** The documents of an inline text (a fresh copy); `file` is only used for errors. */
-export function documentsOfText(text: string, file: string, dialect: Dialect = "manifest"): unknown[] {
-  if (text.length > MAX_INLINE_TEXT) return parseYamlDocuments(text, file, dialect);
-  const cache = byText[dialect];
-  let docs = cache.get(text);
+/** The manifest documents of an inline text (a fresh copy); `file` is only used for errors. */
+export function documentsOfText(text: string, file: string): unknown[] {
+  if (text.length > MAX_INLINE_TEXT) return parseYamlDocuments(text, file);
+  let docs = byText.get(text);
   if (!docs) {
-    docs = parseYamlDocuments(text, file, dialect);
-    if (cache.size >= MAX_INLINE_ENTRIES) cache.delete(cache.keys().next().value as string);
-    cache.set(text, docs);
+    docs = parseYamlDocuments(text, file);
+    while (inlineChars + text.length > MAX_INLINE_CHARS) {
+      const oldest = byText.keys().next();
+      if (oldest.done) break;
+      byText.delete(oldest.value);
+      inlineChars -= oldest.value.length;
+    }
+    byText.set(text, docs);
+    inlineChars += text.length;
   }
   return copyDocuments(docs);
 }
