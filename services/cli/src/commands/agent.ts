@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { observeReconciler, startAgent } from "@flotilla/cluster-agent";
 import { publicKeyFromPem } from "@flotilla/wire";
 import { helpText, parseCommand, requireString, UsageError, type CommandSpec } from "../args.js";
+import { keepYoungGenerationSmall } from "../agent-heap.js";
 import { jsonLogger } from "../logger.js";
 import { waitForSignal } from "../signals.js";
 
@@ -40,6 +41,8 @@ export async function runAgent(argv: string[]): Promise<number> {
   } catch (err) {
     throw new UsageError(`--hub-public-key ${keyFile}: not a readable PEM public key (${(err as Error).message})`);
   }
+  // Before the first sync: its burst of allocations would grow the young generation for good.
+  keepYoungGenerationSmall();
   const log = jsonLogger(`agent/${cluster}`);
   const metricsListen = p.values["metrics-listen"] ? parseListen(String(p.values["metrics-listen"])) : undefined;
   // Before the agent: its spans and reports need the propagator, its counters the meter provider.
