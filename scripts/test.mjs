@@ -26,7 +26,9 @@ try {
   rmSync(out, { recursive: true, force: true });
 }
 const passed = summary.numPassedTests ?? 0;
-const failed = (summary.numFailedTests ?? 0) + (summary.numFailedTestSuites ?? 0);
+// A file that fails to load has no failed test of its own: count it, so the line never says 0 failed.
+const failedFiles = (summary.testResults ?? []).filter((f) => f.status === "failed" && !(f.assertionResults ?? []).some((a) => a.status === "failed")).length;
+const failed = (summary.numFailedTests ?? 0) + failedFiles;
 const skipped = (summary.numPendingTests ?? 0) + (summary.numTodoTests ?? 0);
 console.log(`\nTests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
 if (passed === 0) {

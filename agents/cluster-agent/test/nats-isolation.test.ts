@@ -324,7 +324,7 @@ describe("adding and removing a cluster: regenerate the config and reload the se
 
   /** Resolves with a connection once the server accepts the cluster's credentials. */
   const connectWhenAllowed = (url: string, files: FleetNatsFiles, cluster: string) =>
-    waitFor(`the server to accept agent ${cluster}`, () => agentConnect(url, files, cluster).catch(() => undefined), 15_000);
+    waitFor(`the server to accept agent ${cluster}`, () => agentConnect(url, files, cluster).catch(() => undefined), 60_000);
 
   it("a cluster added to the fleet connects and gets its desired state after the reload; others keep their connections; a removed one is shut out", async () => {
     dir = await mkdtemp(join(tmpdir(), "flotilla-nats-reload-"));
