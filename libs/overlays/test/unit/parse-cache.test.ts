@@ -39,7 +39,7 @@ describe("parsed files shared between renders", () => {
     const again = renderKustomization(view, "base");
     if (!first.ok || !prod.ok || !again.ok || !prodAgain.ok) throw new Error("render failed");
     expect(prod.objects[0]?.metadata).toMatchObject({ name: "prod-web", namespace: "prod", labels: { app: "web", env: "prod" } });
-    expect((prod.objects[0] as { spec: { replicas: number } }).spec.replicas).toBe(3);
+    expect((prod.objects[0] as unknown as { spec: { replicas: number } }).spec.replicas).toBe(3);
     expect(prodAgain.objects).toEqual(prod.objects);
     expect(again.objects).toEqual(first.objects);
     expect(again.objects[0]?.metadata).toEqual({ name: "web", labels: { app: "web" } });
