@@ -1,18 +1,7 @@
-// The shape of a Kubernetes object as the patch engine sees it. Structurally the same as
-// @flotilla/model's KubeObject, declared here so the engine depends on nothing but itself.
+// The shape of a Kubernetes object as the patch engine sees it, and plain-JSON helpers.
+import type { KubeObject } from "@flotilla/model";
 
-export interface KubeObject {
-  apiVersion: string;
-  kind: string;
-  metadata: {
-    name: string;
-    namespace?: string;
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-    [k: string]: unknown;
-  };
-  [k: string]: unknown;
-}
+export type { KubeObject };
 
 export type JsonMap = Record<string, unknown>;
 
