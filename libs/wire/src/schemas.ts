@@ -125,7 +125,8 @@ export const bundleSchema = z.object({
   ),
 });
 
-function parseWith<T>(schema: z.ZodType, what: string, value: unknown): T {
+/** Validates `value`; a failure is a ReportInvalid error naming `what` and the first bad field. */
+export function parseWith<T>(schema: z.ZodType, what: string, value: unknown): T {
   const r = schema.safeParse(value);
   if (r.success) return r.data as T;
   const issue = r.error.issues[0];

@@ -37,17 +37,26 @@ function payloadOf(p: DesiredPointer): Buffer {
   return Buffer.from(canonicalJson({ cluster, revision, bundleDigest, generation, issuedAt, commit }));
 }
 
+/** base64 ed25519 signature of a payload (everything the hub signs goes through here). */
+export function signPayload(payload: Buffer, key: SigningKey): string {
+  return sign(null, payload, key.privateKey).toString("base64");
+}
+
+/** True only when `signature` is a non-empty base64 ed25519 signature of `payload` by `publicKey`. */
+export function verifyPayload(payload: Buffer, signature: unknown, publicKey: KeyObject): boolean {
+  if (typeof signature !== "string" || signature.length === 0) return false;
+  try {
+    return verify(null, payload, publicKey, Buffer.from(signature, "base64"));
+  } catch {
+    return false;
+  }
+}
+
 export function signPointer(pointer: DesiredPointer, key: SigningKey): SignedPointer {
-  const signature = sign(null, payloadOf(pointer), key.privateKey).toString("base64");
-  return { ...pointer, keyId: key.keyId, signature };
+  return { ...pointer, keyId: key.keyId, signature: signPayload(payloadOf(pointer), key) };
 }
 
 /** True only when the signature verifies against the given public key. */
 export function verifyPointer(pointer: SignedPointer, publicKey: KeyObject): boolean {
-  if (typeof pointer.signature !== "string" || pointer.signature.length === 0) return false;
-  try {
-    return verify(null, payloadOf(pointer), publicKey, Buffer.from(pointer.signature, "base64"));
-  } catch {
-    return false;
-  }
+  return verifyPayload(payloadOf(pointer), pointer.signature, publicKey);
 }
