@@ -5,3 +5,4 @@ export * from "./fleet.js";
 export * from "./bundle.js";
 export * from "./reports.js";
 export * from "./break-glass.js";
+export * from "./promotion.js";
