@@ -36,6 +36,8 @@ export class BundlePublisher {
   readonly stats: PublishStats = { stored: 0, reused: 0 };
   private kv: KV | undefined;
   private store: ObjectStore | undefined;
+  private opening: Promise<void> | undefined;
+  private readonly storing = new Map<string, Promise<string>>();
 
   constructor(private readonly opts: BundlePublisherOptions) {}
 
@@ -51,6 +53,20 @@ export class BundlePublisher {
   async publishBundle(bundle: Bundle): Promise<string> {
     const bytes = new TextEncoder().encode(canonicalJson(bundle));
     const digest = sha256Digest(bytes);
+    // Clusters with identical bundles are published concurrently: store each digest once.
+    const inflight = this.storing.get(digest);
+    if (inflight) {
+      await inflight;
+      this.stats.reused++;
+      return digest;
+    }
+    const stored = this.storeOnce(digest, bundle, bytes).finally(() => this.storing.delete(digest));
+    this.storing.set(digest, stored);
+    await stored;
+    return digest;
+  }
+
+  private async storeOnce(digest: string, bundle: Bundle, bytes: Uint8Array): Promise<string> {
     const store = await this.bundleStore();
     const existing = await store.info(digest);
     if (existing && !existing.deleted) {
@@ -108,13 +124,22 @@ export class BundlePublisher {
     return parseSignedPointer(raw);
   }
 
+  /** ensureResources once, however many publishes ask for it at the same time. */
+  private async opened(): Promise<void> {
+    this.opening ??= this.ensureResources().catch((err: unknown) => {
+      this.opening = undefined;
+      throw err;
+    });
+    await this.opening;
+  }
+
   private async bucket(): Promise<KV> {
-    if (!this.kv) await this.ensureResources();
+    if (!this.kv) await this.opened();
     return this.kv!;
   }
 
   private async bundleStore(): Promise<ObjectStore> {
-    if (!this.store) await this.ensureResources();
+    if (!this.store) await this.opened();
     return this.store!;
   }
 }

@@ -12,6 +12,7 @@
 import { ErrorCode, FLEET_FILE, FleetFileError, toErrorInfo, type Cluster, type ErrorInfo, type SignedPointer } from "@flotilla/model";
 import type { SigningKey } from "@flotilla/wire";
 import { createIncrementalRenderer, readFleetBytes, type EnvRepo, type RenderCounts, type RenderOptions } from "@flotilla/envrepo";
+import { eachWithLimit } from "./each-with-limit.js";
 import type { BundlePublisher } from "./publish.js";
 import { countRenderFailure, timedRender, tracedResolve } from "./telemetry.js";
 
@@ -40,6 +41,8 @@ export interface ResolverOptions {
   sink: ResolverSink;
   /** The next generation of a cluster's pointer (persisted by the caller, e.g. in Postgres). */
   nextGeneration(cluster: string): Promise<number>;
+  /** Clusters published at once (bundle + pointer + sink); default 16. */
+  publishConcurrency?: number;
   /** How often start() polls the env repo; default 15 s. */
   pollIntervalMs?: number;
   logger?: ResolverLogger;
@@ -65,6 +68,7 @@ export interface Resolver {
 }
 
 export const DEFAULT_POLL_INTERVAL_MS = 15_000;
+export const DEFAULT_PUBLISH_CONCURRENCY = 16;
 
 const silent: ResolverLogger = { info() {}, warn() {}, error() {} };
 
@@ -72,6 +76,7 @@ export function createResolver(opts: ResolverOptions): Resolver {
   const { repo, publisher, signingKey, sink } = opts;
   const log = opts.logger ?? silent;
   const pollIntervalMs = opts.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
+  const publishConcurrency = Math.max(1, opts.publishConcurrency ?? DEFAULT_PUBLISH_CONCURRENCY);
 
   // The last revision fully handled: published, or deterministically failed to render.
   let last: { revision: string; failed: boolean; errors?: ErrorInfo[] } | undefined;
@@ -116,14 +121,16 @@ export function createResolver(opts: ResolverOptions): Resolver {
       const info = await repo.commitInfo(revision);
       const commit = { author: info.author, message: info.message.split("\n")[0] ?? "" };
       let published = 0;
-      for (const bundle of rendered.bundles) {
+      // Clusters are independent (one KV key, one generation counter each): publish them with
+      // bounded concurrency, so 1,000 clusters do not pay 1,000 sequential round trips.
+      await eachWithLimit(rendered.bundles, publishConcurrency, async (bundle) => {
         const digest = await publisher.publishBundle(bundle);
         const current = await publisher.readPointer(bundle.cluster);
         if (current && current.bundleDigest === digest && current.revision === revision) {
           // Already published (a retry after a failure, or a restarted hub): tell the sink again
           // so its record catches up; sinks must take the same pointer twice.
           await sink.onPublished(current);
-          continue;
+          return;
         }
         // Never below what agents already hold, even if the caller's counter was reset.
         const generation = Math.max(await opts.nextGeneration(bundle.cluster), (current?.generation ?? 0) + 1);
@@ -134,7 +141,7 @@ export function createResolver(opts: ResolverOptions): Resolver {
         published++;
         log.info({ cluster: pointer.cluster, revision, digest, generation }, "published desired pointer");
         await sink.onPublished(pointer);
-      }
+      });
       await sink.onRenderSucceeded(revision);
       last = { revision, failed: false };
       return { revision, published, failed: false, counts };
