@@ -12,7 +12,8 @@
 // Spans: "reconcile" (one desired state applied), "revert" (one drift revert). Reports queued inside
 // a span carry its trace context to the hub (nats-reporter.ts).
 import { metrics, trace, type BatchObservableResult, type Counter, type Histogram } from "@opentelemetry/api";
-import { SECONDS_BUCKETS, inActiveSpan, providerInstruments } from "@flotilla/wire";
+import type { PointerTrace } from "@flotilla/model";
+import { SECONDS_BUCKETS, contextFromTrace, inActiveSpan, providerInstruments } from "@flotilla/wire";
 
 export const AGENT_METER = "flotilla-agent";
 
@@ -64,7 +65,7 @@ export function observeReconciler(cluster: string, counters: ReconcilerCounters)
 /** Runs one reconcile in a "reconcile" span (the active one, so its reports carry its trace) and times it. */
 export function tracedReconcile(
   cluster: string,
-  desired: { pointer: { generation: number; revision: string } },
+  desired: { pointer: { generation: number; revision: string; trace?: PointerTrace } },
   reconcile: () => Promise<void>,
 ): Promise<void> {
   const attributes = { "flotilla.cluster": cluster, "flotilla.generation": desired.pointer.generation, "flotilla.revision": desired.pointer.revision };
@@ -75,7 +76,7 @@ export function tracedReconcile(
     } finally {
       instruments().applyDuration.record((performance.now() - started) / 1000, { cluster });
     }
-  });
+  }, contextFromTrace(desired.pointer.trace));
 }
 
 /** Runs one drift revert in a "revert" span (its drift report carries the trace). */

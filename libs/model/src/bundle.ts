@@ -32,6 +32,17 @@ export interface DesiredPointer {
   issuedAt: string;
   /** Author and subject of the revision, for provenance. */
   commit?: { author: string; message: string };
+  /**
+   * W3C trace context of the resolve that issued the pointer: the agent's reconcile continues
+   * that trace, so one trace runs from the commit to every cluster's apply and report. Signed
+   * like every other field, so nobody can graft a pointer onto someone else's trace.
+   */
+  trace?: PointerTrace;
+}
+
+export interface PointerTrace {
+  traceparent: string;
+  tracestate?: string;
 }
 
 export interface SignedPointer extends DesiredPointer {

@@ -1,10 +1,11 @@
 // The span discipline the hub and the agent share: the work runs in an active span (so reports
 // and child spans made inside carry its trace), an exception marks the span failed and is
 // rethrown, and the span always ends.
-import { SpanStatusCode, type Span, type SpanOptions, type Tracer } from "@opentelemetry/api";
+import { context, SpanStatusCode, type Context, type Span, type SpanOptions, type Tracer } from "@opentelemetry/api";
 
-export function inActiveSpan<T>(tracer: Tracer, name: string, options: SpanOptions, work: (span: Span) => Promise<T>): Promise<T> {
-  return tracer.startActiveSpan(name, options, async (span) => {
+/** `parent`: the context to start the span in (default: the active one), e.g. a remote parent. */
+export function inActiveSpan<T>(tracer: Tracer, name: string, options: SpanOptions, work: (span: Span) => Promise<T>, parent: Context = context.active()): Promise<T> {
+  return tracer.startActiveSpan(name, options, parent, async (span) => {
     try {
       return await work(span);
     } catch (err) {

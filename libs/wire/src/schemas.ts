@@ -87,6 +87,12 @@ export const signedPointerSchema = z.object({
   generation: z.number().int().positive(),
   issuedAt: z.string(),
   commit: z.object({ author: z.string(), message: z.string() }).optional(),
+  trace: z
+    .object({
+      traceparent: z.string().regex(/^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/, "must be a W3C traceparent (version-traceid-spanid-flags)"),
+      tracestate: z.string().max(512).optional(),
+    })
+    .optional(),
   keyId: z.string(),
   signature: z.string(),
 });

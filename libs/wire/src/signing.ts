@@ -33,8 +33,8 @@ export const privateKeyPem = (k: SigningKey): string => k.privateKey.export({ ty
 export const publicKeyPem = (k: KeyObject): string => k.export({ type: "spki", format: "pem" }).toString();
 
 function payloadOf(p: DesiredPointer): Buffer {
-  const { cluster, revision, bundleDigest, generation, issuedAt, commit } = p;
-  return Buffer.from(canonicalJson({ cluster, revision, bundleDigest, generation, issuedAt, commit }));
+  const { cluster, revision, bundleDigest, generation, issuedAt, commit, trace } = p;
+  return Buffer.from(canonicalJson({ cluster, revision, bundleDigest, generation, issuedAt, commit, trace }));
 }
 
 /** base64 ed25519 signature of a payload (everything the hub signs goes through here). */

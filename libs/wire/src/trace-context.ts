@@ -6,6 +6,7 @@
 // register W3C tracecontext). Without an SDK, inject writes nothing and extract returns the
 // context it was given.
 import { context, propagation, type Context, type TextMapGetter, type TextMapSetter } from "@opentelemetry/api";
+import type { PointerTrace } from "@flotilla/model";
 
 /** What the propagation needs of a header map; `MsgHdrs` from `headers()` of @nats-io/transport-node fits. */
 export interface TraceHeaders {
@@ -28,6 +29,19 @@ export const traceHeadersGetter: TextMapGetter<TraceHeaders> = {
 export const traceHeadersSetter: TextMapSetter<TraceHeaders> = {
   set: (carrier, key, value) => carrier.set(key, value),
 };
+
+/** The trace context of `ctx` (default: the active one) as pointer fields; undefined without a trace. */
+export function currentTraceContext(ctx: Context = context.active()): PointerTrace | undefined {
+  const carrier: Record<string, string> = {};
+  propagation.inject(ctx, carrier);
+  if (!carrier.traceparent) return undefined;
+  return { traceparent: carrier.traceparent, ...(carrier.tracestate ? { tracestate: carrier.tracestate } : {}) };
+}
+
+/** The context `base` (default: the active one) with the pointer's trace as remote parent. */
+export function contextFromTrace(t: PointerTrace | undefined, base: Context = context.active()): Context {
+  return t ? propagation.extract(base, { ...t }) : base;
+}
 
 /** Writes the trace context of `ctx` (default: the active one) into `headers`; returns them. */
 export function injectTraceContext<H extends TraceHeaders>(headers: H, ctx: Context = context.active()): H {

@@ -10,7 +10,7 @@
 //
 // One resolve at a time: a refresh that arrives during a resolve waits for it and runs again.
 import { ErrorCode, FLEET_FILE, FleetFileError, toErrorInfo, type Cluster, type ErrorInfo, type SignedPointer } from "@flotilla/model";
-import type { SigningKey } from "@flotilla/wire";
+import { currentTraceContext, type SigningKey } from "@flotilla/wire";
 import { createIncrementalRenderer, readFleetBytes, type EnvRepo, type RenderCounts, type RenderOptions } from "@flotilla/envrepo";
 import { eachWithLimit } from "./each-with-limit.js";
 import type { BundlePublisher } from "./publish.js";
@@ -121,6 +121,9 @@ export function createResolver(opts: ResolverOptions): Resolver {
       const info = await repo.commitInfo(revision);
       const commit = { author: info.author, message: info.message.split("\n")[0] ?? "" };
       let published = 0;
+      // Pointers carry the resolve's trace: each agent's reconcile joins it (docs/observability.md).
+      const trace = currentTraceContext();
+      const traceField = trace ? { trace } : {};
       // Clusters are independent (one KV key, one generation counter each): publish them with
       // bounded concurrency, so 1,000 clusters do not pay 1,000 sequential round trips.
       await eachWithLimit(rendered.bundles, publishConcurrency, async (bundle) => {
@@ -135,7 +138,7 @@ export function createResolver(opts: ResolverOptions): Resolver {
         // Never below what agents already hold, even if the caller's counter was reset.
         const generation = Math.max(await opts.nextGeneration(bundle.cluster), (current?.generation ?? 0) + 1);
         const pointer = await publisher.publishPointer(
-          { cluster: bundle.cluster, revision, bundleDigest: digest, generation, issuedAt: new Date().toISOString(), commit },
+          { cluster: bundle.cluster, revision, bundleDigest: digest, generation, issuedAt: new Date().toISOString(), commit, ...traceField },
           signingKey,
         );
         published++;

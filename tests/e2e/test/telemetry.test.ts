@@ -2,6 +2,10 @@
 // a report queued by the agent's NatsReporter inside a span is ingested by the hub in a span of
 // the same trace, and the hub API's GET /metrics shows the ingest, rejection and agent counters.
 import { randomUUID } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { trace, type Span } from "@opentelemetry/api";
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from "@opentelemetry/sdk-trace-base";
@@ -10,10 +14,14 @@ import { jetstream } from "@nats-io/jetstream";
 import type { FastifyInstance } from "fastify";
 import { Health, SyncState } from "@flotilla/model";
 import { NatsReporter, countDrift, observeReconciler, tracedReconcile } from "@flotilla/cluster-agent";
-import { buildApi, startIngest, startTelemetry, type IngestHandle, type Telemetry } from "@flotilla/hub";
+import { BundlePublisher, buildApi, createResolver, startIngest, startTelemetry, type IngestHandle, type Telemetry } from "@flotilla/hub";
+import { openEnvRepo } from "@flotilla/envrepo";
+import { createWorkRepo, readFilesFrom } from "@flotilla/envrepo/testing";
 import { migrateToLatest, openDatabase, type FleetDatabase } from "@flotilla/store";
 import { createTestDatabase, createTestNats, type TestDatabase, type TestNats } from "@flotilla/testkit";
-import { encodeJson, reportSubject, wireNames, type WireNames } from "@flotilla/wire";
+import { encodeJson, generateSigningKey, reportSubject, verifyPointer, wireNames, type WireNames } from "@flotilla/wire";
+
+const EXAMPLE = fileURLToPath(new URL("../../../examples/env-repo", import.meta.url));
 
 const CLUSTER = "edge-7";
 type StatusBody = Parameters<NatsReporter["status"]>[0];
@@ -129,6 +137,40 @@ describe("telemetry: agent report → hub ingest", () => {
     expect(ingested!.parentSpanContext?.spanId).toBe(reconcile!.spanContext().spanId);
     // The reconcile was timed too.
     expect(sample(await scrape(), "flotilla_agent_apply_duration_count", { cluster: CLUSTER })).toBeGreaterThanOrEqual(1);
+  });
+
+  it("one trace runs from the resolve through the signed pointer to the agent's reconcile and the hub's ingest", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "telemetry-envrepo-"));
+    try {
+      await createWorkRepo(dir, await readFilesFrom(EXAMPLE));
+      const key = generateSigningKey();
+      const publisher = new BundlePublisher({ nc, names });
+      const sink = { onClusters: async () => {}, onPublished: async () => {}, onRenderFailed: async () => {}, onRenderSucceeded: async () => {} };
+      const resolver = createResolver({ repo: openEnvRepo({ path: dir }), publisher, signingKey: key, sink, nextGeneration: async () => 1 });
+      const outcome = await resolver.refresh();
+      expect(outcome.failed).toBe(false);
+      const resolve = spans.getFinishedSpans().find((s) => s.name === "resolve")!;
+      expect(resolve).toBeDefined();
+
+      // Every published pointer names the resolve's span as its trace parent, and is signed with it.
+      const pointer = (await publisher.readPointer("dev-1"))!;
+      expect(pointer.trace?.traceparent).toBe(`00-${resolve.spanContext().traceId}-${resolve.spanContext().spanId}-01`);
+      expect(verifyPointer(pointer, key.publicKey)).toBe(true);
+      expect(verifyPointer({ ...pointer, trace: { traceparent: `00-${"a".repeat(32)}-${"b".repeat(16)}-01` } }, key.publicKey)).toBe(false);
+
+      // The agent's reconcile of that pointer continues the trace; its report's ingest joins it.
+      await tracedReconcile(CLUSTER, { pointer }, async () => {
+        reporter.status(status(pointer.generation));
+      });
+      await reporter.flush();
+      const [ingested] = await waitFor("the ingest span", ingestSpans, (s) => s.length === 1);
+      const reconcile = spans.getFinishedSpans().find((s) => s.name === "reconcile")!;
+      expect(reconcile.spanContext().traceId).toBe(resolve.spanContext().traceId);
+      expect(reconcile.parentSpanContext?.spanId).toBe(resolve.spanContext().spanId);
+      expect(ingested!.spanContext().traceId).toBe(resolve.spanContext().traceId);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("a report queued outside any span is ingested in a root span (no traceparent sent)", async () => {
