@@ -13,6 +13,7 @@ import {
   type IgnoreRule,
   type SecretPolicy,
 } from "@flotilla/model";
+import { readPromotionPolicy, type FieldChecker } from "./fleet-promotion.js";
 import { fieldName, lineAt, parseYamlStream, type YamlDoc } from "./yaml-source.js";
 
 /** DNS label (RFC 1123): cluster names are also NATS subject tokens and KV key parts. */
@@ -61,14 +62,14 @@ export function readFleetBytes(bytes: Uint8Array, file: string = FLEET_FILE): Fl
 type Path = (string | number)[];
 type Obj = Record<string, unknown>;
 
-const ENV_FIELDS = ["name", "drift", "prune", "ignore", "requireDigests", "secrets"];
+const ENV_FIELDS = ["name", "drift", "prune", "ignore", "requireDigests", "secrets", "promotion"];
 const CLUSTER_FIELDS = ["name", "environment", "labels", "namespaces"];
 const APP_FIELDS = ["name", "path", "selector", "drift", "prune", "ignore"];
 const SELECTOR_FIELDS = ["matchLabels", "environments", "clusters"];
 const IGNORE_FIELDS = ["kind", "group", "name", "namespace", "paths"];
 const SECRET_POLICIES: SecretPolicy[] = ["allow", "warn", "refuse"];
 
-class FleetChecker {
+class FleetChecker implements FieldChecker {
   readonly errors: FleetFileError[] = [];
   private readonly root: unknown;
 
@@ -86,11 +87,19 @@ class FleetChecker {
     if (top.apiVersion !== FLEET_API_VERSION) {
       this.fail(["apiVersion"], `must be "${FLEET_API_VERSION}"${top.apiVersion === undefined ? "" : ` (found ${JSON.stringify(top.apiVersion)})`}`);
     }
-    const environments = this.list(top, ["environments"], true).map((e, i) => this.environment(e, ["environments", i]));
+    const rawEnvs = this.list(top, ["environments"], true);
+    const environments = rawEnvs.map((e, i) => this.environment(e, ["environments", i]));
     this.unique(environments, "environments");
     const envNames = environments.map((e) => e.name);
     const clusters = this.list(top, ["clusters"], false).map((c, i) => this.cluster(c, ["clusters", i], envNames));
     this.unique(clusters, "clusters");
+    // The pipeline needs every environment (upstreams) and cluster (waves) named first.
+    environments.forEach((env, i) => {
+      const raw = rawEnvs[i] as Obj | undefined;
+      if (raw && typeof raw === "object" && raw.promotion !== undefined) {
+        env.promotion = readPromotionPolicy(this, raw.promotion, ["environments", i, "promotion"], env, envNames.slice(0, i), clusters);
+      }
+    });
     const apps = this.list(top, ["apps"], false).map((a, i) => this.app(a, ["apps", i], envNames, clusters.map((c) => c.name)));
     this.unique(apps, "apps");
     return { apiVersion: FLEET_API_VERSION, environments, clusters, apps };
@@ -191,7 +200,7 @@ class FleetChecker {
     return v;
   }
 
-  private object(v: unknown, path: Path): Obj | undefined {
+  object(v: unknown, path: Path): Obj | undefined {
     if (v !== null && typeof v === "object" && !Array.isArray(v)) return v as Obj;
     this.fail(path, path.length === 0 ? "must be a mapping with apiVersion, environments, clusters and apps" : "must be a mapping");
     return undefined;
@@ -211,13 +220,13 @@ class FleetChecker {
     return v;
   }
 
-  private onlyFields(o: Obj, path: Path, allowed: string[]): void {
+  onlyFields(o: Obj, path: Path, allowed: string[]): void {
     for (const k of Object.keys(o)) {
       if (!allowed.includes(k)) this.fail([...path, k], `is not a known field; expected one of ${allowed.join(", ")}`, true);
     }
   }
 
-  private bool(v: unknown, path: Path): boolean {
+  bool(v: unknown, path: Path): boolean {
     if (typeof v === "boolean") return v;
     this.fail(path, `${JSON.stringify(v)} must be true or false`);
     return false;
@@ -229,7 +238,7 @@ class FleetChecker {
     return allowed[0]!;
   }
 
-  private stringMap(v: unknown, path: Path): Record<string, string> {
+  stringMap(v: unknown, path: Path): Record<string, string> {
     const o = this.object(v, path);
     const out: Record<string, string> = {};
     for (const [k, val] of Object.entries(o ?? {})) {
@@ -239,7 +248,7 @@ class FleetChecker {
     return out;
   }
 
-  private stringList(v: unknown, path: Path, opts: { dnsLabel?: boolean; nonEmpty?: boolean; among?: [string, string[]] }): string[] {
+  stringList(v: unknown, path: Path, opts: { dnsLabel?: boolean; nonEmpty?: boolean; among?: [string, string[]] }): string[] {
     if (!Array.isArray(v)) {
       this.fail(path, "must be a list of strings");
       return [];
@@ -267,7 +276,7 @@ class FleetChecker {
     });
   }
 
-  private fail(path: Path, what: string, atKey = false): void {
+  fail(path: Path, what: string, atKey = false): void {
     const line = lineAt(this.y, path, { key: atKey });
     const field = fieldName(path);
     const where = line ? `${this.file}:${line}` : this.file;

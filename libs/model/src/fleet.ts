@@ -1,4 +1,5 @@
 // The fleet file's model: environments, clusters, apps and their policies.
+import type { PromotionPolicy } from "./promotion.js";
 import type { DriftPolicy } from "./vocabulary.js";
 
 export const FLEET_FILE = "flotilla.yaml";
@@ -31,6 +32,8 @@ export interface Environment extends Policies {
   /** Refuse images referenced by a mutable tag instead of a digest. */
   requireDigests?: boolean;
   secrets?: SecretPolicy;
+  /** How releases reach this environment (absent: by hand, one wave, no gates). */
+  promotion?: PromotionPolicy;
 }
 
 export interface Cluster {
