@@ -15,6 +15,7 @@ import { FLEET_FILE, type App, type Bundle, type ErrorInfo, type Fleet } from "@
 import type { FileView } from "./file-view.js";
 import { appsForCluster } from "./fleet-policy.js";
 import { KUSTOMIZATION_FILES } from "./kustomize-seam.js";
+import { pinLocked, releaseLockFor } from "./release-locks.js";
 import { appSource, assembleCluster, layerCandidates, renderAppSource, type AppRender, type AppSource, type ClusterRender, type RenderOptions } from "./render.js";
 
 export type FleetRender = { ok: true; bundles: Bundle[]; warnings: ErrorInfo[] } | { ok: false; errors: ErrorInfo[]; warnings: ErrorInfo[] };
@@ -65,6 +66,8 @@ interface PairEntry {
 interface ClusterEntry {
   /** The builds the bundle was assembled from, in app order: all the same objects = same bundle. */
   builds: Build[];
+  /** Each app's release lock as read (parsed once per blob, so an unchanged lock is the same object). */
+  locks: unknown[];
   result: ClusterRender;
 }
 
@@ -116,6 +119,7 @@ export function createIncrementalRenderer(opts: RenderOptions = {}): Incremental
     for (const cluster of fleet.clusters) {
       const renders: { app: App; render: AppRender }[] = [];
       const builds: Build[] = [];
+      const locks: unknown[] = [];
       for (const app of appsForCluster(fleet, cluster)) {
         const pairKey = `${app.name}\u0000${cluster.name}`;
         const cached = pairs.get(pairKey);
@@ -139,18 +143,21 @@ export function createIncrementalRenderer(opts: RenderOptions = {}): Incremental
           counts.rendered++;
         }
         nextPairs.set(pairKey, entry);
-        renders.push({ app, render: entry.build.render });
+        // Release locks pin images per cluster (one wave at a time): applied to the shared build.
+        const lock = releaseLockFor(view, app, cluster);
+        locks.push(lock.ok ? lock.lock : lock.error.message);
+        renders.push({ app, render: pinLocked(app, entry.build.render, lock) });
         builds.push(entry.build);
       }
       const prev = clusters.get(cluster.name);
       let result: ClusterRender;
-      if (prev && sameBuilds(prev.builds, builds)) {
+      if (prev && sameBuilds(prev.builds, builds) && sameBuilds(prev.locks, locks)) {
         result = prev.result.ok ? { ...prev.result, bundle: { ...prev.result.bundle, revision: rev } } : prev.result;
         counts.clustersReused++;
       } else {
         result = assembleCluster(fleet, cluster, rev, renders);
       }
-      nextClusters.set(cluster.name, { builds, result });
+      nextClusters.set(cluster.name, { builds, locks, result });
       for (const w of result.warnings) warnings.set(keyOf(w), w);
       if (result.ok) bundles.push(result.bundle);
       else for (const e of result.errors) errors.set(keyOf(e), e);
@@ -198,7 +205,7 @@ function buildOf(view: FileView, app: App, source: AppSource, opts: RenderOption
   return { render, readPaths, listed };
 }
 
-function sameBuilds(a: Build[], b: Build[]): boolean {
+function sameBuilds<T>(a: T[], b: T[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 

@@ -33,3 +33,14 @@ export { openEnvRepoWriter, type EnvRepoWriter, type EnvRepoWriterOptions } from
 export { applyChangesToTree, type FileChanges } from "./tree-edit.js";
 export { parseDuration, formatDuration } from "./duration.js";
 export { defaultPromotionPolicy, DEFAULT_ROLLOUT } from "./fleet-promotion.js";
+export {
+  releaseLockFor,
+  lockPathsFor,
+  lockFileText,
+  parseLockBytes,
+  pinImages,
+  pinnedReference,
+  imageName,
+  RELEASE_LOCK_API_VERSION,
+  type LockRead,
+} from "./release-locks.js";

@@ -20,6 +20,7 @@ import { checkEnvironment, type EnvironmentFindings } from "./environment-checks
 import { appsForCluster, effectivePolicy } from "./fleet-policy.js";
 import { defaultKustomizeRenderer, hasKustomization, KUSTOMIZATION_FILES, runKustomize, type KustomizeRenderer } from "./kustomize-seam.js";
 import { readPlainManifests, type ObjectOrigin } from "./manifests.js";
+import { pinLocked, releaseLockFor } from "./release-locks.js";
 
 export interface RenderOptions {
   /** Overlay engine; default: @flotilla/overlays' renderKustomization when it exists. */
@@ -54,11 +55,13 @@ export function appSource(view: FileView, app: App, cluster: Cluster): AppSource
 /**
  * Renders one app for one cluster. The app directory is the most specific of
  * `<path>/clusters/<cluster>`, `<path>/envs/<environment>`, `<path>/base` and `<path>` that holds
- * a kustomization; without any, `<path>` holds plain manifests.
+ * a kustomization; without any, `<path>` holds plain manifests. Images are then pinned by the
+ * cluster's release lock, if any (release-locks.ts).
  */
 export function renderApp(view: FileView, fleet: Fleet, app: App, cluster: Cluster, opts: RenderOptions = {}): AppRender {
   void fleet; // part of the seam: per-environment rendering inputs will come from the fleet file
-  return renderAppSource(view, app, appSource(view, app, cluster), opts);
+  const render = renderAppSource(view, app, appSource(view, app, cluster), opts);
+  return pinLocked(app, render, releaseLockFor(view, app, cluster));
 }
 
 /** Renders an app from an already chosen directory. The result depends only on the view, app and source. */

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createIncrementalRenderer, openEnvRepo, readFleetBytes, renderFleet, type EnvRepo, type IncrementalRenderer } from "@flotilla/envrepo";
+import { createIncrementalRenderer, imageName, lockFileText, openEnvRepo, pinImages, readFleetBytes, renderFleet, type EnvRepo, type IncrementalRenderer } from "@flotilla/envrepo";
 import { commitFiles, createWorkRepo } from "@flotilla/envrepo/testing";
 
 // A small fleet on a real Git repository: 2 dev clusters, 3 prod clusters (prod-2 with a cluster
@@ -181,5 +181,67 @@ describe("incremental renderer", () => {
       expect(same, `edit ${i}`).toEqual(full);
       expect(inc.counts.rendered, `edit ${i}`).toBeLessThan(13);
     }
+  });
+});
+
+describe("release locks", () => {
+  const DIGEST = `sha256:${"a".repeat(64)}`;
+  const lock = (cluster?: string, digest = DIGEST) =>
+    lockFileText({
+      apiVersion: "flotilla.dev/v1alpha1",
+      kind: "ReleaseLock",
+      app: "web",
+      environment: "prod",
+      ...(cluster ? { cluster } : {}),
+      release: "rel-web-1",
+      sourceRevision: "abc123",
+      images: [{ name: "nginx", tag: "1.28", digest }],
+      promotion: "prm-1",
+    });
+  const imageOf = (r: Awaited<ReturnType<typeof renderHead>>["inc"], cluster: string, app = "web") => {
+    if (!r.ok) throw new Error(r.errors[0]!.message);
+    const objects = r.bundles.find((b) => b.cluster === cluster)!.apps.find((a) => a.name === app)!.objects;
+    return (objects.find((o) => o.kind === "Deployment") as unknown as { spec: { template: { spec: { containers: { image: string }[] } } } }).spec.template.spec.containers[0]!.image;
+  };
+
+  it("a cluster lock pins the images of that cluster alone; the environment lock pins the rest", async () => {
+    await renderHead();
+    await commitFiles(dir, { "promotions/web/prod/prod-1.lock.yaml": lock("prod-1") }, "wave 1");
+    let r = await renderHead();
+    expect(r.same).toEqual(r.full);
+    expect(imageOf(r.inc, "prod-1")).toBe(`nginx@${DIGEST}`);
+    expect(imageOf(r.inc, "prod-2")).toBe("nginx:1.27.1");
+    expect(imageOf(r.inc, "prod-1", "worker")).toBe("busybox:1.36");
+    // Only prod-1's bundle was assembled again.
+    expect(r.inc.counts).toMatchObject({ rendered: 0, clustersReused: 4 });
+
+    const other = `sha256:${"b".repeat(64)}`;
+    await commitFiles(dir, { "promotions/web/prod.lock.yaml": lock(undefined, other) }, "env lock");
+    r = await renderHead();
+    expect(r.same).toEqual(r.full);
+    expect(imageOf(r.inc, "prod-1")).toBe(`nginx@${DIGEST}`);
+    expect(imageOf(r.inc, "prod-3")).toBe(`nginx@${other}`);
+    expect(imageOf(r.inc, "dev-1")).toBe("nginx:1.27");
+  });
+
+  it("a broken lock fails the app's render with an error naming the file and field", async () => {
+    await renderHead();
+    await commitFiles(dir, { "promotions/web/prod/prod-2.lock.yaml": lock("prod-2").replace(DIGEST, "sha256:nope") }, "bad lock");
+    const { inc } = await renderHead();
+    expect(inc.ok).toBe(false);
+    if (inc.ok) return;
+    expect(inc.errors[0]!.message).toMatch(/app web: promotions\/web\/prod\/prod-2\.lock\.yaml: images\[0\]\.digest must be sha256:<64 hex>/);
+    expect(inc.errors[0]!.location).toMatchObject({ file: "promotions/web/prod/prod-2.lock.yaml", field: "images[0].digest" });
+  });
+
+  it("pins by digest, by tag when the release has no digest, and leaves other images alone", () => {
+    const objects = [
+      { apiVersion: "v1", kind: "Pod", metadata: { name: "p" }, spec: { initContainers: [{ name: "i", image: "registry:5000/acme/shop:1@sha256:" + "c".repeat(64) }], containers: [{ name: "c", image: "other:1" }] } },
+    ];
+    const pinned = pinImages(objects, [{ name: "registry:5000/acme/shop", tag: "2" }]);
+    expect((pinned[0]!.spec as { initContainers: { image: string }[] }).initContainers[0]!.image).toBe("registry:5000/acme/shop:2");
+    expect((pinned[0]!.spec as { containers: { image: string }[] }).containers[0]!.image).toBe("other:1");
+    expect(pinImages(objects, [{ name: "nothing", digest: DIGEST }])[0]).toBe(objects[0]);
+    expect(imageName("registry:5000/acme/shop")).toBe("registry:5000/acme/shop");
   });
 });

@@ -5,11 +5,17 @@ import type {
   BreakGlassEvent,
   BreakGlassScopeSpec,
   ChangeAction,
+  ClusterOutcome,
   DriftAction,
   DriftPath,
   DriftPolicy,
   ErrorInfo,
+  GateResult,
   Health,
+  PromotionEventType,
+  PromotionKind,
+  PromotionState,
+  ReleaseImage,
   SyncState,
 } from "@flotilla/model";
 
@@ -177,6 +183,120 @@ export interface BreakGlassControlTable {
   generation: number;
 }
 
+export interface ReleasesTable {
+  id: string;
+  app: string;
+  source_revision: string;
+  images: Json<ReleaseImage[]>;
+  created_by: string;
+  created_at: Timestamp;
+  note: string | null;
+}
+
+/** One planned wave, as stored in promotions.plan. */
+export interface StoredWave {
+  name: string;
+  clusters: string[];
+  failureBudget: number;
+  soakMs: number;
+  pauseMs: number;
+}
+
+export interface StoredPlan {
+  waves: StoredWave[];
+  totalFailureBudget: number;
+  progressDeadlineMs: number;
+  minHealthyMs: number;
+  unknownAfterMs: number;
+}
+
+/** One commit a promotion pushed (or found pushed after a crash). */
+export interface StoredCommit {
+  wave: number;
+  revision: string;
+  at: string;
+}
+
+export interface PromotionsTable {
+  id: string;
+  app: string;
+  environment: string;
+  release_id: string;
+  kind: PromotionKind;
+  rollback_of: string | null;
+  state: PromotionState;
+  reason: string | null;
+  requested_by: string;
+  auto: ColumnType<boolean, boolean | undefined, boolean>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  finished_at: Timestamp | null;
+  plan: Json<StoredPlan>;
+  /** Index of the wave running (or next to start); waves before it are done. */
+  current_wave: ColumnType<number, number | undefined, number>;
+  /** When the current wave's clusters all settled (its soak and pause count from here). */
+  wave_settled_at: Timestamp | null;
+  commits: ColumnType<StoredCommit[], string | undefined, string>;
+  /** The branch head before the first wave commit: a rollback restores the lock files as they were there. */
+  base_revision: string | null;
+  previous_release_id: string | null;
+  gates: ColumnType<GateResult[], string | undefined, string>;
+  /** The state a paused promotion resumes into. */
+  paused_from: PromotionState | null;
+  error: NullableJson<ErrorInfo>;
+  attempts: ColumnType<number, number | undefined, number>;
+}
+
+export interface PromotionClustersTable {
+  promotion_id: string;
+  cluster: string;
+  wave: number;
+  outcome: ClusterOutcome;
+  message: string | null;
+  generation: number | null;
+  bundle_digest: string | null;
+  issued_at: Timestamp | null;
+  healthy_since: Timestamp | null;
+  changed_at: Timestamp;
+  skipped_by: string | null;
+}
+
+export interface PromotionApprovalsTable {
+  promotion_id: string;
+  subject: string;
+  groups: Json<string[]>;
+  verdict: "approve" | "reject";
+  comment: string | null;
+  at: Timestamp;
+}
+
+export interface PromotionEventsTable {
+  id: Generated<number>;
+  promotion_id: string;
+  type: PromotionEventType;
+  actor: string;
+  at: Timestamp;
+  data: Json<Record<string, unknown>>;
+}
+
+export interface PromotionHoldsTable {
+  app: string;
+  environment: string;
+  release_id: string;
+  reason: string;
+  created_by: string;
+  created_at: Timestamp;
+}
+
+export interface IdempotencyKeysTable {
+  key: string;
+  scope: string;
+  request_hash: string;
+  status: number;
+  response: Json<Record<string, unknown>>;
+  created_at: Timestamp;
+}
+
 export interface FleetSchema {
   clusters: ClustersTable;
   desired_pointers: DesiredPointersTable;
@@ -192,4 +312,11 @@ export interface FleetSchema {
   break_glass_windows: BreakGlassWindowsTable;
   break_glass_audit: BreakGlassAuditTable;
   break_glass_control: BreakGlassControlTable;
+  releases: ReleasesTable;
+  promotions: PromotionsTable;
+  promotion_clusters: PromotionClustersTable;
+  promotion_approvals: PromotionApprovalsTable;
+  promotion_events: PromotionEventsTable;
+  promotion_holds: PromotionHoldsTable;
+  idempotency_keys: IdempotencyKeysTable;
 }

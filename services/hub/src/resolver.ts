@@ -5,12 +5,13 @@
 //     pairs whose read paths changed since the last rendered revision are rendered again)
 //   → any error? report it and keep every current pointer: a commit that fails to render never
 //     replaces the last good pointer
-//   → store bundles by digest → for each cluster whose bundle or revision changed, sign and
-//     publish a pointer with the next generation → tell the sink.
+//   → store bundles by digest → for each cluster whose bundle content changed, sign and publish
+//     a pointer with the next generation → tell the sink. A cluster whose bundle is byte for
+//     byte what its pointer names keeps that pointer (promotion waves rely on it).
 //
 // One resolve at a time: a refresh that arrives during a resolve waits for it and runs again.
-import { ErrorCode, FLEET_FILE, FleetFileError, toErrorInfo, type Cluster, type ErrorInfo, type SignedPointer } from "@flotilla/model";
-import { currentTraceContext, type SigningKey } from "@flotilla/wire";
+import { ErrorCode, FLEET_FILE, FleetFileError, toErrorInfo, type Bundle, type Cluster, type ErrorInfo, type SignedPointer } from "@flotilla/model";
+import { canonicalJson, currentTraceContext, sha256Digest, type SigningKey } from "@flotilla/wire";
 import { createIncrementalRenderer, readFleetBytes, type EnvRepo, type RenderCounts, type RenderOptions } from "@flotilla/envrepo";
 import { eachWithLimit } from "./each-with-limit.js";
 import type { BundlePublisher } from "./publish.js";
@@ -80,6 +81,8 @@ export function createResolver(opts: ResolverOptions): Resolver {
 
   // The last revision fully handled: published, or deterministically failed to render.
   let last: { revision: string; failed: boolean; errors?: ErrorInfo[] } | undefined;
+  // What each cluster's current pointer names: its digest and the content key of that bundle.
+  const publishedContent = new Map<string, { digest: string; contentKey: string; apps: Bundle["apps"] }>();
   // Renders of the last rendered revision, per (app, cluster): a commit re-renders what it touched.
   const renderer = createIncrementalRenderer(opts.render);
 
@@ -127,14 +130,17 @@ export function createResolver(opts: ResolverOptions): Resolver {
       // Clusters are independent (one KV key, one generation counter each): publish them with
       // bounded concurrency, so 1,000 clusters do not pay 1,000 sequential round trips.
       await eachWithLimit(rendered.bundles, publishConcurrency, async (bundle) => {
-        const digest = await publisher.publishBundle(bundle);
         const current = await publisher.readPointer(bundle.cluster);
-        if (current && current.bundleDigest === digest && current.revision === revision) {
-          // Already published (a retry after a failure, or a restarted hub): tell the sink again
-          // so its record catches up; sinks must take the same pointer twice.
+        if (current && (await sameContent(bundle, current))) {
+          // Same content: no new pointer. Either already published (a retry, a restarted hub) or
+          // a commit that renders this cluster byte for byte as before (a base change another
+          // environment's overlay overrides, a promotion wave for other clusters): agents keep
+          // what they run, and the pointer keeps naming the commit that last changed it. Tell
+          // the sink again so its record catches up; sinks must take the same pointer twice.
           await sink.onPublished(current);
           return;
         }
+        const digest = await publisher.publishBundle(bundle);
         // Never below what agents already hold, even if the caller's counter was reset.
         const generation = Math.max(await opts.nextGeneration(bundle.cluster), (current?.generation ?? 0) + 1);
         const pointer = await publisher.publishPointer(
@@ -142,6 +148,7 @@ export function createResolver(opts: ResolverOptions): Resolver {
           signingKey,
         );
         published++;
+        publishedContent.set(bundle.cluster, { digest, contentKey: contentKeyOf(bundle), apps: bundle.apps });
         log.info({ cluster: pointer.cluster, revision, digest, generation }, "published desired pointer");
         await sink.onPublished(pointer);
       });
@@ -154,6 +161,26 @@ export function createResolver(opts: ResolverOptions): Resolver {
       log.error({ err: error, revision }, "resolve failed; will retry");
       return { revision, published: 0, failed: true, errors: [error] };
     }
+  }
+
+  /**
+   * Does the cluster's current pointer name a bundle with this content (everything but the
+   * revision)? The incremental renderer hands back the same `apps` for a cluster it did not
+   * assemble again, so most clusters are answered without hashing; a restarted hub reads the
+   * current bundle once to learn its content.
+   */
+  async function sameContent(bundle: Bundle, current: SignedPointer): Promise<boolean> {
+    let known = publishedContent.get(bundle.cluster);
+    if (!known || known.digest !== current.bundleDigest) {
+      const old = await publisher.readBundle(current.bundleDigest).catch(() => undefined);
+      if (!old) return false;
+      known = { digest: current.bundleDigest, contentKey: contentKeyOf(old), apps: old.apps };
+      publishedContent.set(bundle.cluster, known);
+    }
+    if (known.apps === bundle.apps) return true;
+    const same = known.contentKey === contentKeyOf(bundle);
+    if (same) known.apps = bundle.apps;
+    return same;
   }
 
   /** Paths changed since the renderer's revision; undefined (render everything) when unknown. */
@@ -222,4 +249,9 @@ export function createResolver(opts: ResolverOptions): Resolver {
       await (queued ?? running)?.catch(() => undefined);
     },
   };
+}
+
+/** The digest of a bundle without its revision: equal keys, byte-identical objects and policies. */
+function contentKeyOf(bundle: Bundle): string {
+  return sha256Digest(canonicalJson({ ...bundle, revision: "" }));
 }

@@ -167,12 +167,32 @@ describe("resolver", () => {
     const b = setup();
     const outcome = await b.resolver.refresh();
     expect(outcome).toMatchObject({ published: 0, failed: false });
-    expect(b.publisher.stats).toEqual({ stored: 0, reused: 2 });
+    // It reads the bundles the current pointers name, finds the same content and stores nothing.
+    expect(b.publisher.stats).toEqual({ stored: 0, reused: 0 });
     expect(await pointers(b.publisher)).toEqual(before);
     const store = await new Objm(nc).open(names.bundleStore);
     const objects = (await store.list()).filter((o) => !o.deleted).map((o) => o.name);
     expect(objects.sort()).toEqual([before.dev!.bundleDigest, before.prod!.bundleDigest].sort());
     expect(generations.get("prod-1")).toBe(1);
+  });
+
+  it("a commit that renders byte-identical bundles issues no new pointer; the pointer keeps naming the commit that made it", async () => {
+    const { publisher, resolver } = setup();
+    await resolver.refresh();
+    const before = await pointers(publisher);
+    const readme = await commitFiles(dir, { "README.md": "# notes that no app reads\n" }, "Docs only");
+    expect(await resolver.refresh()).toMatchObject({ revision: readme, published: 0, failed: false });
+    expect(await pointers(publisher)).toEqual(before);
+
+    // A restarted hub learns the content of the current bundles and does not republish either.
+    const again = setup();
+    expect(await again.resolver.refresh()).toMatchObject({ revision: readme, published: 0 });
+    expect(await pointers(again.publisher)).toEqual(before);
+
+    const text = (await readFilesFrom(EXAMPLE))[DEPLOYMENT]!;
+    const scaled = await commitFiles(dir, { [DEPLOYMENT]: text.replace("replicas: 2", "replicas: 3") }, "Scale");
+    expect(await again.resolver.refresh()).toMatchObject({ revision: scaled, published: 2 });
+    expect((await pointers(again.publisher)).prod).toMatchObject({ revision: scaled, generation: 2 });
   });
 
   it("runs one resolve at a time: refreshes during a resolve wait and coalesce into one re-run", async () => {
