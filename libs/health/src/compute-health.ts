@@ -46,11 +46,13 @@ export function computeHealth(o: KubeObject | undefined): HealthResult {
 
   if (o.metadata["deletionTimestamp"] !== undefined) return progressing(Reason.Terminating, `${nameOf(o)} is being deleted`);
 
+  // Before any kind rule and before "healthy once it exists": a status the controller wrote for
+  // an older generation says nothing about the current spec, whatever the kind.
+  const stale = generationNotObserved(o);
+  if (stale) return stale;
+
   const group = groupOf(o.apiVersion);
   const rule = builtIn[`${group}/${o.kind}`];
   if (rule === undefined && builtInGroup(group)) return healthy(`${nameOf(o)} exists`);
-
-  const stale = generationNotObserved(o);
-  if (stale) return stale;
   return (rule ?? customResourceHealth)(o);
 }

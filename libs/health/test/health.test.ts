@@ -37,9 +37,26 @@ describe("computeHealth", () => {
     expect(computeHealth({ ...live, status: {} }).health).toBe(Health.Progressing);
   });
 
-  it("ignores observedGeneration on built-in kinds without a rule", () => {
-    const cm = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "c", generation: 2 }, status: { observedGeneration: 1 } };
-    expect(computeHealth(cm).health).toBe(Health.Healthy);
+  describe("observedGeneration, checked for every kind", () => {
+    const stale = { metadata: { name: "x", generation: 2 }, status: { observedGeneration: 1 } };
+    it.each([
+      ["v1", "ConfigMap"],
+      ["policy/v1", "PodDisruptionBudget"],
+      ["networking.k8s.io/v1", "NetworkPolicy"],
+      ["apps/v1", "Deployment"],
+      ["example.com/v1", "Widget"],
+    ])("%s %s with a stale observedGeneration is Progressing", (apiVersion, kind) => {
+      expect(computeHealth({ apiVersion, kind, ...stale })).toMatchObject({ health: Health.Progressing, reason: "LatestGenerationNotObserved" });
+    });
+    it("a built-in kind without a rule is Healthy once observed (or without observedGeneration)", () => {
+      const cm = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "c", generation: 2 } };
+      expect(computeHealth(cm).health).toBe(Health.Healthy);
+      expect(computeHealth({ ...cm, status: { observedGeneration: 2 } }).health).toBe(Health.Healthy);
+    });
+    it("deletion wins over a stale generation", () => {
+      const cm = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "c", generation: 2, deletionTimestamp: "2026-01-01T00:00:00Z" }, status: { observedGeneration: 1 } };
+      expect(computeHealth(cm).reason).toBe("Terminating");
+    });
   });
 });
 
