@@ -71,3 +71,41 @@ describe("aggregateHealth", () => {
     [[Health.Missing, Health.Degraded, Health.Healthy], Health.Degraded],
   ] as const)("%j → %s", (healths, want) => expect(aggregateHealth(healths)).toBe(want));
 });
+
+describe("Pod waiting reasons (Argo CD's pattern: Err…, …Error, …BackOff)", () => {
+  const pod = (reason: string) => ({
+    apiVersion: "v1", kind: "Pod", metadata: { name: "p", namespace: "demo" },
+    status: { phase: "Pending", containerStatuses: [{ name: "app", ready: false, restartCount: 0, state: { waiting: { reason, message: "why" } } }] },
+  });
+  it.each([
+    ["CrashLoopBackOff", "CrashLoopBackOff"],
+    ["ImagePullBackOff", "ImagePullBackOff"],
+    ["ErrImagePull", "ImagePullBackOff"],
+    ["ErrImageNeverPull", "ImagePullBackOff"],
+    ["InvalidImageName", "ImagePullBackOff"],
+    ["CreateContainerConfigError", "ContainerError"],
+    ["CreateContainerError", "ContainerError"],
+    ["RunContainerError", "ContainerError"],
+    ["PostStartHookError", "ContainerError"],
+    ["ErrSomethingNew", "ContainerError"],
+  ])("%s → Degraded / %s", (reason, want) => {
+    const r = computeHealth(pod(reason));
+    expect(r).toMatchObject({ health: Health.Degraded, reason: want });
+    expect(r.message).toContain("why");
+  });
+  it.each(["ContainerCreating", "PodInitializing", "Terminated", "Pulling"])("%s → Progressing", (reason) => {
+    expect(computeHealth(pod(reason)).health).toBe(Health.Progressing);
+  });
+  it("stays Degraded through a whole crash loop: waiting, terminated, running-not-ready", () => {
+    const base = { name: "app", ready: false, restartCount: 3, lastState: { terminated: { exitCode: 1 } } };
+    const states = [{ waiting: { reason: "CrashLoopBackOff" } }, { terminated: { exitCode: 1 } }, { running: {} }];
+    for (const state of states) {
+      const live = { apiVersion: "v1", kind: "Pod", metadata: { name: "p" }, spec: { restartPolicy: "Always" }, status: { phase: "Running", conditions: [{ type: "Ready", status: "False" }], containerStatuses: [{ ...base, state }] } };
+      expect(computeHealth(live)).toMatchObject({ health: Health.Degraded, reason: "CrashLoopBackOff" });
+    }
+  });
+  it("a never-restarted container that is not ready yet is Progressing", () => {
+    const live = { apiVersion: "v1", kind: "Pod", metadata: { name: "p" }, status: { phase: "Running", conditions: [{ type: "Ready", status: "False" }], containerStatuses: [{ name: "app", ready: false, restartCount: 0, state: { running: {} } }] } };
+    expect(computeHealth(live)).toMatchObject({ health: Health.Progressing, reason: "NotReady" });
+  });
+});
