@@ -10,7 +10,8 @@ import { customResourceHealth } from "./kinds/custom-resource.js";
 import { deploymentHealth } from "./kinds/deployment.js";
 import { generationNotObserved } from "./kinds/generation.js";
 import { podHealth } from "./kinds/pod.js";
-import { daemonSetHealth, replicaSetHealth, statefulSetHealth } from "./kinds/replica-sets.js";
+import { daemonSetHealth } from "./kinds/daemonset.js";
+import { replicaSetHealth, statefulSetHealth } from "./kinds/replica-sets.js";
 import { healthy, progressing, type HealthResult } from "./result.js";
 
 type Rule = (o: KubeObject) => HealthResult;

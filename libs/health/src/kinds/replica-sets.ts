@@ -1,4 +1,4 @@
-// StatefulSet, DaemonSet and ReplicaSet: count-based readiness like kstatus.
+// StatefulSet and ReplicaSet: count-based readiness like kstatus (DaemonSet: daemonset.ts).
 import type { KubeObject } from "@flotilla/model";
 import { Reason } from "@flotilla/model";
 import { conditionOf, nameOf, num, obj, specOf, statusOf, str } from "../fields.js";
@@ -35,24 +35,6 @@ export function statefulSetHealth(o: KubeObject): HealthResult {
     }
   }
   return healthy(`${name}: ${ready} of ${want} replicas ready`);
-}
-
-export function daemonSetHealth(o: KubeObject): HealthResult {
-  const status = statusOf(o);
-  const name = nameOf(o);
-  const desired = num(status["desiredNumberScheduled"]);
-  const current = num(status["currentNumberScheduled"]);
-  const updated = num(status["updatedNumberScheduled"]);
-  const available = num(status["numberAvailable"]);
-  const ready = num(status["numberReady"]);
-  if (status["desiredNumberScheduled"] === undefined) {
-    return progressing(Reason.InProgress, `${name}: not yet scheduled by its controller`);
-  }
-  if (current < desired) return progressing(Reason.LessReplicas, `${name}: ${current} of ${desired} pods scheduled`);
-  if (updated < desired) return progressing(Reason.LessUpdated, `${name}: ${updated} of ${desired} pods updated`);
-  if (available < desired) return progressing(Reason.LessAvailable, `${name}: ${available} of ${desired} pods available`);
-  if (ready < desired) return progressing(Reason.LessReady, `${name}: ${ready} of ${desired} pods ready`);
-  return healthy(`${name}: ${ready} of ${desired} pods ready`);
 }
 
 export function replicaSetHealth(o: KubeObject): HealthResult {
