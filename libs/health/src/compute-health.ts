@@ -6,10 +6,14 @@ import { Health, Reason, groupOf } from "@flotilla/model";
 import { nameOf } from "./fields.js";
 import { cronJobHealth, jobHealth } from "./kinds/jobs.js";
 import { crdHealth, namespaceHealth, pvcHealth, serviceHealth } from "./kinds/cluster-objects.js";
+import { apiServiceHealth } from "./kinds/apiservice.js";
 import { customResourceHealth } from "./kinds/custom-resource.js";
 import { deploymentHealth } from "./kinds/deployment.js";
 import { generationNotObserved } from "./kinds/generation.js";
+import { horizontalPodAutoscalerHealth } from "./kinds/horizontal-pod-autoscaler.js";
+import { ingressHealth } from "./kinds/ingress.js";
 import { podHealth } from "./kinds/pod.js";
+import { podDisruptionBudgetHealth } from "./kinds/pod-disruption-budget.js";
 import { daemonSetHealth } from "./kinds/daemonset.js";
 import { replicaSetHealth, statefulSetHealth } from "./kinds/replica-sets.js";
 import { healthy, progressing, type HealthResult } from "./result.js";
@@ -29,6 +33,10 @@ const builtIn: Record<string, Rule> = {
   "/Service": serviceHealth,
   "/Namespace": namespaceHealth,
   "apiextensions.k8s.io/CustomResourceDefinition": crdHealth,
+  "apiregistration.k8s.io/APIService": apiServiceHealth,
+  "autoscaling/HorizontalPodAutoscaler": horizontalPodAutoscalerHealth,
+  "networking.k8s.io/Ingress": ingressHealth,
+  "policy/PodDisruptionBudget": podDisruptionBudgetHealth,
 };
 
 /** Kubernetes' own API groups: their kinds without a rule are healthy once they exist. Anything

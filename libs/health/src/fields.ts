@@ -30,8 +30,9 @@ export interface Condition {
   message?: string;
 }
 
-export function conditionsOf(o: KubeObject): Condition[] {
-  return arr(statusOf(o)["conditions"])
+/** Well-formed entries of a conditions list (entries without a type are dropped). */
+export function toConditions(list: unknown): Condition[] {
+  return arr(list)
     .map(obj)
     .filter((c) => typeof c["type"] === "string")
     .map((c) => ({
@@ -40,6 +41,10 @@ export function conditionsOf(o: KubeObject): Condition[] {
       ...(str(c["reason"]) !== undefined ? { reason: str(c["reason"]) } : {}),
       ...(str(c["message"]) !== undefined ? { message: str(c["message"]) } : {}),
     }));
+}
+
+export function conditionsOf(o: KubeObject): Condition[] {
+  return toConditions(statusOf(o)["conditions"]);
 }
 
 export function conditionOf(o: KubeObject, type: string): Condition | undefined {

@@ -14,5 +14,7 @@ export const HealthReason = {
   ScalingFailed: "ScalingFailed",
   /** PodDisruptionBudget: fewer healthy pods than the budget needs. */
   InsufficientPods: "InsufficientPods",
+  /** PodDisruptionBudget: the disruption controller cannot compute the budget (DisruptionAllowed=False/SyncFailed). */
+  BudgetNotComputed: "BudgetNotComputed",
 } as const;
 export type HealthReason = (typeof HealthReason)[keyof typeof HealthReason];

@@ -109,3 +109,40 @@ describe("Pod waiting reasons (Argo CD's pattern: Err…, …Error, …BackOff)"
     expect(computeHealth(live)).toMatchObject({ health: Health.Progressing, reason: "NotReady" });
   });
 });
+
+describe("APIService, HorizontalPodAutoscaler, Ingress, PodDisruptionBudget", () => {
+  const meta = { name: "x", namespace: "demo" };
+  it("APIService Available=False is Degraded with the aggregator's reason and message", () => {
+    const r = computeHealth({ apiVersion: "apiregistration.k8s.io/v1", kind: "APIService", metadata: { name: "v1beta1.metrics.k8s.io" }, status: { conditions: [{ type: "Available", status: "False", reason: "FailedDiscoveryCheck", message: "no response from https://10.0.0.9:443" }] } });
+    expect(r).toMatchObject({ health: Health.Degraded, reason: "NotAvailable" });
+    expect(r.message).toContain("FailedDiscoveryCheck: no response from https://10.0.0.9:443");
+  });
+  it("APIService Available=Unknown is Progressing", () => {
+    const r = computeHealth({ apiVersion: "apiregistration.k8s.io/v1", kind: "APIService", metadata: { name: "a" }, status: { conditions: [{ type: "Available", status: "Unknown" }] } });
+    expect(r.health).toBe(Health.Progressing);
+  });
+  const hpa = (conditions: unknown[], annotations?: Record<string, string>) => ({ apiVersion: "autoscaling/v2", kind: "HorizontalPodAutoscaler", metadata: { ...meta, ...(annotations ? { annotations } : {}) }, status: { conditions } });
+  it("HPA AbleToScale=False/Backoff… is a pause: Progressing", () => {
+    expect(computeHealth(hpa([{ type: "AbleToScale", status: "False", reason: "BackoffBoth" }])).health).toBe(Health.Progressing);
+  });
+  it("HPA AbleToScale=False/FailedUpdateScale is Degraded", () => {
+    expect(computeHealth(hpa([{ type: "AbleToScale", status: "False", reason: "FailedUpdateScale" }]))).toMatchObject({ health: Health.Degraded, reason: "ScalingFailed" });
+  });
+  it.each(["FailedGetPodsMetric", "FailedGetExternalMetric", "FailedGetObjectMetric", "InvalidSelector", "InvalidMetricSourceType"])("HPA ScalingActive=False/%s is Degraded", (reason) => {
+    expect(computeHealth(hpa([{ type: "AbleToScale", status: "True" }, { type: "ScalingActive", status: "False", reason }])).health).toBe(Health.Degraded);
+  });
+  it("HPA with a malformed v1 conditions annotation is Progressing, not an exception", () => {
+    const o = { ...hpa([]), apiVersion: "autoscaling/v1", metadata: { ...meta, annotations: { "autoscaling.alpha.kubernetes.io/conditions": "[{not json" } } };
+    expect(computeHealth(o).health).toBe(Health.Progressing);
+  });
+  it("Ingress names its address", () => {
+    const r = computeHealth({ apiVersion: "networking.k8s.io/v1", kind: "Ingress", metadata: meta, status: { loadBalancer: { ingress: [{ ip: "203.0.113.7" }, { hostname: "lb.example.com" }] } } });
+    expect(r).toMatchObject({ health: Health.Healthy });
+    expect(r.message).toContain("203.0.113.7, lb.example.com");
+  });
+  it("PDB below its budget says insufficient pods with the counts", () => {
+    const r = computeHealth({ apiVersion: "policy/v1", kind: "PodDisruptionBudget", metadata: meta, status: { currentHealthy: 0, desiredHealthy: 1 } });
+    expect(r).toMatchObject({ health: Health.Degraded, reason: "InsufficientPods" });
+    expect(r.message).toContain("insufficient pods: 0 healthy, 1 required");
+  });
+});
