@@ -34,6 +34,11 @@ export interface EnvRepoWriter {
   commit(changes: FileChanges, message: string, author?: GitPerson): Promise<string>;
   /** Reverts a revision on top of the branch head (and pushes); returns the new revision. */
   revert(revision: string, opts?: { author?: GitPerson; message?: string }): Promise<string>;
+  /**
+   * The newest commit among the last `depth` of the branch (freshly fetched) whose message
+   * matches: how a writer that crashed after a push finds what it already pushed.
+   */
+  findCommit(matches: (message: string) => boolean, depth?: number): Promise<string | undefined>;
 }
 
 export function openEnvRepoWriter(opts: EnvRepoWriterOptions): EnvRepoWriter {
@@ -119,6 +124,9 @@ export function openEnvRepoWriter(opts: EnvRepoWriterOptions): EnvRepoWriter {
         return git.commit({ fs, gitdir: gd, ref, message, tree, parent: [head], author: who, committer: who, cache });
       });
     },
+    findCommit(matches, depth = 200) {
+      return findCommitIn(matches, depth);
+    },
     revert(revision, o = {}) {
       return write(`revert ${revision}`, async (gd) => {
         if (opts.url) {
@@ -134,6 +142,19 @@ export function openEnvRepoWriter(opts: EnvRepoWriterOptions): EnvRepoWriter {
       });
     },
   };
+
+  async function findCommitIn(matches: (message: string) => boolean, depth: number): Promise<string | undefined> {
+    const run = queue.then(async () => {
+      await sync();
+      const log = await git.log({ fs, gitdir: await gitdir(), ref, depth, cache });
+      return log.find((entry) => matches(entry.commit.message))?.oid;
+    });
+    queue = run.catch(() => undefined);
+    return run.catch((err: unknown) => {
+      if (err instanceof FlotillaError) throw err;
+      throw new FlotillaError(ErrorCode.RepoUnavailable, `env repo ${redact(opts.url ?? opts.path ?? "")}: reading history: ${describeGitError(err)}`, { cause: err });
+    });
+  }
 
   async function ensureCommit(gd: string, revision: string): Promise<void> {
     try {

@@ -56,6 +56,16 @@ describe("EnvRepoWriter over HTTP", () => {
     expect(unrelated).toMatch(/^[0-9a-f]{40}$/);
   });
 
+  it("finds a commit another writer (or an earlier life of this one) already pushed, by its message", async () => {
+    const first = openEnvRepoWriter({ url, token: TOKEN, workDir: join(tmp, "first") });
+    const pushed = await first.commit({ "a.yaml": "a\n" }, "Wave 1\n\nFlotilla-Promotion: prm-1\nFlotilla-Wave: 1/2\n");
+    await first.commit({ "b.yaml": "b\n" }, "Something later");
+    const restarted = openEnvRepoWriter({ url, token: TOKEN, workDir: join(tmp, "restarted") });
+    expect(await restarted.findCommit((m) => m.includes("Flotilla-Promotion: prm-1\nFlotilla-Wave: 1/2"))).toBe(pushed);
+    expect(await restarted.findCommit((m) => m.includes("Flotilla-Wave: 2/2"))).toBeUndefined();
+    expect(await restarted.findCommit((m) => m.includes("Flotilla-Promotion: prm-1"), 1)).toBeUndefined();
+  });
+
   it("two writers racing both land: the loser redoes its commit on the new head", async () => {
     const a = openEnvRepoWriter({ url, token: TOKEN, workDir: join(tmp, "a") });
     const b = openEnvRepoWriter({ url, token: TOKEN, workDir: join(tmp, "b") });

@@ -48,3 +48,5 @@ export { getClusterDetail, type ClusterDetail, type AppStatusView, type ObjectSt
 export { listDriftEvents, type DriftEventView, type DriftLedgerQuery } from "./queries/drift-ledger.js";
 export { effectiveSync, type EffectiveSync, type SyncInputs } from "./queries/effective-sync-state.js";
 export { databaseReachable } from "./queries/ping.js";
+export * from "./repositories/promotions.js";
+export { openLeaderLease, SOLE_LEADER, type LeaderLease } from "./leader-lease.js";

@@ -4,11 +4,14 @@
 // reverse order.
 import type { FastifyInstance } from "fastify";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { openEnvRepo, type EnvRepo, type OpenEnvRepoOptions } from "@flotilla/envrepo";
+import fs from "node:fs";
+import { join } from "node:path";
+import { openEnvRepo, openEnvRepoWriter, type EnvRepo, type EnvRepoWriter, type EnvRepoWriterOptions, type OpenEnvRepoOptions } from "@flotilla/envrepo";
 import {
   migrateToLatest,
   nextGeneration,
   openDatabase,
+  openLeaderLease,
   recordDesiredPointer,
   recordRenderFailure,
   resolveRenderFailures,
@@ -22,6 +25,8 @@ import { startIngest, type IngestHandle } from "./ingest.js";
 import { startRetention } from "./retention.js";
 import { BundlePublisher } from "./publish.js";
 import { createResolver, type Resolver, type ResolverLogger, type ResolverSink } from "./resolver.js";
+import { createPromotionController, type PromotionController } from "./promotion.js";
+import { PromotionOperations } from "./promotion-operations.js";
 import { startTelemetry } from "./telemetry-sdk.js";
 
 export interface HubConfig {
@@ -47,6 +52,11 @@ export interface HubConfig {
   /** Start OpenTelemetry for this process (W3C propagation, OTLP traces when OTEL_EXPORTER_OTLP_ENDPOINT
    * is set) and serve Prometheus metrics on GET /metrics. Off by default: it registers globals. */
   telemetry?: boolean;
+  /** Where promotion commits are pushed; default: the env repo itself (its url and token, or a
+   * bare repository at its path). `false` turns promotion off. */
+  promotionWriter?: EnvRepoWriterOptions | false;
+  /** How often the promotion controller looks at open promotions (default 2 s). */
+  promotionTickMs?: number;
 }
 
 export interface Hub {
@@ -61,7 +71,17 @@ export interface Hub {
   publisher: BundlePublisher;
   ingest: IngestHandle;
   breakGlass: BreakGlassControl;
+  promotion: PromotionController;
+  promotionOps: PromotionOperations;
   stop(): Promise<void>;
+}
+
+/** The writer of promotion commits the env repo allows: http(s) with the reader's credentials, or a bare repository. */
+export function defaultPromotionWriter(repo: OpenEnvRepoOptions): EnvRepoWriterOptions | undefined {
+  const branch = repo.branch ? { branch: repo.branch } : {};
+  if (repo.url) return { url: repo.url, ...branch, ...(repo.token ? { token: repo.token } : {}), ...(repo.username ? { username: repo.username } : {}) };
+  if (repo.path && !fs.existsSync(join(repo.path, ".git"))) return { path: repo.path, ...branch };
+  return undefined;
 }
 
 export async function startHub(config: HubConfig): Promise<Hub> {
@@ -86,7 +106,23 @@ export async function startHub(config: HubConfig): Promise<Hub> {
       signingKey: config.signingKey,
       ...(config.breakGlassSweepMs ? { sweepIntervalMs: config.breakGlassSweepMs } : {}),
     });
-    const api = buildApi({ db: database.db, hub: { refresh: () => resolver.refresh(), ready: () => ready, breakGlass }, logger: config.logger ?? false, ...(telemetry?.metricsHandler ? { metrics: telemetry.metricsHandler } : {}) });
+    // 2b. Promotion: its controller drives promotions on the elected leader (a Postgres advisory
+    // lock; the embedded database has one hub); the API's operations act on its state.
+    const repo = openEnvRepo(config.repo);
+    const leader = openLeaderLease({ url: config.databaseUrl, name: `${config.natsPrefix ?? "flotilla"}:promotion` });
+    stops.push(() => leader.close());
+    const writerOptions = config.promotionWriter === false ? undefined : (config.promotionWriter ?? defaultPromotionWriter(config.repo));
+    const writer: EnvRepoWriter | undefined = writerOptions ? openEnvRepoWriter(writerOptions) : undefined;
+    const promotion = createPromotionController({
+      db: database.db,
+      repo,
+      writer,
+      resolve: () => resolver.refresh(),
+      leader,
+      ...(config.promotionTickMs ? { tickMs: config.promotionTickMs } : {}),
+    });
+    const promotionApi = { controller: promotion, operations: new PromotionOperations(database.db, promotion) };
+    const api = buildApi({ db: database.db, hub: { refresh: () => resolver.refresh(), ready: () => ready, breakGlass }, logger: config.logger ?? false, promotion: promotionApi, ...(telemetry?.metricsHandler ? { metrics: telemetry.metricsHandler } : {}) });
     const log: ResolverLogger = api.log;
 
     // 3. NATS: report ingest first, so no report waits for the first render.
@@ -108,7 +144,6 @@ export async function startHub(config: HubConfig): Promise<Hub> {
     await publisher.ensureResources();
     await breakGlass.attach(nc, log);
     stops.push(() => breakGlass.stop());
-    const repo = openEnvRepo(config.repo);
     const db = database.db;
     const sink: ResolverSink = {
       onClusters: (clusters) => upsertClusters(db, clusters, { retireMissing: true }),
@@ -131,11 +166,13 @@ export async function startHub(config: HubConfig): Promise<Hub> {
     ready = true;
     log.info({ revision: first.revision, published: first.published, failed: first.failed }, "hub resolved the env repo");
     resolver.start();
+    promotion.start();
+    stops.push(() => promotion.stop());
 
     // 5. Serve.
     const address = await api.listen({ host: config.host ?? "127.0.0.1", port: config.port ?? 8080 });
     stops.push(() => api.close());
-    return { url: address, names, api, database, nc, resolver, repo, publisher, ingest, breakGlass, stop: stopAll };
+    return { url: address, names, api, database, nc, resolver, repo, publisher, ingest, breakGlass, promotion, promotionOps: promotionApi.operations, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

@@ -7,8 +7,10 @@
 //   flotilla.hub.render.duration         histogram s, outcome      (flotilla_hub_render_duration)
 //   flotilla.hub.render.failures         counter                   (flotilla_hub_render_failures_total)
 //   flotilla.hub.pointers.published      counter                   (flotilla_hub_pointers_published_total)
+//   flotilla.hub.promotion.events        counter   type, environment (flotilla_hub_promotion_events_total)
 // Spans: "ingest report" (child of the agent's span whose context came in the message headers),
-// "resolve" (one env repo resolve).
+// "resolve" (one env repo resolve), "promotion step" (one controller step of one promotion: a wave
+// commit's resolve is its child, so commit → wave → pointers → each agent's apply is one trace).
 import { SpanKind, SpanStatusCode, context, trace, type Counter, type Histogram, type Span } from "@opentelemetry/api";
 import { ReportKind } from "@flotilla/model";
 import { SECONDS_BUCKETS, extractTraceContext, inActiveSpan, providerInstruments, type TraceHeaders } from "@flotilla/wire";
@@ -24,6 +26,7 @@ interface HubInstruments {
   renderDuration: Histogram;
   renderFailures: Counter;
   pointersPublished: Counter;
+  promotionEvents: Counter;
 }
 
 // Made again whenever the global meter provider changes (see providerInstruments).
@@ -33,6 +36,7 @@ const instruments = providerInstruments<HubInstruments>(HUB_METER, (meter) => ({
   renderDuration: meter.createHistogram("flotilla.hub.render.duration", { unit: "s", description: "Time to render every cluster's bundle at one revision", advice: { explicitBucketBoundaries: SECONDS_BUCKETS } }),
   renderFailures: meter.createCounter("flotilla.hub.render.failures", { description: "Revisions that failed to render (the last good pointers were kept)" }),
   pointersPublished: meter.createCounter("flotilla.hub.pointers.published", { description: "Signed desired pointers published" }),
+  promotionEvents: meter.createCounter("flotilla.hub.promotion.events", { description: "Promotion events (wave started, committed, cluster changed, state changed…), by type and environment" }),
 }));
 
 const tracer = () => trace.getTracer(HUB_METER);
@@ -106,4 +110,19 @@ export function timedRender<T extends { ok: boolean }>(render: () => T): T {
 /** A revision failed to render (counted once per revision, not per poll). */
 export function countRenderFailure(): void {
   instruments().renderFailures.add(1);
+}
+
+/** One promotion event happened. */
+export function countPromotionEvent(type: string, environment: string): void {
+  instruments().promotionEvents.add(1, { type, environment });
+}
+
+/** Runs one controller step of a promotion in a "promotion step" span. */
+export function tracedPromotionStep<T>(p: { id: string; app: string; environment: string; state: string; current_wave: number }, step: () => Promise<T>): Promise<T> {
+  return inActiveSpan(
+    tracer(),
+    "promotion step",
+    { attributes: { "flotilla.promotion": p.id, "flotilla.app": p.app, "flotilla.environment": p.environment, "flotilla.promotion.state": p.state, "flotilla.promotion.wave": p.current_wave + 1 } },
+    () => step(),
+  );
 }

@@ -14,6 +14,7 @@ import { breakGlassRoutes } from "./routes/break-glass.js";
 import { rejectedReportRoutes } from "./routes/rejected-reports.js";
 import { renderFailureRoutes } from "./routes/render-failures.js";
 import { metricsRoutes, type MetricsHandler } from "./routes/metrics.js";
+import { promotionRoutes, type PromotionApi } from "./routes/promotions.js";
 
 export interface ApiOptions {
   db: Kysely<FleetSchema>;
@@ -27,6 +28,8 @@ export interface ApiOptions {
   auth?: ApiAuth;
   /** Serves GET /metrics (Prometheus text) when given: `startTelemetry(...).metricsHandler`. */
   metrics?: MetricsHandler;
+  /** Releases, promotions and environments (the hub's promotion controller). */
+  promotion?: PromotionApi;
 }
 
 export function buildApi(options: ApiOptions): FastifyInstance {
@@ -42,5 +45,6 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   if (options.hub) refreshRoutes(app, options.hub);
   if (options.hub?.breakGlass) breakGlassRoutes(app, context, options.hub.breakGlass);
   if (options.metrics) metricsRoutes(app, options.metrics);
+  if (options.promotion) promotionRoutes(app, context, options.promotion);
   return app;
 }

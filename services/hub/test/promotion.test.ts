@@ -1,0 +1,331 @@
+// Promotion through a running hub: real Postgres, real NATS (pointers in KV, reports over
+// JetStream), a real Git server over HTTP that the hub pushes wave commits to. The clusters'
+// agents are stood in for by a reporter that reads each cluster's signed pointer from NATS and
+// reports on it as an agent would (the agent itself is tested on a real kube-apiserver
+// elsewhere); each cluster can be told to report Healthy, Degraded, or nothing.
+import { randomUUID } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import git from "isomorphic-git";
+import fs from "node:fs";
+import http from "isomorphic-git/http/node";
+import { jetstream } from "@nats-io/jetstream";
+import { ErrorCode, type HeartbeatReport, type StatusReport } from "@flotilla/model";
+import { createWorkRepo, pushWorkRepo, startGitHttpServer, type GitHttpServer } from "@flotilla/envrepo/testing";
+import { createTestDatabase, createTestNats, waitFor, type TestDatabase, type TestNats } from "@flotilla/testkit";
+import { encodeJson, generateSigningKey, reportSubject } from "@flotilla/wire";
+import { startHub, type Hub } from "../src/hub.js";
+import { parseTrailers } from "../src/promotion/trailers.js";
+
+const TOKEN = "promotion-test-token";
+const D1 = `sha256:${"1".repeat(64)}`;
+const D2 = `sha256:${"2".repeat(64)}`;
+const ROLLOUT = "minHealthy: 300ms, progressDeadline: 30s, unknownAfter: 10s";
+const FLEET = `apiVersion: flotilla.dev/v1alpha1
+environments:
+  - name: dev
+    promotion: { autoPromote: true, rollout: { ${ROLLOUT} } }
+  - name: stage
+    promotion: { from: [dev], autoPromote: true, soak: 1s, rollout: { ${ROLLOUT} } }
+  - name: prod
+    promotion:
+      from: [stage]
+      digestOnly: true
+      approvals: { count: 1 }
+      rollout:
+        ${ROLLOUT.split(", ").join("\n        ")}
+        waves:
+          - { name: canary, clusters: [prod-1], failureBudget: 0 }
+          - { name: half, percent: 50, failureBudget: 1 }
+          - { name: all, percent: 100, failureBudget: 1 }
+clusters:
+  - { name: dev-1, environment: dev }
+  - { name: dev-2, environment: dev }
+  - { name: stage-1, environment: stage }
+  - { name: stage-2, environment: stage }
+  - { name: stage-3, environment: stage }
+  - { name: prod-1, environment: prod }
+  - { name: prod-2, environment: prod }
+  - { name: prod-3, environment: prod }
+  - { name: prod-4, environment: prod }
+apps:
+  - { name: shop, path: apps/shop }
+`;
+const DEPLOYMENT = `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: shop, namespace: shop }
+spec:
+  template:
+    spec:
+      containers:
+        - { name: shop, image: "ghcr.io/acme/shop:1.0" }
+`;
+
+type Behaviour = "healthy" | "degraded" | "silent";
+
+let server: GitHttpServer;
+let url: string;
+let tmp: string;
+let db: TestDatabase;
+let nats: TestNats;
+let hub: Hub;
+const behaviour = new Map<string, Behaviour>();
+let reporting = true;
+let reporter: Promise<void>;
+
+/** Every 150 ms, each cluster reports on the pointer it holds, as its behaviour says. */
+async function runReporter(): Promise<void> {
+  const js = jetstream(hub.nc);
+  while (reporting) {
+    for (const c of ["dev-1", "dev-2", "stage-1", "stage-2", "stage-3", "prod-1", "prod-2", "prod-3", "prod-4"]) {
+      const b = behaviour.get(c) ?? "healthy";
+      if (b === "silent") continue;
+      const p = await hub.publisher.readPointer(c);
+      if (!p) continue;
+      const at = new Date().toISOString();
+      const base = { cluster: c, agent: `${c}/fake/1`, at, generation: p.generation };
+      const status: StatusReport = {
+        ...base,
+        id: randomUUID(),
+        kind: "status",
+        revision: p.revision,
+        bundleDigest: p.bundleDigest,
+        observedRevision: p.revision,
+        syncState: "Synced",
+        health: b === "degraded" ? "Degraded" : "Healthy",
+        apps: [],
+      };
+      const hb: HeartbeatReport = { ...base, id: randomUUID(), kind: "heartbeat", deadlineSeconds: 30 };
+      await js.publish(reportSubject(hub.names, c, "status"), encodeJson(status), { msgID: status.id });
+      await js.publish(reportSubject(hub.names, c, "heartbeat"), encodeJson(hb), { msgID: hb.id });
+    }
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}
+
+async function api<T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+  const res = await fetch(`${hub.url}${path}`, { method, ...(body !== undefined ? { headers: { "content-type": "application/json" }, body: JSON.stringify(body) } : {}) });
+  return { status: res.status, body: (await res.json()) as T };
+}
+
+interface PromotionView {
+  id: string;
+  state: string;
+  environment: string;
+  releaseId: string;
+  reason: string | null;
+  gates: { gate: string; verdict: string; message: string; until?: string }[];
+  commits: { wave: number; revision: string }[];
+  waves: { name: string; clusters: { cluster: string; outcome: string; generation: number | null }[] }[];
+}
+
+const promotion = async (id: string) => (await api<{ promotion: PromotionView }>("GET", `/v1/promotions/${id}`)).body.promotion;
+const promotionsOf = async (release: string) => (await api<{ promotions: PromotionView[] }>("GET", `/v1/releases/${release}`)).body.promotions;
+
+async function waitState(id: string, states: string[], what: string, timeoutMs = 60_000): Promise<PromotionView> {
+  return waitFor(
+    async () => {
+      const p = await promotion(id);
+      return states.includes(p.state) ? p : undefined;
+    },
+    { what: `${what} (promotion ${id} in ${states.join("/")})`, timeoutMs, intervalMs: 100 },
+  );
+}
+
+async function promotionIn(release: string, env: string): Promise<PromotionView> {
+  return waitFor(async () => (await promotionsOf(release)).find((p) => p.environment === env), { what: `a promotion of ${release} into ${env}`, timeoutMs: 60_000 });
+}
+
+/** The branch's commits, newest first, with their trailers. */
+async function history(): Promise<{ oid: string; message: string; author: string; trailers: ReturnType<typeof parseTrailers> }[]> {
+  const dir = await mkdtemp(join(tmp, "log-"));
+  await git.clone({ fs, http, dir, url, singleBranch: true, noCheckout: true, onAuth: () => ({ username: "x-access-token", password: TOKEN }) });
+  const log = await git.log({ fs, dir, depth: 200 });
+  return log.map((e) => ({ oid: e.oid, message: e.commit.message, author: e.commit.author.name, trailers: parseTrailers(e.commit.message) }));
+}
+
+const generationOf = async (cluster: string) => (await hub.publisher.readPointer(cluster))!.generation;
+
+async function imageOn(cluster: string): Promise<string> {
+  const p = await hub.publisher.readPointer(cluster);
+  const bundle = await hub.publisher.readBundle(p!.bundleDigest);
+  const dep = bundle!.apps[0]!.objects[0] as unknown as { spec: { template: { spec: { containers: { image: string }[] } } } };
+  return dep.spec.template.spec.containers[0]!.image;
+}
+
+beforeAll(async () => {
+  tmp = await mkdtemp(join(tmpdir(), "hub-promotion-"));
+  server = await startGitHttpServer({ token: TOKEN });
+  url = server.createBareRepo("fleet");
+  const work = join(tmp, "work");
+  await createWorkRepo(work, { "flotilla.yaml": FLEET, "apps/shop/deployment.yaml": DEPLOYMENT });
+  await pushWorkRepo(work, url, { token: TOKEN });
+  db = await createTestDatabase("promotion");
+  nats = createTestNats("promotion");
+  hub = await startHub({
+    repo: { url, token: TOKEN, workDir: join(tmp, "reader") },
+    promotionWriter: { url, token: TOKEN, workDir: join(tmp, "writer") },
+    databaseUrl: db.url,
+    natsUrl: nats.url,
+    natsPrefix: nats.prefix,
+    signingKey: generateSigningKey(),
+    port: 0,
+    pollIntervalMs: 60_000,
+    promotionTickMs: 100,
+  });
+  reporter = runReporter();
+}, 120_000);
+
+afterAll(async () => {
+  reporting = false;
+  await reporter?.catch(() => undefined);
+  await hub?.stop();
+  await nats?.cleanup();
+  await db?.drop();
+  await server?.close();
+  await rm(tmp, { recursive: true, force: true });
+});
+
+describe("promotion dev → stage → prod", () => {
+  let release1: string;
+  let prod1: PromotionView;
+
+  it("a release auto-promotes into dev, then stage after dev (soak pending, then passing); prod waits for an approval", async () => {
+    const created = await api<{ release: { id: string }; promotions: { id: string; environment: string }[] }>("POST", "/v1/releases", { app: "shop", sourceRevision: "a1", images: [{ name: "ghcr.io/acme/shop", tag: "1.1", digest: D1 }] });
+    expect(created.status).toBe(201);
+    release1 = created.body.release.id;
+    expect(release1).toMatch(/^rel-shop-[0-9a-f]{12}$/);
+    expect(created.body.promotions.map((p) => p.environment)).toEqual(["dev"]);
+    // The same release again (a CI retry) is the same release, with no new promotion.
+    const again = await api<{ created: boolean }>("POST", "/v1/releases", { app: "shop", sourceRevision: "a1", images: [{ name: "ghcr.io/acme/shop", tag: "1.1", digest: D1 }] });
+    expect(again).toMatchObject({ status: 200, body: { created: false } });
+
+    const dev = await waitState(created.body.promotions[0]!.id, ["Succeeded"], "dev succeeds");
+    expect(dev.waves.flatMap((w) => w.clusters.map((c) => c.outcome))).toEqual(["Succeeded", "Succeeded"]);
+    expect(await imageOn("dev-1")).toBe(`ghcr.io/acme/shop@${D1}`);
+
+    const stage = await promotionIn(release1, "stage");
+    const soaking = await waitFor(async () => (await promotion(stage.id)).gates.find((g) => g.gate === "soak" && g.verdict === "pending"), { what: "stage's soak gate pending" }).catch(() => undefined);
+    // The soak is 1 s; on a slow machine it may already have passed by the first look.
+    if (soaking) expect(soaking.until).toBeDefined();
+    await waitState(stage.id, ["Succeeded"], "stage succeeds");
+
+    // prod does not auto-promote: promote by hand; the approval gate holds it.
+    const prodStart = await api<{ promotion: PromotionView }>("POST", "/v1/promotions", { release: release1, environment: "prod" });
+    expect(prodStart.status).toBe(201);
+    prod1 = prodStart.body.promotion;
+    const pending = await waitFor(async () => (await promotion(prod1.id)).gates.find((g) => g.gate === "approval"), { what: "approval gate" });
+    expect(pending).toMatchObject({ verdict: "pending", message: "0 of 1 approval(s)" });
+    expect((await promotion(prod1.id)).state).toBe("Pending");
+  });
+
+  it("the requester cannot approve; another person can, and prod rolls out wave by wave with trailer-tagged commits", async () => {
+    const requester = (await api<{ promotion: { requestedBy: string } }>("GET", `/v1/promotions/${prod1.id}`)).body.promotion.requestedBy;
+    await expect(hub.promotionOps.approve(prod1.id, { subject: requester, groups: [] })).rejects.toMatchObject({ code: ErrorCode.SelfApproval });
+    const genBefore = { p2: await generationOf("prod-2"), p3: await generationOf("prod-3") };
+
+    await hub.promotionOps.approve(prod1.id, { subject: "carol", groups: ["sre"] }, "looks good");
+    // Wave 1 (canary) committed: prod-1 has a new pointer, later waves keep theirs.
+    const w1 = await waitFor(async () => {
+      const p = await promotion(prod1.id);
+      return p.commits.length === 1 && p.waves[0]!.clusters[0]!.generation !== null ? p : undefined;
+    }, { what: "wave 1 committed and issued", timeoutMs: 60_000 });
+    expect(w1.waves[0]!.clusters[0]!.cluster).toBe("prod-1");
+    expect(await generationOf("prod-3")).toBe(genBefore.p3);
+    expect(await imageOn("prod-3")).toBe("ghcr.io/acme/shop:1.0");
+
+    const done = await waitState(prod1.id, ["Succeeded"], "prod succeeds");
+    expect(done.waves.map((w) => [w.name, w.clusters.map((c) => c.cluster)])).toEqual([
+      ["canary", ["prod-1"]],
+      ["half", ["prod-2"]],
+      ["all", ["prod-3", "prod-4"]],
+    ]);
+    expect(await generationOf("prod-2")).toBe(genBefore.p2 + 1);
+    for (const c of ["prod-1", "prod-2", "prod-3", "prod-4"]) expect(await imageOn(c)).toBe(`ghcr.io/acme/shop@${D1}`);
+
+    const log = await history();
+    const waves = log.filter((c) => c.trailers.Promotion === prod1.id);
+    expect(waves.map((c) => c.trailers.Wave)).toEqual(["3/3", "2/3", "1/3"]);
+    expect(waves.every((c) => c.trailers.Release === release1 && c.trailers.ApprovedBy === "carol" && c.author === requester)).toBe(true);
+    expect(waves.map((c) => c.oid).reverse()).toEqual(done.commits.map((c) => c.revision));
+  });
+
+  it("a tag-only release is refused for prod before any commit (IMAGE_NOT_PINNED)", async () => {
+    const before = (await history()).length;
+    const r = await api<{ release: { id: string } }>("POST", "/v1/releases", { app: "shop", sourceRevision: "t1", images: [{ name: "ghcr.io/acme/shop", tag: "latest-ish" }] });
+    expect(r.status).toBe(201);
+    const refused = await api<{ error: { code: string; message: string } }>("POST", "/v1/promotions", { release: r.body.release.id, environment: "prod" });
+    expect(refused).toMatchObject({ status: 422, body: { error: { code: ErrorCode.ImageNotPinned } } });
+    expect(refused.body.error.message).toContain("ghcr.io/acme/shop:latest-ish");
+    // The tag-only release still auto-promotes into dev (no digest rule there): stop it before it commits.
+    const dev = await promotionIn(r.body.release.id, "dev");
+    await api("POST", `/v1/promotions/${dev.id}/abort`, { reason: "test: tag-only" });
+    const log = await history();
+    expect(log.filter((c) => c.trailers.Release === r.body.release.id && c.trailers.Promotion !== dev.id)).toEqual([]);
+    expect(log.length).toBeLessThanOrEqual(before + 1);
+  });
+
+  it("a canary that goes Degraded halts the promotion after exactly one wave commit; rollback by revert restores the old release at higher generations", async () => {
+    const r2 = (await api<{ release: { id: string } }>("POST", "/v1/releases", { app: "shop", sourceRevision: "a2", images: [{ name: "ghcr.io/acme/shop", digest: D2 }] })).body.release.id;
+    const stage = await promotionIn(r2, "stage");
+    await waitState(stage.id, ["Succeeded"], "release 2 in stage");
+    const prod = (await api<{ promotion: PromotionView }>("POST", "/v1/promotions", { release: r2, environment: "prod" })).body.promotion;
+    // One active promotion per app and environment: the same release twice is a conflict.
+    expect((await api("POST", "/v1/promotions", { release: r2, environment: "prod" })).status).toBe(409);
+
+    behaviour.set("prod-1", "degraded");
+    const genP2 = await generationOf("prod-2");
+    await hub.promotionOps.approve(prod.id, { subject: "carol", groups: [] });
+    const halted = await waitState(prod.id, ["Halted"], "canary halts");
+    expect(halted.reason).toMatch(/wave 1 \(canary\): 1 failed cluster\(s\) in this wave, budget 0/);
+    expect(halted.commits).toHaveLength(1);
+    expect(halted.waves[0]!.clusters[0]).toMatchObject({ cluster: "prod-1", outcome: "Failed" });
+    expect(await generationOf("prod-2")).toBe(genP2);
+    expect(await imageOn("prod-2")).toBe(`ghcr.io/acme/shop@${D1}`);
+    expect((await history()).filter((c) => c.trailers.Promotion === prod.id)).toHaveLength(1);
+
+    // Rolling back release 1's promotion now would undo locks release 2 changed after it: 409.
+    const conflict = await api<{ error: { code: string; message: string } }>("POST", `/v1/promotions/${prod1.id}/rollback`, {});
+    expect(conflict).toMatchObject({ status: 409, body: { error: { code: ErrorCode.PromotionConflict } } });
+    expect(conflict.body.error.message).toContain(prod.id);
+
+    const genP1 = await generationOf("prod-1");
+    behaviour.set("prod-1", "healthy");
+    const rb = await api<{ promotion: PromotionView }>("POST", `/v1/promotions/${prod.id}/rollback`, { reason: "canary degraded" });
+    expect(rb.status).toBe(201);
+    const rolledBack = await waitState(rb.body.promotion.id, ["Succeeded"], "rollback succeeds");
+    expect(rolledBack.releaseId).toBe(release1);
+    expect(await imageOn("prod-1")).toBe(`ghcr.io/acme/shop@${D1}`);
+    expect(await generationOf("prod-1")).toBeGreaterThan(genP1);
+    const revert = (await history()).find((c) => c.trailers.Promotion === rolledBack.id)!;
+    expect(revert.trailers.RollbackOf).toBe(prod.id);
+    expect(revert.message).toMatch(/^Revert promotion/);
+    expect((await promotion(prod.id)).state).toBe("Aborted");
+
+    // The rolled-back release is held: it does not auto-promote into prod, and env status says so.
+    const envs = await api<{ environments: { name: string; holds: { releaseId: string }[]; releases: Record<string, string | null> }[] }>("GET", "/v1/environments");
+    const prodEnv = envs.body.environments.find((e) => e.name === "prod")!;
+    expect(prodEnv.holds.map((h) => h.releaseId)).toEqual([r2]);
+    expect(prodEnv.releases.shop).toBe(release1);
+  });
+
+  it("rejection ends a pending promotion with no commit; events stream over SSE", async () => {
+    const r3 = (await api<{ release: { id: string } }>("POST", "/v1/releases", { app: "shop", sourceRevision: "a3", images: [{ name: "ghcr.io/acme/shop", digest: `sha256:${"3".repeat(64)}` }] })).body.release.id;
+    await waitState((await promotionIn(r3, "stage")).id, ["Succeeded"], "release 3 in stage");
+    const prod = (await api<{ promotion: PromotionView }>("POST", "/v1/promotions", { release: r3, environment: "prod" })).body.promotion;
+    await hub.promotionOps.reject(prod.id, { subject: "dave", groups: [] }, "not this week");
+    expect(await promotion(prod.id)).toMatchObject({ state: "Rejected", reason: "rejected by dave: not this week", commits: [] });
+    expect((await history()).filter((c) => c.trailers.Promotion === prod.id)).toEqual([]);
+    expect((await api("POST", `/v1/promotions/${prod.id}/approve`, {})).status).toBe(409);
+
+    const res = await fetch(`${hub.url}/v1/promotion-events?promotion=${prod.id}`);
+    expect(res.headers.get("content-type")).toContain("text/event-stream");
+    const reader = res.body!.getReader();
+    let text = "";
+    while (!text.includes("event: rejected")) text += new TextDecoder().decode((await reader.read()).value);
+    await reader.cancel();
+    expect(text).toMatch(/event: created\ndata: .*"promotionId":"prm-/);
+  });
+});
