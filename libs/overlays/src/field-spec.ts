@@ -1,6 +1,6 @@
 // Field specs: "which field of which kinds" as kustomize's transformer configuration writes them
 // (`spec/template/metadata/labels`, `spec/containers[]/image`). A path walks maps; sequences met
-// on the way are walked element by element.
+// on the way are walked element by element. Creation follows kustomize: only maps, never lists.
 import { gvkSelected, splitApiVersion, type GvkSelector } from "./resource.js";
 import { isPlainObject } from "./yaml-io.js";
 import type { KubeObject } from "@flotilla/model";
@@ -28,13 +28,19 @@ export function splitFieldPath(path: string): string[] {
   return out.filter((s) => s !== "");
 }
 
-const segmentCache = new Map<string, string[]>();
+interface Segment {
+  key: string;
+  /** Written `key[]`: the field is a list, so it is never created (kustomize creates only maps). */
+  list: boolean;
+}
 
-/** Path segments with list markers (`[]`) dropped; cached because the same specs run on every object. */
-function segmentsOf(path: string): string[] {
+const segmentCache = new Map<string, Segment[]>();
+
+/** Path segments with their list markers; cached because the same specs run on every object. */
+function segmentsOf(path: string): Segment[] {
   let segs = segmentCache.get(path);
   if (!segs) {
-    segs = splitFieldPath(path).map((s) => (s.endsWith("[]") ? s.slice(0, -2) : s));
+    segs = splitFieldPath(path).map((s) => (s.endsWith("[]") ? { key: s.slice(0, -2), list: true } : { key: s, list: false }));
     segmentCache.set(path, segs);
   }
   return segs;
@@ -46,8 +52,11 @@ export function specApplies(obj: KubeObject, spec: GvkSelector): boolean {
 }
 
 /**
- * Calls `visit(parent, key)` for every place `spec.path` reaches in `obj` (creating missing maps on
- * the way when `spec.create`). The visitor reads and writes `parent[key]` itself.
+ * Calls `visit(parent, key)` for every place `spec.path` reaches in `obj`. With `spec.create`,
+ * missing maps on the way (and the last field) are created, as kustomize's fieldspec filter does;
+ * a field marked `[]` is a list and is never created (a StatefulSet without volumeClaimTemplates
+ * keeps having none), and one that is null becomes an empty list, as in kustomize. The visitor
+ * reads and writes `parent[key]` itself.
  */
 export function walkFieldSpec(
   obj: KubeObject,
@@ -63,13 +72,24 @@ export function walkFieldSpec(
       return;
     }
     if (!isPlainObject(node)) return;
-    const key = segs[i] as string;
+    const seg = segs[i] as Segment;
+    const key = seg.key;
     const here = at ? `${at}/${key}` : key;
-    if (i === segs.length - 1) {
-      if ((node[key] !== undefined && node[key] !== null) || spec.create) visit(node, key, here);
+    let next = node[key];
+    if (seg.list) {
+      if (next === undefined) return;
+      if (next === null) {
+        next = [];
+        node[key] = next;
+      }
+      if (i === segs.length - 1) visit(node, key, here);
+      else rec(next, i + 1, here);
       return;
     }
-    let next = node[key];
+    if (i === segs.length - 1) {
+      if ((next !== undefined && next !== null) || spec.create) visit(node, key, here);
+      return;
+    }
     if (next === undefined || next === null) {
       if (!spec.create) return;
       next = {};
