@@ -13,10 +13,13 @@ import fs from "node:fs";
 import http from "isomorphic-git/http/node";
 import { jetstream } from "@nats-io/jetstream";
 import { ErrorCode, type HeartbeatReport, type StatusReport } from "@flotilla/model";
+import { openEnvRepoWriter, type EnvRepoWriter } from "@flotilla/envrepo";
 import { createWorkRepo, pushWorkRepo, startGitHttpServer, type GitHttpServer } from "@flotilla/envrepo/testing";
+import { SOLE_LEADER } from "@flotilla/store";
 import { createTestDatabase, createTestNats, waitFor, type TestDatabase, type TestNats } from "@flotilla/testkit";
 import { encodeJson, generateSigningKey, reportSubject } from "@flotilla/wire";
 import { startHub, type Hub } from "../src/hub.js";
+import { createPromotionController } from "../src/promotion.js";
 import { parseTrailers } from "../src/promotion/trailers.js";
 
 const TOKEN = "promotion-test-token";
@@ -77,8 +80,16 @@ let reporter: Promise<void>;
 
 /** Every 150 ms, each cluster reports on the pointer it holds, as its behaviour says. */
 async function runReporter(): Promise<void> {
-  const js = jetstream(hub.nc);
   while (reporting) {
+    // The hub restarts in one test: a failed round is tried again with whatever hub is current.
+    await reportRound().catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}
+
+async function reportRound(): Promise<void> {
+  const js = jetstream(hub.nc);
+  {
     for (const c of ["dev-1", "dev-2", "stage-1", "stage-2", "stage-3", "prod-1", "prod-2", "prod-3", "prod-4"]) {
       const b = behaviour.get(c) ?? "healthy";
       if (b === "silent") continue;
@@ -101,7 +112,6 @@ async function runReporter(): Promise<void> {
       await js.publish(reportSubject(hub.names, c, "status"), encodeJson(status), { msgID: status.id });
       await js.publish(reportSubject(hub.names, c, "heartbeat"), encodeJson(hb), { msgID: hb.id });
     }
-    await new Promise((r) => setTimeout(r, 150));
   }
 }
 
@@ -155,6 +165,19 @@ async function imageOn(cluster: string): Promise<string> {
   return dep.spec.template.spec.containers[0]!.image;
 }
 
+const hubConfig = () => ({
+  repo: { url, token: TOKEN, workDir: join(tmp, "reader") },
+  promotionWriter: { url, token: TOKEN, workDir: join(tmp, "writer") },
+  databaseUrl: db.url,
+  natsUrl: nats.url,
+  natsPrefix: nats.prefix,
+  signingKey,
+  port: 0,
+  pollIntervalMs: 60_000,
+  promotionTickMs: 100,
+});
+const signingKey = generateSigningKey();
+
 beforeAll(async () => {
   tmp = await mkdtemp(join(tmpdir(), "hub-promotion-"));
   server = await startGitHttpServer({ token: TOKEN });
@@ -164,17 +187,7 @@ beforeAll(async () => {
   await pushWorkRepo(work, url, { token: TOKEN });
   db = await createTestDatabase("promotion");
   nats = createTestNats("promotion");
-  hub = await startHub({
-    repo: { url, token: TOKEN, workDir: join(tmp, "reader") },
-    promotionWriter: { url, token: TOKEN, workDir: join(tmp, "writer") },
-    databaseUrl: db.url,
-    natsUrl: nats.url,
-    natsPrefix: nats.prefix,
-    signingKey: generateSigningKey(),
-    port: 0,
-    pollIntervalMs: 60_000,
-    promotionTickMs: 100,
-  });
+  hub = await startHub(hubConfig());
   reporter = runReporter();
 }, 120_000);
 
@@ -327,5 +340,75 @@ describe("promotion dev → stage → prod", () => {
     while (!text.includes("event: rejected")) text += new TextDecoder().decode((await reader.read()).value);
     await reader.cancel();
     expect(text).toMatch(/event: created\ndata: .*"promotionId":"prm-/);
+  });
+
+  it("a hub that dies between pushing a wave commit and recording it finds the commit by its trailers: no duplicate commit, one new pointer", async () => {
+    const r3 = (await promotionsOf((await api<{ releases: { id: string; sourceRevision: string }[] }>("GET", "/v1/releases?app=shop")).body.releases.find((r) => r.sourceRevision === "a3")!.id))[0]!.releaseId;
+    await hub.promotion.stop();
+    let crashes = 1;
+    const real = openEnvRepoWriter({ url, token: TOKEN, workDir: join(tmp, "crashing-writer") });
+    const crashing: EnvRepoWriter = {
+      ...real,
+      async commit(changes, message, author) {
+        const revision = await real.commit(changes, message, author);
+        if (crashes-- > 0) throw new Error("hub killed right after the push");
+        return revision;
+      },
+      findCommit: (m, d) => real.findCommit(m, d),
+      revert: (r, o) => real.revert(r, o),
+    };
+    const controller = createPromotionController({ db: hub.database.db, repo: hub.repo, writer: crashing, resolve: () => hub.resolver.refresh(), leader: SOLE_LEADER, tickMs: 60_000 });
+    const p = await hub.promotionOps.promote(r3, "prod", { subject: "erin", groups: [] });
+    await hub.promotionOps.approve(p.id, { subject: "carol", groups: [] });
+    const gen = await generationOf("prod-1");
+    await controller.tick(); // Pending → Running
+    expect((await promotion(p.id)).state).toBe("Running");
+    await controller.tick(); // pushes wave 1, then "dies" before recording it
+    expect((await promotion(p.id)).commits).toEqual([]);
+    await controller.tick(); // finds the pushed commit by its trailers, records it, publishes
+    const after = await promotion(p.id);
+    expect(after.commits).toHaveLength(1);
+    const commits = (await history()).filter((c) => c.trailers.Promotion === p.id);
+    expect(commits.map((c) => c.trailers.Wave)).toEqual(["1/3"]);
+    expect(after.commits[0]!.revision).toBe(commits[0]!.oid);
+    expect(await generationOf("prod-1")).toBe(gen + 1);
+    await controller.stop();
+    hub.promotion.start();
+    await waitState(p.id, ["Succeeded"], "the promotion finishes on the hub's own controller");
+  });
+
+  it("a paused promotion stays paused across a hub restart; a freeze window blocks its next wave but not its rollback; a fleet-file change that renders the same bundles issues no pointer", async () => {
+    const r4 = (await api<{ release: { id: string } }>("POST", "/v1/releases", { app: "shop", sourceRevision: "a4", images: [{ name: "ghcr.io/acme/shop", digest: `sha256:${"4".repeat(64)}` }] })).body.release.id;
+    await waitState((await promotionIn(r4, "stage")).id, ["Succeeded"], "release 4 in stage");
+    const imageBefore = await imageOn("prod-1");
+    const prod = (await api<{ promotion: PromotionView }>("POST", "/v1/promotions", { release: r4, environment: "prod" })).body.promotion;
+    await hub.promotionOps.approve(prod.id, { subject: "carol", groups: [] });
+    await waitFor(async () => (await promotion(prod.id)).commits.length === 1, { what: "wave 1 of release 4 committed" });
+    expect((await api<{ promotion: PromotionView }>("POST", `/v1/promotions/${prod.id}/pause`, {})).body.promotion.state).toBe("Paused");
+
+    await hub.stop();
+    hub = await startHub(hubConfig());
+    expect(await promotion(prod.id)).toMatchObject({ state: "Paused", commits: [{ wave: 0 }] });
+
+    // A freeze window from an hour ago to an hour from now, committed to the fleet file.
+    const generations = async () => Promise.all(["dev-1", "stage-1", "prod-1", "prod-2", "prod-3"].map(generationOf));
+    const before = await generations();
+    const start = new Date(Date.now() - 3_600_000).toISOString();
+    const end = new Date(Date.now() + 3_600_000).toISOString();
+    // A person's commit to the env repo (the branch has the hub's commits: write on top of them).
+    const person = openEnvRepoWriter({ url, token: TOKEN, workDir: join(tmp, "person"), author: { name: "Frank", email: "frank@example.test" } });
+    await person.commit({ "flotilla.yaml": FLEET.replace("      digestOnly: true\n", `      digestOnly: true\n      freeze: [{ name: change-freeze, kind: deny, start: "${start}", end: "${end}" }]\n`) }, "Freeze prod");
+    expect((await api<{ published: number }>("POST", "/v1/refresh")).body.published).toBe(0);
+    expect(await generations()).toEqual(before);
+
+    await api("POST", `/v1/promotions/${prod.id}/resume`, {});
+    const blocked = await waitFor(async () => (await promotion(prod.id)).gates.find((g) => g.gate === "freeze"), { what: "the freeze gate" });
+    expect(blocked).toMatchObject({ verdict: "pending", message: 'wave 2 waits: freeze window "change-freeze"', until: new Date(end).toISOString() });
+    expect((await promotion(prod.id)).commits).toHaveLength(1);
+
+    const rb = (await api<{ promotion: PromotionView }>("POST", `/v1/promotions/${prod.id}/rollback`, { reason: "freeze" })).body.promotion;
+    await waitState(rb.id, ["Succeeded"], "the rollback passes the freeze window");
+    expect(await imageOn("prod-1")).toBe(imageBefore);
+    expect(imageBefore).not.toContain("4444");
   });
 });
