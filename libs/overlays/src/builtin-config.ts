@@ -231,6 +231,12 @@ export const NAME_REFERENCES: NameReference[] = [
     referrers: podField("priorityClassName"),
   },
   {
+    // Added in kustomize v5.5 (kubernetes-sigs/kustomize#5674): without it a prefixed binding
+    // names a policy that no longer exists and silently enforces nothing.
+    target: { kind: "ValidatingAdmissionPolicy", group: "admissionregistration.k8s.io" },
+    referrers: [ref("spec/policyName", "ValidatingAdmissionPolicyBinding", "admissionregistration.k8s.io")],
+  },
+  {
     // kustomize writes this group as "networking.k8s.io/v1", which never matches a group; keep
     // the same (non-)behaviour.
     target: { kind: "IngressClass", version: "v1", group: "networking.k8s.io/v1" },
