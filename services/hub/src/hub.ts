@@ -118,6 +118,7 @@ export async function startHub(config: HubConfig): Promise<Hub> {
       repo,
       writer,
       resolve: () => resolver.refresh(),
+      lastGoodRevision: () => resolver.lastGood(),
       leader,
       ...(config.promotionTickMs ? { tickMs: config.promotionTickMs } : {}),
     });

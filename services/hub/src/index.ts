@@ -10,3 +10,5 @@ export * from "./nats-auth.js";
 export * from "./nats-auth-files.js";
 export { startTelemetry, otlpTraceExportConfigured, type Telemetry, type TelemetryOptions } from "./telemetry-sdk.js";
 export { HUB_METER } from "./telemetry.js";
+export { createPromotionController, CONTROLLER_ACTOR, type PromotionController, type PromotionControllerOptions } from "./promotion.js";
+export { PromotionOperations, releaseId, type Actor, type ReleaseRequest } from "./promotion-operations.js";

@@ -95,6 +95,8 @@ export interface PromotionControllerOptions {
   writer: EnvRepoWriter | undefined;
   /** Resolve the branch head now (the resolver's refresh): publishes the pointers of a wave commit. */
   resolve(): Promise<{ revision: string; failed: boolean }>;
+  /** The revision the resolver last published completely: the fleet a tick works with (no fetch per tick). */
+  lastGoodRevision?(): string | undefined;
   leader: LeaderLease;
   clock?: () => Date;
   tickMs?: number;
@@ -415,7 +417,7 @@ export function createPromotionController(opts: PromotionControllerOptions): Pro
   }
 
   async function fleetAtHead(): Promise<Head> {
-    const { revision } = await opts.resolve();
+    const revision = opts.lastGoodRevision?.() ?? (await opts.resolve()).revision;
     const view = await repo.view(revision);
     const bytes = view.readFile(FLEET_FILE);
     const fleet = bytes ? readFleetBytes(bytes) : undefined;

@@ -66,6 +66,8 @@ export interface Resolver {
   start(): void;
   stop(): Promise<void>;
   refresh(): Promise<ResolveOutcome>;
+  /** The last revision that rendered and published completely (undefined before the first). */
+  lastGood(): string | undefined;
 }
 
 export const DEFAULT_POLL_INTERVAL_MS = 15_000;
@@ -81,6 +83,7 @@ export function createResolver(opts: ResolverOptions): Resolver {
 
   // The last revision fully handled: published, or deterministically failed to render.
   let last: { revision: string; failed: boolean; errors?: ErrorInfo[] } | undefined;
+  let lastGood: string | undefined;
   // What each cluster's current pointer names: its digest and the content key of that bundle.
   const publishedContent = new Map<string, { digest: string; contentKey: string; apps: Bundle["apps"] }>();
   // Renders of the last rendered revision, per (app, cluster): a commit re-renders what it touched.
@@ -154,6 +157,7 @@ export function createResolver(opts: ResolverOptions): Resolver {
       });
       await sink.onRenderSucceeded(revision);
       last = { revision, failed: false };
+      lastGood = revision;
       return { revision, published, failed: false, counts };
     } catch (err) {
       // Publishing or the sink failed: not remembered, so the next poll tries this revision again.
@@ -237,6 +241,7 @@ export function createResolver(opts: ResolverOptions): Resolver {
 
   return {
     refresh,
+    lastGood: () => lastGood,
     start() {
       if (!stopped) return;
       stopped = false;
