@@ -5,6 +5,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { startAgent, type Agent, type AgentLogger } from "@flotilla/cluster-agent";
+import type { EnvRepoWriterOptions, OpenEnvRepoOptions } from "@flotilla/envrepo";
 import { startHub, type Hub } from "@flotilla/hub";
 import { generateSigningKey, type SigningKey } from "@flotilla/wire";
 
@@ -15,8 +16,14 @@ export interface LocalCluster {
 }
 
 export interface LocalFleetOptions {
-  /** A local git repository (work tree), read in place by the hub. */
-  repoPath: string;
+  /** A local git repository (work tree), read in place by the hub; or give `repo`. */
+  repoPath?: string;
+  /** The env repo as the hub reads it (e.g. an http(s) remote it can push promotions to). */
+  repo?: OpenEnvRepoOptions;
+  /** Where the hub pushes promotion commits (default: the env repo itself when writable). */
+  promotionWriter?: EnvRepoWriterOptions;
+  /** How often the promotion controller ticks (default 2 s). */
+  promotionTickMs?: number;
   clusters: LocalCluster[];
   natsUrl: string;
   natsPrefix: string;
@@ -49,7 +56,9 @@ export interface LocalFleet {
 export async function startLocalFleet(opts: LocalFleetOptions): Promise<LocalFleet> {
   const signingKey = opts.signingKey ?? generateSigningKey();
   const hub = await startHub({
-    repo: { path: opts.repoPath },
+    repo: opts.repo ?? { path: opts.repoPath! },
+    ...(opts.promotionWriter ? { promotionWriter: opts.promotionWriter } : {}),
+    ...(opts.promotionTickMs ? { promotionTickMs: opts.promotionTickMs } : {}),
     ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}),
     natsUrl: opts.natsUrl,
     natsPrefix: opts.natsPrefix,
