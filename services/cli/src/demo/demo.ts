@@ -1,16 +1,22 @@
 // `flotilla demo` (npm run demo): the GitOps lab, run by Flotilla end to end on embedded defaults.
-// Two local control planes (dev-1, prod-1), an env repo made from examples/env-repo, the hub on
-// PGlite and two agents; NATS from NATS_URL, 127.0.0.1:4222, or a nats-server it starts. Every
-// checkpoint is printed with the Git revision that produced it; everything is cleaned up at exit.
+// Two local control planes (dev-1, prod-1), an env repo made from examples/env-repo (a bare
+// repository the hub reads and pushes promotion commits to), the hub on PGlite and the agents;
+// NATS from NATS_URL, 127.0.0.1:4222, or a nats-server it starts. Then a promotion of the app
+// "web" dev → stage → prod across four tenant clusters on the same planes, with a canary that
+// halts it and a rollback. Every checkpoint is printed with the Git revision that produced it;
+// everything is cleaned up at exit.
+import { execFileSync } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { commitFiles, createWorkRepo, readFilesFrom, revertCommit } from "@flotilla/envrepo/testing";
+import { openEnvRepoWriter } from "@flotilla/envrepo";
+import { createWorkRepo, readFilesFrom } from "@flotilla/envrepo/testing";
 import { kubeRequest, startControlPlane, waitFor, type ControlPlane } from "@flotilla/testkit";
 import { startLocalFleet, type LocalFleet } from "../local-fleet.js";
 import { resolveNats, type DemoNats } from "./demo-nats.js";
 import { printFleet, say, step, type FleetRow } from "./demo-print.js";
+import { demoPromotionFiles, runPromotionAct, TENANTS } from "./demo-promotion.js";
 
 const EXAMPLE = fileURLToPath(new URL("../../../../examples/env-repo", import.meta.url));
 const CLUSTERS = ["dev-1", "prod-1"] as const;
@@ -56,13 +62,26 @@ export async function runDemo(argv: string[]): Promise<number> {
     }
     const repoDir = join(work, "env-repo");
     cpSync(EXAMPLE, repoDir, { recursive: true });
-    const files = await readFilesFrom(repoDir);
+    const files = { ...(await readFilesFrom(repoDir)), ...demoPromotionFiles(readFileSync(join(repoDir, "flotilla.yaml"), "utf8")) };
     rmSync(repoDir, { recursive: true, force: true });
-    const r1 = await createWorkRepo(repoDir, files, { message: "shop: inventory-api with 2 replicas" });
-    say(`  env repo      ${repoDir} (from examples/env-repo)`);
+    await createWorkRepo(repoDir, files, { message: "shop: inventory-api with 2 replicas; web on four tenant clusters" });
+    // The hub reads a bare repository and pushes promotion commits to it; the demo's own commits
+    // (a person's) go through a writer too.
+    const bareDir = join(work, "env-repo.git");
+    execFileSync("git", ["clone", "--bare", "--quiet", repoDir, bareDir]);
+    const person = openEnvRepoWriter({ path: bareDir, author: { name: "Demo Person", email: "person@demo.invalid" } });
+    const r1 = execFileSync("git", ["-C", bareDir, "rev-parse", "HEAD"], { encoding: "utf8" }).trim();
+    say(`  env repo      ${bareDir} (from examples/env-repo, plus the app web)`);
+    for (const t of TENANTS) {
+      await kubeRequest(planes.get(t.plane)!.kubeConfig, { method: "POST", path: "/api/v1/namespaces", body: { apiVersion: "v1", kind: "Namespace", metadata: { name: t.namespace } } });
+    }
     fleet = await startLocalFleet({
-      repoPath: repoDir,
-      clusters: CLUSTERS.map((name) => ({ name, kubeconfig: planes.get(name)!.kubeConfig })),
+      repo: { path: bareDir },
+      promotionTickMs: 250,
+      clusters: [
+        ...CLUSTERS.map((name) => ({ name, kubeconfig: planes.get(name)!.kubeConfig })),
+        ...TENANTS.map((t) => ({ name: t.name, kubeconfig: planes.get(t.plane)!.kubeConfig, namespaces: [t.namespace] })),
+      ],
       natsUrl: nats.url,
       natsPrefix: `demo${process.pid}`,
       ...(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : {}),
@@ -71,7 +90,7 @@ export async function runDemo(argv: string[]): Promise<number> {
       heartbeatIntervalMs: 2_000,
     });
     say(`  hub           ${fleet.hub.url} (database: ${fleet.hub.database.engine}${fleet.hub.database.engine === "pglite" ? ", embedded" : ""}; signing key ${fleet.signingKey.keyId})`);
-    say(`  agents        ${CLUSTERS.join(", ")}\n`);
+    say(`  agents        ${CLUSTERS.join(", ")} (cluster-wide); ${TENANTS.map((t) => `${t.name} (tenant on ${t.plane})`).join(", ")}\n`);
 
     const f = fleet;
     const deployment = async (name: string) => {
@@ -124,14 +143,14 @@ export async function runDemo(argv: string[]): Promise<number> {
     // 3. A commit changes the desired state to 3 replicas.
     t = Date.now();
     const text = readFileSync(join(repoDir, DEPLOYMENT_FILE), "utf8");
-    const r2 = await commitFiles(repoDir, { [DEPLOYMENT_FILE]: text.replace(/replicas: 2/, "replicas: 3") }, "inventory-api: 3 replicas");
+    const r2 = await person.commit({ [DEPLOYMENT_FILE]: text.replace(/replicas: 2/, "replicas: 3") }, "inventory-api: 3 replicas");
     await f.refresh();
     state = await converge(r2, 3);
     step(3, `commit R2 ${r2.slice(0, 7)} "inventory-api: 3 replicas" → converged: ${state.join(", ")} (${Date.now() - t} ms)`);
 
     // 4. Rollback is a git revert.
     t = Date.now();
-    const r3 = await revertCommit(repoDir, r2);
+    const r3 = await person.revert(r2);
     await f.refresh();
     state = await converge(r3, 2);
     step(4, `git revert R2 → R3 ${r3.slice(0, 7)} → back to 2: ${state.join(", ")} (${Date.now() - t} ms)`);
@@ -139,6 +158,9 @@ export async function runDemo(argv: string[]): Promise<number> {
     // 5. The fleet as the API sees it.
     step(5, `the fleet API (GET ${f.hub.url}/v1/clusters):`);
     printFleet(await f.api<FleetRow[]>("/v1/clusters"), { R1: r1, R2: r2, R3: r3 });
+
+    // 6–9. Promotion: web dev → stage → prod, a canary halt, a rollback.
+    await runPromotionAct({ fleet: f, bareDir, kube: (plane) => planes.get(plane)!.kubeConfig, firstStep: 6 });
     writeFileSync(join(work, "done"), "");
     await cleanup();
     say(`\nDone in ${((Date.now() - started) / 1000).toFixed(1)} s; control planes, agents, hub and temp files cleaned up.`);
