@@ -43,6 +43,9 @@ environments:
           - { name: canary, clusters: [prod-1], failureBudget: 0 }
           - { name: half, percent: 50, failureBudget: 1 }
           - { name: all, percent: 100, failureBudget: 1 }
+  - name: qa
+    promotion:
+      rollout: { minHealthy: 0, progressDeadline: 3s, unknownAfter: 2s, waves: [{ percent: 100, failureBudget: 1 }] }
 clusters:
   - { name: dev-1, environment: dev }
   - { name: dev-2, environment: dev }
@@ -53,6 +56,9 @@ clusters:
   - { name: prod-2, environment: prod }
   - { name: prod-3, environment: prod }
   - { name: prod-4, environment: prod }
+  - { name: qa-1, environment: qa }
+  - { name: qa-2, environment: qa }
+  - { name: qa-3, environment: qa }
 apps:
   - { name: shop, path: apps/shop }
 `;
@@ -66,7 +72,9 @@ spec:
         - { name: shop, image: "ghcr.io/acme/shop:1.0" }
 `;
 
-type Behaviour = "healthy" | "degraded" | "silent";
+/** healthy/degraded: report on the pointer held; silent: nothing; stale: heartbeats, and Healthy for the first pointer it saw only. */
+type Behaviour = "healthy" | "degraded" | "silent" | "stale";
+const firstPointer = new Map<string, { generation: number; revision: string; bundleDigest: string }>();
 
 let server: GitHttpServer;
 let url: string;
@@ -90,11 +98,13 @@ async function runReporter(): Promise<void> {
 async function reportRound(): Promise<void> {
   const js = jetstream(hub.nc);
   {
-    for (const c of ["dev-1", "dev-2", "stage-1", "stage-2", "stage-3", "prod-1", "prod-2", "prod-3", "prod-4"]) {
+    for (const c of ["dev-1", "dev-2", "stage-1", "stage-2", "stage-3", "prod-1", "prod-2", "prod-3", "prod-4", "qa-1", "qa-2", "qa-3"]) {
       const b = behaviour.get(c) ?? "healthy";
       if (b === "silent") continue;
-      const p = await hub.publisher.readPointer(c);
-      if (!p) continue;
+      const held = await hub.publisher.readPointer(c);
+      if (!held) continue;
+      if (!firstPointer.has(c)) firstPointer.set(c, held);
+      const p = b === "stale" ? firstPointer.get(c)! : held;
       const at = new Date().toISOString();
       const base = { cluster: c, agent: `${c}/fake/1`, at, generation: p.generation };
       const status: StatusReport = {
@@ -410,5 +420,26 @@ describe("promotion dev → stage → prod", () => {
     await waitState(rb.id, ["Succeeded"], "the rollback passes the freeze window");
     expect(await imageOn("prod-1")).toBe(imageBefore);
     expect(imageBefore).not.toContain("4444");
+  });
+
+  it("an agent that never acknowledges the new pointer times out (its Healthy reports on the old one never count), a silent one is Unknown until skipped; both within budget → SucceededWithExceptions", async () => {
+    behaviour.set("qa-1", "silent");
+    behaviour.set("qa-2", "stale");
+    const r = (await api<{ release: { id: string } }>("POST", "/v1/releases", { app: "shop", sourceRevision: "qa", images: [{ name: "ghcr.io/acme/shop", digest: `sha256:${"9".repeat(64)}` }] })).body.release.id;
+    const qa = (await api<{ promotion: PromotionView }>("POST", "/v1/promotions", { release: r, environment: "qa" })).body.promotion;
+    const outcomes = async () => Object.fromEntries((await promotion(qa.id)).waves[0]!.clusters.map((c) => [c.cluster, c.outcome]));
+    await waitFor(async () => {
+      const o = await outcomes();
+      return o["qa-1"] === "Unknown" && o["qa-2"] === "TimedOut" && o["qa-3"] === "Succeeded" ? o : undefined;
+    }, { what: "qa-1 Unknown, qa-2 TimedOut, qa-3 Succeeded", timeoutMs: 60_000 });
+    // qa-2 reported Synced + Healthy all along — on its old pointer.
+    expect(firstPointer.get("qa-2")!.generation).toBeLessThan(await generationOf("qa-2"));
+    // The wave waits on the Unknown cluster: a silent agent is never a success.
+    expect((await promotion(qa.id)).state).toBe("Running");
+    const skipped = await api<{ promotion: PromotionView }>("POST", `/v1/promotions/${qa.id}/clusters/qa-1/skip`, { reason: "agent offline for maintenance" });
+    expect(skipped.status).toBe(200);
+    const done = await waitState(qa.id, ["SucceededWithExceptions"], "qa finishes with exceptions");
+    expect(done.reason).toBe("1 failed and 1 skipped cluster(s) within budget");
+    expect(done.waves[0]!.clusters.map((c) => c.outcome)).toEqual(["Skipped", "TimedOut", "Succeeded"]);
   });
 });
