@@ -6,3 +6,4 @@ export * from "./bundle.js";
 export * from "./reports.js";
 export * from "./break-glass.js";
 export * from "./promotion.js";
+export * from "./explain.js";

@@ -309,6 +309,14 @@ describe("promotion dev → stage → prod", () => {
     expect(await imageOn("prod-2")).toBe(`ghcr.io/acme/shop@${D1}`);
     expect((await history()).filter((c) => c.trailers.Promotion === prod.id)).toHaveLength(1);
 
+    // GET /v1/explain says why: prod-2 is held by the halted promotion, prod-1 is Degraded.
+    type Explained = { atRevision: boolean; findings: { reason: string; message: string; evidence: Record<string, unknown> }[] };
+    const why = async (cluster: string) => (await api<Explained>("GET", `/v1/explain?cluster=${cluster}&app=shop`)).body;
+    const p2 = await why("prod-2");
+    expect(p2.atRevision).toBe(false);
+    expect(p2.findings.find((f) => f.reason === "HeldByPromotion")?.message).toMatch(new RegExp(`promotion ${prod.id} of ${r2} has not reached prod-2: it is Halted`));
+    expect((await why("prod-1")).findings.map((f) => f.reason)).toContain("Degraded");
+
     // Rolling back release 1's promotion now would undo locks release 2 changed after it: 409.
     const conflict = await api<{ error: { code: string; message: string } }>("POST", `/v1/promotions/${prod1.id}/rollback`, {});
     expect(conflict).toMatchObject({ status: 409, body: { error: { code: ErrorCode.PromotionConflict } } });
@@ -436,6 +444,16 @@ describe("promotion dev → stage → prod", () => {
     expect(firstPointer.get("qa-2")!.generation).toBeLessThan(await generationOf("qa-2"));
     // The wave waits on the Unknown cluster: a silent agent is never a success.
     expect((await promotion(qa.id)).state).toBe("Running");
+    const explained = (await api<{ atRevision: boolean; findings: { reason: string; message: string }[] }>("GET", "/v1/explain?cluster=qa-2&app=shop")).body;
+    expect(explained.atRevision).toBe(false);
+    expect(explained.findings.find((f) => f.reason === "NotApplied")?.message).toMatch(/has not reported on pointer generation \d+ yet \(last report: generation \d+, Synced\/Healthy\)/);
+    const good = (await api<{ atRevision: boolean; findings: { reason: string }[] }>("GET", "/v1/explain?cluster=qa-3&app=shop")).body;
+    expect(good.atRevision).toBe(true);
+    expect(good.findings[0]!.reason).toBe("AtRevision");
+    // Later commits (other clusters' waves) left qa-3's bundle as it was: at most that is said.
+    expect(good.findings.slice(1).map((f) => f.reason).every((r) => r === "ContentUnchanged")).toBe(true);
+    expect((await api("GET", "/v1/explain?cluster=qa-3&app=nope")).status).toBe(404);
+    expect((await api("GET", "/v1/explain?cluster=qa-3")).status).toBe(400);
     const skipped = await api<{ promotion: PromotionView }>("POST", `/v1/promotions/${qa.id}/clusters/qa-1/skip`, { reason: "agent offline for maintenance" });
     expect(skipped.status).toBe(200);
     const done = await waitState(qa.id, ["SucceededWithExceptions"], "qa finishes with exceptions");

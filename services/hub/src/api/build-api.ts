@@ -15,6 +15,7 @@ import { rejectedReportRoutes } from "./routes/rejected-reports.js";
 import { renderFailureRoutes } from "./routes/render-failures.js";
 import { metricsRoutes, type MetricsHandler } from "./routes/metrics.js";
 import { promotionRoutes, type PromotionApi } from "./routes/promotions.js";
+import { explainRoutes } from "./routes/explain.js";
 
 export interface ApiOptions {
   db: Kysely<FleetSchema>;
@@ -45,6 +46,9 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   if (options.hub) refreshRoutes(app, options.hub);
   if (options.hub?.breakGlass) breakGlassRoutes(app, context, options.hub.breakGlass);
   if (options.metrics) metricsRoutes(app, options.metrics);
-  if (options.promotion) promotionRoutes(app, context, options.promotion);
+  if (options.promotion) {
+    promotionRoutes(app, context, options.promotion);
+    explainRoutes(app, context, options.promotion.controller);
+  }
   return app;
 }
