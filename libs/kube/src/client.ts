@@ -9,6 +9,7 @@ import type { KubeCredentials } from "./kube-connection.js";
 import { prepareForApply } from "./prepare.js";
 import { fail, failureFrom, ok, unreachable, type KubeResult } from "./result.js";
 import { collectionPath, isObjectRef, objectPath, refOfTarget, targetOf, toTarget, type ObjectAddress, type ObjectTarget } from "./target.js";
+import type { ListOptions, ListResult } from "./list.js";
 import { startWatch, type WatchEventHandler, type WatchHandle, type WatchOptions } from "./watch.js";
 
 export interface ApplyCallOptions {
@@ -19,15 +20,7 @@ export interface ApplyCallOptions {
   dryRun?: boolean;
 }
 
-export interface ListOptions {
-  namespace?: string;
-  labelSelector?: string;
-}
-
-export interface ListResult {
-  items: KubeObject[];
-  resourceVersion: string;
-}
+export type { ListOptions, ListResult } from "./list.js";
 
 export interface DeleteOptions {
   propagationPolicy?: "Background" | "Foreground" | "Orphan";

@@ -6,7 +6,7 @@
 // timer relist, and a relist emits only the differences from what was already seen (including
 // DELETED for objects that vanished while we were not watching).
 import type { KubeObject } from "@flotilla/model";
-import type { ListOptions, ListResult } from "./client.js";
+import type { ListOptions, ListResult } from "./list.js";
 import type { ResourceInfo } from "./discovery.js";
 import type { KubeHttp } from "./http.js";
 import { isObject } from "./json.js";

@@ -1,7 +1,7 @@
 // The API's response bodies as types, for clients (the CLI) and tests. docs/api.md describes them.
 import type { ErrorInfo } from "@flotilla/model";
 import type { ClusterDetail, DriftEventView, RenderFailureRecord } from "@flotilla/store";
-import type { clusterSummary } from "./routes/clusters.js";
+import type { clusterSummary } from "./cluster-summary.js";
 
 /** An item of GET /v1/clusters. */
 export type ClusterSummaryBody = ReturnType<typeof clusterSummary>;

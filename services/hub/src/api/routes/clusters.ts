@@ -1,27 +1,11 @@
 // GET /v1/clusters and GET /v1/clusters/:name — the fleet overview and one cluster in detail.
 import type { FastifyInstance } from "fastify";
 import { ErrorCode, FlotillaError } from "@flotilla/model";
-import { getClusterDetail, listClusterOverviews, type ClusterOverview } from "@flotilla/store";
+import { getClusterDetail, listClusterOverviews } from "@flotilla/store";
 import type { ApiContext } from "../context.js";
 import { clusterName, onlyKnown } from "../query-params.js";
 import type { ClusterDetailBody, ClusterSummaryBody } from "../responses.js";
-
-/** The API's view of one cluster in the overview. */
-export function clusterSummary(c: ClusterOverview) {
-  return {
-    name: c.name,
-    environment: c.environment,
-    labels: c.labels,
-    namespaces: c.namespaces,
-    desired: c.desired,
-    observedRevision: c.observedRevision,
-    syncState: c.syncState,
-    health: c.health,
-    lastHeartbeat: c.lastHeartbeat?.at ?? null,
-    openDriftCount: c.openDriftCount,
-    lastError: c.lastError,
-  };
-}
+import { clusterSummary } from "../cluster-summary.js";
 
 export function clusterRoutes(app: FastifyInstance, { db, clock }: ApiContext): void {
   app.get("/v1/clusters", async (request): Promise<ClusterSummaryBody[]> => {
