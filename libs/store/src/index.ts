@@ -45,7 +45,7 @@ export {
 
 export { listClusterOverviews, type ClusterOverview } from "./queries/cluster-overview.js";
 export { getClusterDetail, type ClusterDetail, type AppStatusView, type ObjectStatusView } from "./queries/cluster-detail.js";
-export { listDriftEvents, type DriftEventView, type DriftLedgerQuery } from "./queries/drift-ledger.js";
+export { listDriftEvents, encodeDriftCursor, decodeDriftCursor, type DriftEventView, type DriftLedgerQuery, type DriftCursor } from "./queries/drift-ledger.js";
 export { effectiveSync, type EffectiveSync, type SyncInputs } from "./queries/effective-sync-state.js";
 export { databaseReachable } from "./queries/ping.js";
 export * from "./repositories/promotions.js";

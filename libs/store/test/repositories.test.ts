@@ -6,6 +6,10 @@ import {
   ingestReports,
   latestRenderFailure,
   listClusterOverviews,
+  listDriftEvents,
+  encodeDriftCursor,
+  decodeDriftCursor,
+  type DriftLedgerQuery,
   listRejectedReports,
   nextGeneration,
   pruneIngestedMessages,
@@ -176,6 +180,46 @@ describe.each(engines)("repositories on $name", (engine) => {
     const newGeneration = statusReport({ at: at(6), generation: 2 });
     await ingestReport(db, newGeneration, metaOf(newGeneration));
     expect(await open()).toEqual([]);
+  });
+
+  it("filters the drift ledger by app, environment, kind, namespace, actor, action, open/closed and time, and pages by cursor", async () => {
+    const { db } = fleet;
+    await upsertClusters(db, [
+      { name: "prod-eu-1", environment: "prod", labels: {} },
+      { name: "dev-1", environment: "dev", labels: {} },
+    ]);
+    const t0 = Date.now() - 60_000;
+    const at = (s: number) => new Date(t0 + s * 1000).toISOString();
+    const rows = [
+      driftReport({ at: at(1), actor: "helm" }),
+      driftReport({ at: at(2), app: "web", object: { group: "", kind: "ConfigMap", namespace: "web", name: "cfg" } }),
+      driftReport({ at: at(3), action: "reverted", policy: "enforce" }),
+      driftReport({ at: at(4), cluster: "dev-1", agent: "dev-1/agent-0/1" }),
+      driftReport({ at: at(5) }),
+    ];
+    for (const r of rows) await ingestReport(db, r, metaOf(r));
+    const ids = async (q: Partial<DriftLedgerQuery>) => (await listDriftEvents(db, { limit: 100, ...q })).map((e) => e.id);
+    const id = (i: number) => rows[i]!.id;
+    expect(await ids({ app: "web" })).toEqual([id(1)]);
+    expect(await ids({ environment: "dev" })).toEqual([id(3)]);
+    expect(await ids({ kind: "ConfigMap", namespace: "web" })).toEqual([id(1)]);
+    expect(await ids({ actor: "helm" })).toEqual([id(0)]);
+    expect(await ids({ action: "reverted" })).toEqual([id(2)]);
+    expect(await ids({ state: "closed", cluster: "prod-eu-1" })).toEqual(expect.arrayContaining([id(2)]));
+    expect((await ids({ state: "open" })).includes(id(2))).toBe(false);
+    expect(await ids({ since: new Date(at(2)), until: new Date(at(4)) })).toEqual([id(2), id(1)]);
+    // Pages of two, newest first, by cursor: every event once, in order.
+    const seen: string[] = [];
+    let after: ReturnType<typeof decodeDriftCursor>;
+    for (;;) {
+      const page = await listDriftEvents(db, { limit: 2, ...(after ? { after } : {}) });
+      seen.push(...page.map((e) => e.id));
+      if (page.length < 2) break;
+      const last = page[page.length - 1]!;
+      after = decodeDriftCursor(encodeDriftCursor({ detectedAt: new Date(last.detectedAt), id: last.id }));
+    }
+    expect(seen).toEqual([...rows].reverse().map((r) => r.id));
+    expect(decodeDriftCursor("not-a-cursor")).toBeUndefined();
   });
 
   it("files a drift event that arrives late (redelivered) as resolved when newer state supersedes it", async () => {

@@ -1,19 +1,54 @@
-// GET /v1/drift — the drift ledger, newest first.
+// GET /v1/drift — the drift ledger, newest first, filtered by cluster, app, environment, kind,
+// namespace, actor, action, open/closed and time; pages continue with the `x-next-cursor`
+// response header (`?cursor=`), so a long ledger is read without offsets that shift under it.
 import type { FastifyInstance } from "fastify";
-import { listDriftEvents } from "@flotilla/store";
+import { DriftAction, values } from "@flotilla/model";
+import { decodeDriftCursor, encodeDriftCursor, listDriftEvents } from "@flotilla/store";
 import type { ApiContext } from "../context.js";
-import { onlyKnown, optionalClusterName, optionalInteger, optionalTimestamp } from "../query-params.js";
+import { badRequest, onlyKnown, optionalClusterName, optionalInteger, optionalTimestamp } from "../query-params.js";
 import type { DriftEventBody } from "../responses.js";
 
 export const DRIFT_LIMIT = { min: 1, max: 1000, fallback: 100 } as const;
+const TEXT_FILTERS = ["app", "environment", "kind", "namespace", "actor"] as const;
 
 export function driftRoutes(app: FastifyInstance, { db }: ApiContext): void {
-  app.get("/v1/drift", async (request): Promise<DriftEventBody[]> => {
+  app.get("/v1/drift", async (request, reply): Promise<DriftEventBody[]> => {
     const query = request.query as Record<string, unknown>;
-    onlyKnown(query, ["cluster", "since", "limit"]);
+    onlyKnown(query, ["cluster", "since", "until", "limit", "action", "state", "cursor", ...TEXT_FILTERS]);
     const cluster = optionalClusterName(query, "cluster");
     const since = optionalTimestamp(query, "since");
+    const until = optionalTimestamp(query, "until");
     const limit = optionalInteger(query, "limit", DRIFT_LIMIT);
-    return listDriftEvents(db, { ...(cluster ? { cluster } : {}), ...(since ? { since } : {}), limit });
+    const text: Partial<Record<(typeof TEXT_FILTERS)[number], string>> = {};
+    for (const f of TEXT_FILTERS) {
+      const v = query[f];
+      if (v === undefined) continue;
+      if (typeof v !== "string" || v === "") throw badRequest(f, "give it once, non-empty");
+      text[f] = v;
+    }
+    const action = query.action;
+    if (action !== undefined && (typeof action !== "string" || !(values(DriftAction) as string[]).includes(action))) {
+      throw badRequest("action", `one of ${values(DriftAction).join(", ")}`);
+    }
+    const state = query.state;
+    if (state !== undefined && state !== "open" && state !== "closed") throw badRequest("state", "open or closed");
+    let after;
+    if (query.cursor !== undefined) {
+      after = typeof query.cursor === "string" ? decodeDriftCursor(query.cursor) : undefined;
+      if (!after) throw badRequest("cursor", "not a cursor this API handed out; use the x-next-cursor header of the previous page");
+    }
+    const events = await listDriftEvents(db, {
+      ...(cluster ? { cluster } : {}),
+      ...text,
+      ...(action ? { action: action as DriftAction } : {}),
+      ...(state ? { state } : {}),
+      ...(since ? { since } : {}),
+      ...(until ? { until } : {}),
+      ...(after ? { after } : {}),
+      limit,
+    });
+    const last = events[events.length - 1];
+    if (events.length === limit && last) reply.header("x-next-cursor", encodeDriftCursor({ detectedAt: new Date(last.detectedAt), id: last.id }));
+    return events;
   });
 }
