@@ -12,6 +12,7 @@ export {
   recordDesiredPointer,
   nextGeneration,
   currentDesiredPointer,
+  listDesiredPointers,
   type DesiredPointerRecord,
 } from "./repositories/desired-pointers.js";
 export {

@@ -110,8 +110,10 @@ export interface PromotionController {
   kick(): void;
   start(): void;
   stop(): Promise<void>;
-  /** The fleet at the branch head, as the controller sees it. */
+  /** The fleet at the last good revision, as the controller sees it. */
   fleetAtHead(): Promise<{ revision: string; view: CommitView; fleet: Fleet }>;
+  /** The env repo at any revision (provenance reads lock files as they were). */
+  viewAt(revision: string): Promise<CommitView>;
 }
 
 const silent: ResolverLogger = { info() {}, warn() {}, error() {} };
@@ -459,6 +461,7 @@ export function createPromotionController(opts: PromotionControllerOptions): Pro
     tick,
     kick: run,
     fleetAtHead,
+    viewAt: (revision) => repo.view(revision),
     start() {
       if (!stopped) return;
       stopped = false;

@@ -174,6 +174,19 @@ describe("promotion with real agents", () => {
     for (const c of ["prod-a", "prod-b", "prod-c"]) expect(await liveImage(c)).toBe(`ghcr.io/acme/web@${D1}`);
     const messages = await trailersOf(prod1.id);
     expect(messages.map((m) => /Flotilla-Wave: (\S+)/.exec(m)![1])).toEqual(["2/2", "1/2"]);
+
+    // One call each: what runs on prod-c and why; the fleet matrix; prod-c's pointer history.
+    type Provenance = { clusters: { cluster: string; commit: { message: string } | null; agent: string | null; pinnedBy: { release: string; promotion: string } | null; objects: { kind: string; images: string[]; appliedAt: string }[] }[] };
+    const prov = await fleet.api<Provenance>("/v1/provenance?app=web&cluster=prod-c&kind=Deployment");
+    expect(prov.clusters).toHaveLength(1);
+    expect(prov.clusters[0]).toMatchObject({ cluster: "prod-c", pinnedBy: { release: release1, promotion: prod1.id }, agent: expect.stringMatching(/^prod-c\//) });
+    expect(prov.clusters[0]!.commit!.message).toBe("Promote web " + release1 + " to prod: wave 2/2 (rest)");
+    expect(prov.clusters[0]!.objects[0]!.images).toEqual([`ghcr.io/acme/web@${D1}`]);
+    const matrix = await fleet.api<{ environments: { name: string; clusters: { name: string; health: string; apps: { name: string; release: string | null }[] }[] }[] }>("/v1/fleet/matrix");
+    expect(matrix.environments.map((e) => e.name)).toEqual(["dev", "stage", "prod"]);
+    expect(matrix.environments[2]!.clusters.map((c) => [c.name, c.apps[0]!.release])).toEqual([["prod-a", release1], ["prod-b", release1], ["prod-c", release1]]);
+    const history = await fleet.api<{ pointers: { generation: number; commit?: { message: string } }[] }>("/v1/clusters/prod-c/pointers");
+    expect(history.pointers.map((p) => p.generation)).toEqual([2, 1]);
   });
 
   it("release 2's canary cannot start its new pod (pod quota): Degraded → Halted after one wave commit; rollback restores release 1 at a higher generation", async () => {

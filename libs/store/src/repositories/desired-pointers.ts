@@ -75,3 +75,18 @@ export async function currentDesiredPointer(db: Kysely<FleetSchema>, cluster: st
     ...(row.commit_author !== null ? { commit: { author: row.commit_author, message: row.commit_message ?? "" } } : {}),
   };
 }
+
+/** Every pointer issued to a cluster, newest first (`before`: only generations below it). */
+export async function listDesiredPointers(db: Kysely<FleetSchema>, cluster: string, opts: { limit: number; before?: number }): Promise<DesiredPointerRecord[]> {
+  let q = db.selectFrom("desired_pointers").selectAll().where("cluster", "=", cluster).orderBy("generation", "desc").limit(opts.limit);
+  if (opts.before !== undefined) q = q.where("generation", "<", opts.before);
+  const rows = await q.execute();
+  return rows.map((row) => ({
+    cluster: row.cluster,
+    generation: Number(row.generation),
+    revision: row.revision,
+    bundleDigest: row.bundle_digest,
+    issuedAt: new Date(row.issued_at).toISOString(),
+    ...(row.commit_author !== null ? { commit: { author: row.commit_author, message: row.commit_message ?? "" } } : {}),
+  }));
+}

@@ -16,6 +16,7 @@ import { renderFailureRoutes } from "./routes/render-failures.js";
 import { metricsRoutes, type MetricsHandler } from "./routes/metrics.js";
 import { promotionRoutes, type PromotionApi } from "./routes/promotions.js";
 import { explainRoutes } from "./routes/explain.js";
+import { fleetViewRoutes } from "./routes/fleet-views.js";
 
 export interface ApiOptions {
   db: Kysely<FleetSchema>;
@@ -49,6 +50,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   if (options.promotion) {
     promotionRoutes(app, context, options.promotion);
     explainRoutes(app, context, options.promotion.controller);
+    fleetViewRoutes(app, context, options.promotion.controller);
   }
   return app;
 }
