@@ -196,11 +196,15 @@ describe("the GitOps lab on two clusters", () => {
       expect(v.desired!.revision).toBe(revisions.R3);
       expect(v.observedRevision).toBe(revisions.R3);
     }
-    // Fixing the repo (removing the file) resolves the failure and moves the fleet on.
+    // Fixing the repo (removing the file) resolves the failure. The fixed commit renders both
+    // clusters byte for byte as R3, so no new pointer is issued: they keep running R3.
+    const generations = await Promise.all(["dev-1", "prod-1"].map(async (n) => (await clusterView(n)).desired!.generation));
     const fixed = await commitFiles(repoDir, { "apps/shop/20-broken.yaml": null }, "remove broken manifest");
-    await fleet.refresh();
-    revisions.R4 = fixed;
-    await converged(fixed, 2);
+    expect((await fleet.refresh()).revision).toBe(fixed);
+    await waitFor(async () => !(await fleet.api<{ latest: unknown }>("/v1/render-failures")).latest, { what: "the render failure resolved by the fix", timeoutMs: 30_000 });
+    expect(await Promise.all(["dev-1", "prod-1"].map(async (n) => (await clusterView(n)).desired!.generation))).toEqual(generations);
+    revisions.R4 = revisions.R3!;
+    await converged(revisions.R4, 2);
   });
 
   it("refuses a bundle whose bytes do not match its digest", async () => {
