@@ -1,5 +1,8 @@
 // `namespace:` — sets metadata.namespace on namespaced objects, renames Namespace objects, and
 // points RoleBinding subjects named "default" (the namespace's default ServiceAccount) at it.
+// As in kustomize's namespace filter, a `metadata/name` field spec only ever applies to objects
+// of apiVersion exactly `v1`: a custom resource that happens to be called `Namespace`
+// (example.com/v1) keeps its name and gets a metadata.namespace like any namespaced object.
 import { renderFailed } from "../errors.js";
 import { walkFieldSpecs } from "../field-spec.js";
 import { curId, idKey, storePreviousId, type Resource } from "../resource.js";
@@ -7,7 +10,14 @@ import { isClusterScoped } from "../scope.js";
 import type { FieldSpec } from "../field-spec.js";
 import { isPlainObject } from "../yaml-io.js";
 
+/** kustomize's removeUnneededMetaFieldSpecs: the one apiVersion whose Namespace objects get renamed. */
+const CORE_NAMESPACE_API_VERSION = "v1";
+
 export function applyNamespace(resources: Resource[], namespace: string, specs: FieldSpec[], file: string): void {
+  // metadata.namespace is set in the loop below, on namespaced kinds only; kustomize drops any field spec
+  // for it (a configurations file cannot put a namespace on a cluster-scoped object).
+  const all = specs.filter((s) => s.path !== "metadata/namespace");
+  const withoutName = all.filter((s) => s.path !== "metadata/name");
   for (const r of resources) {
     storePreviousId(r);
     const id = curId(r);
@@ -17,7 +27,7 @@ export function applyNamespace(resources: Resource[], namespace: string, specs: 
         if (isPlainObject(s) && s.name === "default") s.namespace = namespace;
       }
     }
-    walkFieldSpecs(r.obj, specs, (parent, key) => {
+    walkFieldSpecs(r.obj, r.obj.apiVersion === CORE_NAMESPACE_API_VERSION ? all : withoutName, (parent, key) => {
       parent[key] = namespace;
     });
   }
