@@ -2,6 +2,7 @@
 // its error, so a user sees `images[0].newTag must be a string` with the file it is in.
 import { ErrorCode } from "@flotilla/model";
 import { OverlayError } from "./errors.js";
+import { canonicalizeFieldNames } from "./field-names.js";
 import type { PatchTarget } from "./patch/index.js";
 import { isPlainObject } from "./yaml-io.js";
 
@@ -35,7 +36,12 @@ export class FieldReader {
     return new FieldReader(value, this.file, full);
   }
 
-  checkKeys(allowed: string[]): void {
+  /**
+   * Refuses keys that are not `allowed` field names, after renaming keys that match one but
+   * for case (`NewTag` is newTag) the way kustomize's decoder does.
+   */
+  checkKeys(allowed: readonly string[]): void {
+    canonicalizeFieldNames(this.raw, allowed);
     for (const key of Object.keys(this.raw)) {
       if (!allowed.includes(key)) {
         throw new OverlayError(ErrorCode.KustomizationUnsupported, `unknown field "${this.path(key)}"`, {

@@ -2,6 +2,7 @@
 // into a typed value or refused with an error naming the file and the field; unknown fields are
 // refused like kustomize refuses them.
 import { renderFailed, unsupported } from "./errors.js";
+import { canonicalizeFieldNames } from "./field-names.js";
 import { FieldReader, parseTarget } from "./field-reader.js";
 import type { FieldSpec } from "./field-spec.js";
 import type { PatchTarget } from "./patch/index.js";
@@ -109,8 +110,10 @@ const KNOWN_UNSUPPORTED = [
   "helmChartInflationGenerator",
   "openapi",
   "buildMetadata",
-  "imageTags",
 ];
+
+/** Fields of a `replacements:` entry: a file, or one replacement written inline. */
+const REPLACEMENT_ENTRY_FIELDS = ["path", "source", "targets"] as const;
 
 const SUPPORTED = new Set([
   "apiVersion",
@@ -126,6 +129,8 @@ const SUPPORTED = new Set([
   "labels",
   "commonAnnotations",
   "images",
+  // Deprecated spelling of images; kustomize appends its entries after those of images.
+  "imageTags",
   "replicas",
   "patches",
   "patchesStrategicMerge",
@@ -138,6 +143,9 @@ const SUPPORTED = new Set([
   "configurations",
 ]);
 
+/** Every field name kustomize knows, for matching keys written in another case. */
+const KNOWN_FIELDS: readonly string[] = [...SUPPORTED, ...KNOWN_UNSUPPORTED];
+
 export function parseKustomization(text: string, file: string, dir: string): Kustomization {
   return parseKustomizationValue(parseYamlDocument(text, file), file, dir);
 }
@@ -145,6 +153,7 @@ export function parseKustomization(text: string, file: string, dir: string): Kus
 /** parseKustomization for the already parsed document of the file. */
 export function parseKustomizationValue(raw: unknown, file: string, dir: string): Kustomization {
   if (!isPlainObject(raw)) throw renderFailed("a kustomization must be a YAML mapping", { file });
+  canonicalizeFieldNames(raw, KNOWN_FIELDS);
   const p = new FieldReader(raw, file);
   // kustomize refuses a kustomization that says nothing beyond apiVersion/kind.
   if (Object.keys(raw).every((key) => key === "apiVersion" || key === "kind")) {
@@ -188,7 +197,10 @@ export function parseKustomizationValue(raw: unknown, file: string, dir: string)
     commonLabels: p.stringMap("commonLabels"),
     labels: p.list("labels").map((v, i) => parseLabel(p.sub(v, `labels[${i}]`))),
     commonAnnotations: p.stringMap("commonAnnotations"),
-    images: p.list("images").map((v, i) => parseImage(p.sub(v, `images[${i}]`))),
+    images: [
+      ...p.list("images").map((v, i) => parseImage(p.sub(v, `images[${i}]`))),
+      ...p.list("imageTags").map((v, i) => parseImage(p.sub(v, `imageTags[${i}]`))),
+    ],
     replicas: p.list("replicas").map((v, i) => parseReplica(p.sub(v, `replicas[${i}]`))),
     patches: p.list("patches").map((v, i) => parsePatch(p.sub(v, `patches[${i}]`))),
     patchesStrategicMerge: p.stringList("patchesStrategicMerge"),
@@ -198,6 +210,7 @@ export function parseKustomizationValue(raw: unknown, file: string, dir: string)
     configurations: p.stringList("configurations"),
     replacements: p.list("replacements").map((v, i) => {
       const r = p.sub(v, `replacements[${i}]`);
+      canonicalizeFieldNames(r.raw, REPLACEMENT_ENTRY_FIELDS);
       if (r.raw.path !== undefined) {
         r.checkKeys(["path"]);
         return { path: r.reqString("path") };

@@ -68,7 +68,8 @@ const MANIFEST_OPTIONS = {
 const KUSTOMIZATION_OPTIONS = {
   version: "1.1" as const,
   customTags: (tags: Array<{ tag?: string }>) => tags.filter((t) => t.tag !== "tag:yaml.org,2002:timestamp"),
-  uniqueKeys: true,
+  // sigs.k8s.io/yaml keeps the last value of a repeated key (`namePrefix:` twice: the second wins).
+  uniqueKeys: false,
 };
 
 /** Parses every document of a YAML stream into plain JSON values; empty documents are skipped. */

@@ -6,7 +6,8 @@
 //   first in patch order, then the target's other elements; an element `{<key>: v, $patch: delete}`
 //   removes it; a lone element `{$patch: replace}` makes the rest of the patch list replace the
 //   list, `{$patch: delete}` removes the list; lists of scalars with a merge strategy are sets;
-//   an element without the merge key is an error (kustomize silently loses elements instead);
+//   when some patch element lacks the merge key, kustomize keeps only the patch's keyed elements
+//   and loses all others (see mergeBySingleKey): so do we;
 // - lists keyed on several fields (container ports: containerPort + protocol) merge in place when
 //   all key fields agree, new elements prepended; a patch element that agrees with an element
 //   only on the key fields both set is ignored, as kustomize ignores it;
@@ -177,12 +178,17 @@ function keyOf(e: unknown, key: string): string | undefined {
 function mergeBySingleKey(target: unknown[], patch: unknown[], key: string, type: TypeSchema | undefined, path: string): unknown[] {
   const deleted = new Set<string>();
   const fromPatch = new Map<string, unknown>();
-  patch.forEach((e, i) => {
+  // A patch element without the merge key (`- image: x` under containers) makes kustomize's merge
+  // lossy: the result holds only the patch's keyed elements, in patch order; those before the
+  // first keyless element are merged with the target element of the same key, those after it
+  // are taken as new content; keyless patch elements and every other target element are gone.
+  // Users rely on kustomize's output, so reproduce it rather than refuse (kubectl kustomize v5.5).
+  let lossy = false;
+  patch.forEach((e) => {
     const k = keyOf(e, key);
-    // kustomize silently drops target elements when a patch element lacks the merge key; a
-    // clear error is kinder than a vanished container.
     if (k === undefined) {
-      throw new PatchError(`element ${i} of ${path || "/"} has no merge key "${key}"`, { op: DIRECTIVE, path: `${path}/${i}` });
+      lossy = true;
+      return;
     }
     // The first patch element with a key wins, as in kustomize.
     if (fromPatch.has(k) || deleted.has(k)) return;
@@ -191,11 +197,12 @@ function mergeBySingleKey(target: unknown[], patch: unknown[], key: string, type
       deleted.add(k);
       return;
     }
-    const base = target.find((t) => keyOf(t, key) === k);
+    const base = lossy ? undefined : target.find((t) => keyOf(t, key) === k);
     const merged = mergeValue(base, el, { type }, `${path}/${key}=${k}`);
     if (merged === ABSENT) deleted.add(k);
     else fromPatch.set(k, merged);
   });
+  if (lossy) return [...fromPatch.values()];
   const rest = target.filter((t) => {
     const k = keyOf(t, key);
     return k === undefined || (!fromPatch.has(k) && !deleted.has(k));

@@ -140,6 +140,16 @@ const rows: Array<[string, KubeObject, Record<string, unknown>]> = [
     patchOf({ tolerations: [{ key: "t1", $patch: "delete" }], containers: [{ name: "a", env: [{ $patch: "replace" }, { name: "B", value: "b" }] }] }),
   ],
   [
+    "a keyed-list element without its merge key: only keyed patch elements remain, merged up to the first keyless one",
+    deploy({ containers: [{ name: "a", image: "a" }, { name: "b", image: "b" }, { name: "c", image: "c" }] }),
+    patchOf({ containers: [{ name: "b", args: ["x"] }, { image: "nokey" }, { name: "a", args: ["y"] }] }),
+  ],
+  [
+    "a keyless element alone empties the keyed list",
+    deploy({ containers: [{ name: "a", image: "a", env: [{ name: "A", value: "a" }] }], volumes: [{ name: "v", emptyDir: {} }] }),
+    patchOf({ volumes: [{ emptyDir: {} }], containers: [{ name: "a", env: [{ value: "nokey" }] }] }),
+  ],
+  [
     "root $patch: replace leaves the object as it was",
     deploy({ containers: [{ name: "a", image: "a" }] }),
     { $patch: "replace", apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "web" }, spec: { replicas: 2 } },

@@ -151,9 +151,9 @@ describe("applyStrategicMergePatch", () => {
     expect(Object.getOwnPropertyDescriptor(at(out, "data"), "__proto__")?.value).toBe("new");
   });
 
-  it("rejects a keyed-list element without its merge key; the first of duplicate keys wins", () => {
+  it("drops what kustomize drops when a keyed-list element lacks its merge key; the first of duplicate keys wins", () => {
     const target = deployment(containers({ name: "a", image: "a", env: [{ name: "A", value: "a" }] }));
-    expect(() => applyStrategicMergePatch(target, deployment(containers({ image: "nokey" })))).toThrow(/element 0 of \/spec\/template\/spec\/containers has no merge key "name"/);
+    expect(podSpec(applyStrategicMergePatch(target, deployment(containers({ image: "nokey" }))), "containers")).toEqual([]);
     const dup = deployment(containers({ name: "a", env: [{ name: "A", value: "dup1" }, { name: "A", value: "dup2" }] }));
     expect(podSpec(applyStrategicMergePatch(target, dup), "containers", 0, "env")).toEqual([{ name: "A", value: "dup1" }]);
   });

@@ -73,8 +73,9 @@ describe("refusals", () => {
     const typo = renderError({ "kustomization.yaml": "resource: [a.yaml]\n" });
     expect(typo.field).toBe("resource");
     expect(typo.message).toMatch(/unknown kustomization field "resource"/);
-    const nested = renderError({ "kustomization.yaml": "images:\n- name: nginx\n  newtag: '1'\n" });
-    expect(nested.field).toBe("images[0].newtag");
+    // Case does not matter (kustomize matches field names as Go's encoding/json does); spelling does.
+    const nested = renderError({ "kustomization.yaml": "images:\n- name: nginx\n  newTags: '1'\n" });
+    expect(nested.field).toBe("images[0].newTags");
   });
 
   it("checks apiVersion and kind", () => {
