@@ -12,7 +12,7 @@
 import type { KubeObject } from "@flotilla/model";
 import { ErrorCode } from "@flotilla/model";
 import { Accumulator, type ConfigHolder } from "./accumulate.js";
-import { OverlayError, renderFailed } from "./errors.js";
+import { OverlayError } from "./errors.js";
 import type { FileView } from "./file-view.js";
 import { contentHash } from "./hash.js";
 import { DEFAULT_LIMITS, Loader } from "./loader.js";
@@ -49,7 +49,8 @@ export function renderKustomization(view: FileView, dir: string, options: Render
     }
     // 1. Load and build the target kustomization (recursively through its bases and components).
     const k = loader.loadKustomization(root);
-    if (k.kind === "Component") throw renderFailed("a Component cannot be built on its own; include it from a Kustomization", { file: k.file });
+    // A Component built directly (`kustomize build comp/`) is built like a Kustomization: its
+    // resources and generators start an empty list that its own transformers then change.
     const config: ConfigHolder = { value: defaultTransformerConfig() };
     const resources = new Accumulator(loader).build(k, [], config);
 
