@@ -18,7 +18,7 @@ import { parseArgs } from "node:util";
 import { jetstream } from "@nats-io/jetstream";
 import type { HeartbeatReport, StatusReport } from "@flotilla/model";
 import { createWorkRepo, pushWorkRepo, startGitHttpServer } from "@flotilla/envrepo/testing";
-import { startHub, type Hub } from "@flotilla/hub";
+import { mintApiToken, Role, startHub, type Hub } from "@flotilla/hub";
 import { createTestDatabase, createTestNats } from "@flotilla/testkit";
 import { encodeJson, generateSigningKey, reportSubject } from "@flotilla/wire";
 import { Cleanup } from "./lib/cleanup.mts";
@@ -98,7 +98,9 @@ async function main(cleanup: Cleanup): Promise<void> {
   cleanup.add("database", () => db.drop());
   const nats = createTestNats("benchpromo");
   cleanup.add("nats streams", () => nats.cleanup());
+  const admin = mintApiToken({ subject: "bench", roles: [Role.Admin] });
   const hub = await startHub({
+    auth: { tokens: [admin.entry] },
     repo: { url, token: TOKEN, workDir: join(tmp, "reader") },
     promotionWriter: { url, token: TOKEN, workDir: join(tmp, "writer") },
     databaseUrl: db.url,
@@ -123,7 +125,8 @@ async function main(cleanup: Cleanup): Promise<void> {
   });
 
   const api = async <T,>(method: string, path: string, body?: unknown): Promise<T> => {
-    const res = await fetch(`${hub.url}${path}`, { method, ...(body ? { headers: { "content-type": "application/json" }, body: JSON.stringify(body) } : {}) });
+    const headers = { authorization: `Bearer ${admin.token}`, ...(body ? { "content-type": "application/json" } : {}) };
+    const res = await fetch(`${hub.url}${path}`, { method, headers, ...(body ? { body: JSON.stringify(body) } : {}) });
     return (await res.json()) as T;
   };
 

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { startAgent, type Agent, type AgentLogger } from "@flotilla/cluster-agent";
 import type { EnvRepoWriterOptions, OpenEnvRepoOptions } from "@flotilla/envrepo";
-import { startHub, type Hub } from "@flotilla/hub";
+import { mintApiToken, Role, startHub, type ApiTokenGrant, type Hub } from "@flotilla/hub";
 import { generateSigningKey, type SigningKey } from "@flotilla/wire";
 
 export interface LocalCluster {
@@ -36,6 +36,8 @@ export interface LocalFleetOptions {
   pollIntervalMs?: number;
   heartbeatIntervalMs?: number;
   hubLogger?: boolean | { level: string };
+  /** The people who may call the API; each gets a freshly minted token (default: one admin, "admin"). */
+  apiUsers?: ApiTokenGrant[];
   agentLogger?: (cluster: string) => AgentLogger | undefined;
 }
 
@@ -43,9 +45,11 @@ export interface LocalFleet {
   hub: Hub;
   agents: Map<string, Agent>;
   signingKey: SigningKey;
-  /** GET a fleet API path and parse the JSON body (throws on a non-2xx status). `headers` carry
-   * e.g. `x-flotilla-actor` for break-glass changes. */
-  api<T = unknown>(path: string, init?: { method?: string; body?: unknown; headers?: Record<string, string> }): Promise<T>;
+  /** Each API user's bearer token, by subject (minted at start, held only in memory). */
+  tokens: Map<string, string>;
+  /** Calls a fleet API path and parses the JSON body (throws on a non-2xx status), with the token
+   * of `as` (default: the first API user). */
+  api<T = unknown>(path: string, init?: ApiCallInit): Promise<T>;
   /** Asks the hub to fetch the env repo now; resolves with the revision it resolved. */
   refresh(): Promise<{ revision: string; published: number }>;
   stopAgent(cluster: string): Promise<void>;
@@ -53,9 +57,22 @@ export interface LocalFleet {
   stop(): Promise<void>;
 }
 
+export interface ApiCallInit {
+  method?: string;
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** Whose token to send (a subject of `apiUsers`). */
+  as?: string;
+}
+
+export const DEFAULT_API_USERS: ApiTokenGrant[] = [{ subject: "admin", roles: [Role.Admin] }];
+
 export async function startLocalFleet(opts: LocalFleetOptions): Promise<LocalFleet> {
   const signingKey = opts.signingKey ?? generateSigningKey();
+  const minted = (opts.apiUsers ?? DEFAULT_API_USERS).map(mintApiToken);
+  const tokens = new Map(minted.map((m) => [m.entry.subject, m.token]));
   const hub = await startHub({
+    auth: { tokens: minted.map((m) => m.entry) },
     repo: opts.repo ?? { path: opts.repoPath! },
     ...(opts.promotionWriter ? { promotionWriter: opts.promotionWriter } : {}),
     ...(opts.promotionTickMs ? { promotionTickMs: opts.promotionTickMs } : {}),
@@ -100,10 +117,13 @@ export async function startLocalFleet(opts: LocalFleetOptions): Promise<LocalFle
     throw err;
   }
 
-  async function api<T>(path: string, init: { method?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<T> {
+  const defaultUser = minted[0]!.entry.subject;
+  async function api<T>(path: string, init: ApiCallInit = {}): Promise<T> {
+    const token = tokens.get(init.as ?? defaultUser);
+    if (!token) throw new Error(`no API user "${init.as}" in this local fleet (users: ${[...tokens.keys()].join(", ")})`);
     const res = await fetch(new URL(path, hub.url), {
       method: init.method ?? "GET",
-      headers: { ...(init.body !== undefined ? { "content-type": "application/json" } : {}), ...init.headers },
+      headers: { authorization: `Bearer ${token}`, ...(init.body !== undefined ? { "content-type": "application/json" } : {}), ...init.headers },
       ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
     });
     const text = await res.text();
@@ -115,6 +135,7 @@ export async function startLocalFleet(opts: LocalFleetOptions): Promise<LocalFle
     hub,
     agents,
     signingKey,
+    tokens,
     api,
     refresh: () => api("/v1/refresh", { method: "POST", body: {} }),
     async stopAgent(name) {

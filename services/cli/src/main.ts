@@ -7,6 +7,7 @@ const commands: Record<string, { summary: string; run: (argv: string[]) => Promi
   hub: { summary: "run the hub (resolver, ingest, fleet API)", run: async (a) => (await import("./commands/hub.js")).runHub(a) },
   agent: { summary: "run a cluster agent", run: async (a) => (await import("./commands/agent.js")).runAgent(a) },
   render: { summary: "print what a kustomization directory or a cluster renders to", run: async (a) => (await import("./commands/render.js")).runRender(a) },
+  token: { summary: "mint, list and revoke fleet API tokens", run: async (a) => (await import("./commands/token.js")).runToken(a) },
   "nats-config": { summary: "write per-agent NATS permissions and credentials", run: async (a) => (await import("./commands/nats-config.js")).runNatsConfig(a) },
   demo: { summary: "walk the GitOps lab end to end on two local clusters", run: async (a) => (await import("./demo/demo.js")).runDemo(a) },
 };

@@ -1,6 +1,7 @@
 // The `flotilla` command as a user meets it: help, and clear errors for missing or bad flags.
 import { execFile } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -23,7 +24,7 @@ describe("flotilla", () => {
   it("lists its commands", async () => {
     const r = await flotilla(["--help"]);
     expect(r.status).toBe(0);
-    for (const c of ["hub", "agent", "render", "nats-config", "demo"]) expect(r.stdout).toContain(c);
+    for (const c of ["hub", "agent", "render", "token", "nats-config", "demo"]) expect(r.stdout).toContain(c);
   });
 
   it("prints each command's flags with their environment variables", async () => {
@@ -41,6 +42,51 @@ describe("flotilla", () => {
     const r = await flotilla(["hub"]);
     expect(r.status).toBe(2);
     expect(r.stderr).toContain("--repo (or FLOTILLA_REPO) is required");
+  });
+
+  it("refuses to serve an open API: the hub needs tokens or an explicit --insecure-no-auth", async () => {
+    const r = await flotilla(["hub", "--repo", "/nonexistent"]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("the fleet API requires authentication and no tokens were given");
+    expect(r.stderr).toContain("flotilla token mint --file api-tokens.json --subject you --role admin");
+    expect(r.stderr).toContain("--insecure-no-auth");
+    const both = await flotilla(["hub", "--repo", "/nonexistent", "--insecure-no-auth"], { FLOTILLA_API_TOKENS: "{}" });
+    expect(both.status).toBe(2);
+    expect(both.stderr).toContain("contradict each other");
+    const bad = await flotilla(["hub", "--repo", "/nonexistent", "--api-tokens", "/nonexistent/tokens.json"]);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain("API tokens file /nonexistent/tokens.json cannot be read (ENOENT)");
+  });
+
+  it("mints a token into the tokens file (digest only, mode 0600), lists and revokes it", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "flotilla-cli-"));
+    try {
+      const file = join(dir, "api-tokens.json");
+      const minted = await flotilla(["token", "mint", "--file", file, "--subject", "carol", "--role", "promoter", "--environment", "stage", "--environment", "prod", "--group", "sre", "--expires-in", "90d"]);
+      expect(minted.status, minted.stderr).toBe(0);
+      const token = minted.stdout.trim();
+      expect(token).toMatch(/^flt_[A-Za-z0-9_-]{43}$/);
+      const text = await readFile(file, "utf8");
+      expect(text).not.toContain(token);
+      const [entry] = JSON.parse(text).tokens;
+      expect(entry).toMatchObject({ subject: "carol", roles: ["promoter"], environments: ["stage", "prod"], groups: ["sre"], sha256: createHash("sha256").update(token).digest("hex") });
+      expect(Date.parse(entry.expiresAt) - Date.now()).toBeGreaterThan(89 * 86_400_000);
+      expect((await stat(file)).mode & 0o777).toBe(0o600);
+      await flotilla(["token", "mint", "--file", file, "--subject", "vic", "--role", "viewer"]);
+      const listed = await flotilla(["token", "list", "--file", file]);
+      expect(listed.stdout).toMatch(/^SUBJECT\s+ROLES\s+ENVIRONMENTS\s+GROUPS\s+EXPIRES\s+DIGEST$/m);
+      expect(listed.stdout).toMatch(/^carol\s+promoter\s+stage,prod\s+sre\s+\d{4}-/m);
+      expect(listed.stdout).toMatch(/^vic\s+viewer\s+-\s+-\s+never/m);
+      expect(listed.stdout).not.toContain(token);
+      expect((await flotilla(["token", "revoke", "--file", file, "--subject", "carol"])).status).toBe(0);
+      expect(JSON.parse(await readFile(file, "utf8")).tokens.map((t: { subject: string }) => t.subject)).toEqual(["vic"]);
+      expect((await flotilla(["token", "revoke", "--file", file, "--subject", "carol"])).status).toBe(1);
+      const badRole = await flotilla(["token", "mint", "--file", file, "--subject", "x", "--role", "root"]);
+      expect(badRole.status).toBe(1);
+      expect(badRole.stderr).toContain("roles must be a list of viewer, operator, promoter, admin");
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("names an unknown flag and says where the flags are", async () => {

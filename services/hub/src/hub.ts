@@ -19,7 +19,7 @@ import {
   type FleetDatabase,
 } from "@flotilla/store";
 import { wireNames, type SigningKey, type WireNames } from "@flotilla/wire";
-import { buildApi } from "./api/index.js";
+import { buildApi, type ApiAuth } from "./api/index.js";
 import { BreakGlassControl } from "./break-glass.js";
 import { startIngest, type IngestHandle } from "./ingest.js";
 import { startRetention } from "./retention.js";
@@ -42,6 +42,8 @@ export interface HubConfig {
   /** Prefix of every NATS bucket, stream and subject (several fleets can share one NATS). */
   natsPrefix?: string;
   signingKey: SigningKey;
+  /** Who may call the API: tokens (see `flotilla token mint`), or `{ insecureNoAuth: true }`. No default. */
+  auth: ApiAuth;
   /** API listen address; port 0 picks a free port. */
   host?: string;
   port?: number;
@@ -123,7 +125,7 @@ export async function startHub(config: HubConfig): Promise<Hub> {
       ...(config.promotionTickMs ? { tickMs: config.promotionTickMs } : {}),
     });
     const promotionApi = { controller: promotion, operations: new PromotionOperations(database.db, promotion) };
-    const api = buildApi({ db: database.db, hub: { refresh: () => resolver.refresh(), ready: () => ready, breakGlass }, logger: config.logger ?? false, promotion: promotionApi, ...(telemetry?.metricsHandler ? { metrics: telemetry.metricsHandler } : {}) });
+    const api = buildApi({ db: database.db, auth: config.auth, hub: { refresh: () => resolver.refresh(), ready: () => ready, breakGlass }, logger: config.logger ?? false, promotion: promotionApi, ...(telemetry?.metricsHandler ? { metrics: telemetry.metricsHandler } : {}) });
     const log: ResolverLogger = api.log;
 
     // 3. NATS: report ingest first, so no report waits for the first render.

@@ -1,14 +1,14 @@
 // Break-glass in the hub: the API validates and answers, every change is audited and published
 // as a hub-signed control record in KV; the sweep expires windows. PG 15 and PGlite, real NATS.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, InjectOptions } from "fastify";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { Kvm } from "@nats-io/kv";
 import type { BreakGlassWindow, SignedControlRecord } from "@flotilla/model";
 import { createTestDatabase, createTestNats, type TestNats } from "@flotilla/testkit";
 import { migrateToLatest, openDatabase, upsertClusters, type FleetDatabase } from "@flotilla/store";
 import { controlKey, decodeJson, generateSigningKey, verifyControl, wireNames, type WireNames } from "@flotilla/wire";
-import { buildApi } from "../src/api/index.js";
+import { buildApi, mintApiToken, Role } from "../src/api/index.js";
 import { BreakGlassControl, HUB_ACTOR } from "../src/break-glass.js";
 
 const engines = [
@@ -24,6 +24,14 @@ const engines = [
 
 const key = generateSigningKey();
 const T0 = Date.parse("2026-11-26T10:00:00.000Z");
+// Who calls: two operators and a viewer. The audit trail must name the token's subject.
+const grants = {
+  ada: mintApiToken({ subject: "ada", roles: [Role.Operator] }),
+  grace: mintApiToken({ subject: "grace", roles: [Role.Operator] }),
+  vic: mintApiToken({ subject: "vic", roles: [Role.Viewer] }),
+};
+type Caller = keyof typeof grants;
+const auth = { tokens: Object.values(grants).map((g) => g.entry) };
 const deployment = { group: "apps", kind: "Deployment", namespace: "shop", name: "inventory-api" };
 
 describe.each(engines)("break-glass API on $name", (engine) => {
@@ -42,8 +50,10 @@ describe.each(engines)("break-glass API on $name", (engine) => {
     if (!e || e.operation !== "PUT") return undefined;
     return decodeJson(e.value) as SignedControlRecord;
   };
-  const post = (cluster: string, body: unknown, headers: Record<string, string> = {}) =>
-    app.inject({ method: "POST", url: `/v1/clusters/${cluster}/break-glass`, payload: body as object, headers });
+  const inject = ({ as = "ada", headers = {}, ...rest }: InjectOptions & { as?: Caller | null }) =>
+    app.inject({ ...rest, headers: { ...headers, ...(as ? { authorization: `Bearer ${grants[as].token}` } : {}) } });
+  const post = (cluster: string, body: unknown, headers: Record<string, string> = {}, as: Caller | null = "ada") =>
+    inject({ method: "POST", url: `/v1/clusters/${cluster}/break-glass`, payload: body as object, headers, as });
   const errorOf = (r: { json(): unknown }) => (r.json() as { error: { code: string; message: string; location?: { field?: string } } }).error;
 
   beforeEach(async () => {
@@ -60,7 +70,7 @@ describe.each(engines)("break-glass API on $name", (engine) => {
     const clock = () => new Date(now);
     control = new BreakGlassControl({ db: fleet.db, names, signingKey: key, clock, sweepIntervalMs: 3_600_000 });
     await control.attach(nc);
-    app = buildApi({ db: fleet.db, clock, hub: { refresh: async () => ({ revision: "r", published: 0 }), ready: () => true, breakGlass: control } });
+    app = buildApi({ db: fleet.db, auth, clock, hub: { refresh: async () => ({ revision: "r", published: 0 }), ready: () => true, breakGlass: control } });
   });
   afterEach(async () => {
     await app?.close();
@@ -72,7 +82,7 @@ describe.each(engines)("break-glass API on $name", (engine) => {
   });
 
   it("starts a window, publishes it signed, lists it and audits who and why", async () => {
-    const r = await post("prod-1", { scope: { kind: "app", app: "shop" }, reason: "INC-7 hand scaling", ttlSeconds: 600 }, { "x-flotilla-actor": "ada" });
+    const r = await post("prod-1", { scope: { kind: "app", app: "shop" }, reason: "INC-7 hand scaling", ttlSeconds: 600 });
     expect(r.statusCode).toBe(201);
     const w = r.json() as BreakGlassWindow & { controlGeneration: number };
     expect(w).toMatchObject({
@@ -94,41 +104,41 @@ describe.each(engines)("break-glass API on $name", (engine) => {
     expect(await readRecord("dev-1")).toBeUndefined();
 
     const { controlGeneration: _g, ...window } = w;
-    expect((await app.inject({ url: "/v1/clusters/prod-1/break-glass" })).json()).toEqual([window]);
-    expect((await app.inject({ url: "/v1/clusters/dev-1/break-glass" })).json()).toEqual([]);
-    expect((await app.inject({ url: "/v1/break-glass" })).json()).toEqual([window]);
-    expect((await app.inject({ url: "/v1/break-glass?cluster=dev-1" })).json()).toEqual([]);
-    const audit = (await app.inject({ url: "/v1/break-glass/audit?cluster=prod-1" })).json() as { event: string; actor: string; reason: string }[];
+    expect((await inject({ url: "/v1/clusters/prod-1/break-glass" })).json()).toEqual([window]);
+    expect((await inject({ url: "/v1/clusters/dev-1/break-glass" })).json()).toEqual([]);
+    expect((await inject({ url: "/v1/break-glass" })).json()).toEqual([window]);
+    expect((await inject({ url: "/v1/break-glass?cluster=dev-1" })).json()).toEqual([]);
+    const audit = (await inject({ url: "/v1/break-glass/audit?cluster=prod-1" })).json() as { event: string; actor: string; reason: string }[];
     expect(audit).toEqual([expect.objectContaining({ windowId: w.id, event: "started", actor: "ada", reason: "INC-7 hand scaling" })]);
   });
 
   it("ends a window early: audited with actor and reason, republished without it at a higher generation", async () => {
-    const started = (await post("prod-1", { scope: { kind: "object", object: deployment }, reason: "debug", ttlSeconds: 600, author: "ada" })).json() as { id: string; controlGeneration: number };
+    const started = (await post("prod-1", { scope: { kind: "object", object: deployment }, reason: "debug", ttlSeconds: 600 })).json() as { id: string; controlGeneration: number };
     now += 30_000;
-    const del = await app.inject({ method: "DELETE", url: `/v1/clusters/prod-1/break-glass/${started.id}`, payload: { reason: "done" }, headers: { "x-flotilla-actor": "grace" } });
+    const del = await inject({ method: "DELETE", url: `/v1/clusters/prod-1/break-glass/${started.id}`, payload: { reason: "done" }, as: "grace" });
     expect(del.statusCode).toBe(200);
     expect(del.json()).toMatchObject({ id: started.id, endedAt: new Date(T0 + 30_000).toISOString(), endedBy: "grace", endReason: "done" });
     const record = await readRecord("prod-1");
     expect(record!.windows).toEqual([]);
     expect(record!.generation).toBeGreaterThan(started.controlGeneration);
     expect(verifyControl(record!, key.publicKey)).toBe(true);
-    expect((await app.inject({ url: "/v1/break-glass" })).json()).toEqual([]);
+    expect((await inject({ url: "/v1/break-glass" })).json()).toEqual([]);
     // Again: nothing written, the window as it is.
-    const again = await app.inject({ method: "DELETE", url: `/v1/clusters/prod-1/break-glass/${started.id}`, headers: { "x-flotilla-actor": "grace" } });
+    const again = await inject({ method: "DELETE", url: `/v1/clusters/prod-1/break-glass/${started.id}`, as: "grace" });
     expect(again.statusCode).toBe(200);
     expect(again.json()).toMatchObject({ endedBy: "grace", controlGeneration: null });
-    const audit = (await app.inject({ url: "/v1/break-glass/audit" })).json() as { event: string; actor: string; reason: string | null }[];
+    const audit = (await inject({ url: "/v1/break-glass/audit" })).json() as { event: string; actor: string; reason: string | null }[];
     expect(audit.map((a) => [a.event, a.actor, a.reason])).toEqual([
       ["ended", "grace", "done"],
       ["started", "ada", "debug"],
     ]);
-    const missing = await app.inject({ method: "DELETE", url: `/v1/clusters/dev-1/break-glass/${started.id}`, headers: { "x-flotilla-actor": "grace" } });
+    const missing = await inject({ method: "DELETE", url: `/v1/clusters/dev-1/break-glass/${started.id}`, as: "grace" });
     expect(missing.statusCode).toBe(404);
     expect(errorOf(missing)).toMatchObject({ code: "FLOTILLA_ERR_NOT_FOUND", location: { field: "id" } });
   });
 
   it("expires windows in the sweep, audited as the hub, and republishes the record", async () => {
-    const w = (await post("prod-1", { scope: { kind: "cluster" }, reason: "migration", ttlSeconds: 5, author: "ada" })).json() as { id: string; controlGeneration: number };
+    const w = (await post("prod-1", { scope: { kind: "cluster" }, reason: "migration", ttlSeconds: 5 })).json() as { id: string; controlGeneration: number };
     await control.sweep();
     expect((await readRecord("prod-1"))!.windows).toHaveLength(1);
     now += 5_000;
@@ -136,19 +146,19 @@ describe.each(engines)("break-glass API on $name", (engine) => {
     const record = await readRecord("prod-1");
     expect(record!.windows).toEqual([]);
     expect(record!.generation).toBeGreaterThan(w.controlGeneration);
-    const audit = (await app.inject({ url: "/v1/break-glass/audit?cluster=prod-1" })).json() as { event: string; actor: string; at: string; window: { author: string; reason: string } }[];
+    const audit = (await inject({ url: "/v1/break-glass/audit?cluster=prod-1" })).json() as { event: string; actor: string; at: string; window: { author: string; reason: string } }[];
     expect(audit.map((a) => [a.event, a.actor, a.at])).toEqual([
       ["expired", HUB_ACTOR, new Date(T0 + 5_000).toISOString()],
       ["started", "ada", new Date(T0).toISOString()],
     ]);
     expect(audit[0]!.window).toMatchObject({ author: "ada", reason: "migration" });
     // Ending it now says it already expired.
-    const del = await app.inject({ method: "DELETE", url: `/v1/clusters/prod-1/break-glass/${w.id}`, payload: { author: "grace" } });
+    const del = await inject({ method: "DELETE", url: `/v1/clusters/prod-1/break-glass/${w.id}`, as: "grace" });
     expect(del.json()).toMatchObject({ endedBy: HUB_ACTOR, endReason: "expired" });
   });
 
   it("names the field of every bad request", async () => {
-    const ok = { scope: { kind: "cluster" }, reason: "r", ttlSeconds: 60, author: "ada" };
+    const ok = { scope: { kind: "cluster" }, reason: "r", ttlSeconds: 60 };
     const cases: [unknown, Record<string, string>, string, RegExp?][] = [
       [{ ...ok, scope: undefined }, {}, "scope"],
       [{ ...ok, scope: { kind: "namespace" } }, {}, "scope.kind", /cluster, app, object/],
@@ -165,8 +175,9 @@ describe.each(engines)("break-glass API on $name", (engine) => {
       [{ ...ok, ttlSeconds: undefined, expiresAt: "tomorrow" }, {}, "expiresAt", /ISO-8601/],
       [{ ...ok, ttlSeconds: undefined, expiresAt: new Date(T0 - 1000).toISOString() }, {}, "expiresAt", /not in the future/],
       [{ ...ok, ttlSeconds: undefined, expiresAt: new Date(T0 + 25 * 3600_000).toISOString() }, {}, "expiresAt", /24 h/],
-      [{ ...ok, author: undefined }, {}, "author", /x-flotilla-actor/],
-      [{ ...ok, author: "ada" }, { "x-flotilla-actor": "eve" }, "author", /differs/],
+      // Naming an actor is refused: the actor is the token's subject.
+      [{ ...ok, author: "eve" }, {}, "author", /subject of your API token/],
+      [ok, { "x-flotilla-actor": "eve" }, "x-flotilla-actor", /subject of your API token/],
       [{ ...ok, extra: 1 }, {}, "extra"],
     ];
     for (const [body, headers, field, message] of cases) {
@@ -177,24 +188,30 @@ describe.each(engines)("break-glass API on $name", (engine) => {
       expect(error.location?.field, JSON.stringify(body)).toBe(field);
       if (message) expect(error.message).toMatch(message);
     }
-    // An ISO expiry within a day works, as does the header alone.
-    const good = await post("prod-1", { ...ok, author: undefined, ttlSeconds: undefined, expiresAt: new Date(T0 + 3600_000).toISOString() }, { "x-flotilla-actor": "ada" });
+    // An ISO expiry within a day works.
+    const good = await post("prod-1", { ...ok, ttlSeconds: undefined, expiresAt: new Date(T0 + 3600_000).toISOString() });
     expect(good.statusCode).toBe(201);
     const unknown = await post("nope-1", ok);
     expect(unknown.statusCode).toBe(404);
     expect(errorOf(unknown)).toMatchObject({ code: "FLOTILLA_ERR_NOT_FOUND", location: { field: "name" } });
-    expect((await app.inject({ url: "/v1/clusters/nope-1/break-glass" })).statusCode).toBe(404);
-    const badDelete = await app.inject({ method: "DELETE", url: `/v1/clusters/prod-1/break-glass/x` });
-    expect(errorOf(badDelete)).toMatchObject({ code: "FLOTILLA_ERR_BAD_REQUEST", location: { field: "author" } });
+    expect((await inject({ url: "/v1/clusters/nope-1/break-glass" })).statusCode).toBe(404);
+    // Without a token, or with a viewer's: refused before anything is looked at.
+    const anonymous = await post("prod-1", ok, {}, null);
+    expect([anonymous.statusCode, errorOf(anonymous).code]).toEqual([401, "FLOTILLA_ERR_UNAUTHORIZED"]);
+    const viewer = await post("prod-1", ok, {}, "vic");
+    expect([viewer.statusCode, errorOf(viewer).code]).toEqual([403, "FLOTILLA_ERR_FORBIDDEN"]);
+    expect(errorOf(viewer).message).toMatch(/"vic" may not POST .*operator role/);
+    const viewerEnd = await inject({ method: "DELETE", url: `/v1/clusters/prod-1/break-glass/x`, as: "vic" });
+    expect(viewerEnd.statusCode).toBe(403);
     // Nothing of the refused requests reached the audit trail.
-    expect(((await app.inject({ url: "/v1/break-glass/audit" })).json() as unknown[]).length).toBe(1);
+    expect(((await inject({ url: "/v1/break-glass/audit" })).json() as unknown[]).length).toBe(1);
   });
 
   it("has no break-glass routes when the hub provides no break-glass operations", async () => {
-    const bare = buildApi({ db: fleet.db });
+    const bare = buildApi({ db: fleet.db, auth });
     try {
-      expect((await bare.inject({ method: "POST", url: "/v1/clusters/prod-1/break-glass", payload: {} })).statusCode).toBe(404);
-      expect((await bare.inject({ url: "/v1/break-glass" })).statusCode).toBe(404);
+      expect((await bare.inject({ method: "POST", url: "/v1/clusters/prod-1/break-glass", payload: {}, headers: { authorization: `Bearer ${grants.ada.token}` } })).statusCode).toBe(404);
+      expect((await bare.inject({ url: "/v1/break-glass", headers: { authorization: `Bearer ${grants.ada.token}` } })).statusCode).toBe(404);
     } finally {
       await bare.close();
     }

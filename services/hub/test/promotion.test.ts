@@ -19,6 +19,7 @@ import { SOLE_LEADER } from "@flotilla/store";
 import { createTestDatabase, createTestNats, waitFor, type TestDatabase, type TestNats } from "@flotilla/testkit";
 import { encodeJson, generateSigningKey, reportSubject } from "@flotilla/wire";
 import { startHub, type Hub } from "../src/hub.js";
+import { mintApiToken, Role } from "../src/api/index.js";
 import { createPromotionController } from "../src/promotion.js";
 import { parseTrailers } from "../src/promotion/trailers.js";
 
@@ -125,8 +126,19 @@ async function reportRound(): Promise<void> {
   }
 }
 
-async function api<T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
-  const res = await fetch(`${hub.url}${path}`, { method, ...(body !== undefined ? { headers: { "content-type": "application/json" }, body: JSON.stringify(body) } : {}) });
+// The people at the API: erin requests promotions (and refreshes); carol, an SRE, approves stage
+// and prod only; vic only looks.
+const people = {
+  erin: mintApiToken({ subject: "erin", roles: [Role.Promoter, Role.Operator], environments: ["*"] }),
+  carol: mintApiToken({ subject: "carol", roles: [Role.Promoter], environments: ["stage", "prod"], groups: ["sre"] }),
+  vic: mintApiToken({ subject: "vic", roles: [Role.Viewer] }),
+};
+type Person = keyof typeof people;
+const bearer = (as: Person) => ({ authorization: `Bearer ${people[as].token}` });
+
+async function api<T = Record<string, unknown>>(method: string, path: string, body?: unknown, as: Person | null = "erin"): Promise<{ status: number; body: T }> {
+  const headers = { ...(as ? bearer(as) : {}), ...(body !== undefined ? { "content-type": "application/json" } : {}) };
+  const res = await fetch(`${hub.url}${path}`, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
   return { status: res.status, body: (await res.json()) as T };
 }
 
@@ -176,6 +188,7 @@ async function imageOn(cluster: string): Promise<string> {
 }
 
 const hubConfig = () => ({
+  auth: { tokens: Object.values(people).map((p) => p.entry) },
   repo: { url, token: TOKEN, workDir: join(tmp, "reader") },
   promotionWriter: { url, token: TOKEN, workDir: join(tmp, "writer") },
   databaseUrl: db.url,
@@ -246,10 +259,19 @@ describe("promotion dev → stage → prod", () => {
 
   it("the requester cannot approve; another person can, and prod rolls out wave by wave with trailer-tagged commits", async () => {
     const requester = (await api<{ promotion: { requestedBy: string } }>("GET", `/v1/promotions/${prod1.id}`)).body.promotion.requestedBy;
-    await expect(hub.promotionOps.approve(prod1.id, { subject: requester, groups: [] })).rejects.toMatchObject({ code: ErrorCode.SelfApproval });
+    expect(requester).toBe("erin");
+    // Over HTTP, as the token's subject: erin may not approve her own promotion, vic may not
+    // approve at all, and nobody without a token may.
+    const self = await api<{ error: { code: string } }>("POST", `/v1/promotions/${prod1.id}/approve`, { comment: "mine" }, "erin");
+    expect([self.status, self.body.error.code]).toEqual([403, ErrorCode.SelfApproval]);
+    const viewer = await api<{ error: { code: string } }>("POST", `/v1/promotions/${prod1.id}/approve`, {}, "vic");
+    expect([viewer.status, viewer.body.error.code]).toEqual([403, ErrorCode.Forbidden]);
+    const anonymous = await api<{ error: { code: string } }>("POST", `/v1/promotions/${prod1.id}/approve`, {}, null);
+    expect([anonymous.status, anonymous.body.error.code]).toEqual([401, ErrorCode.Unauthorized]);
     const genBefore = { p2: await generationOf("prod-2"), p3: await generationOf("prod-3") };
 
-    await hub.promotionOps.approve(prod1.id, { subject: "carol", groups: ["sre"] }, "looks good");
+    const approved = await api("POST", `/v1/promotions/${prod1.id}/approve`, { comment: "looks good" }, "carol");
+    expect(approved.status).toBe(200);
     // Wave 1 (canary) committed: prod-1 has a new pointer, later waves keep theirs.
     const w1 = await waitFor(async () => {
       const p = await promotion(prod1.id);
@@ -351,7 +373,7 @@ describe("promotion dev → stage → prod", () => {
     expect((await history()).filter((c) => c.trailers.Promotion === prod.id)).toEqual([]);
     expect((await api("POST", `/v1/promotions/${prod.id}/approve`, {})).status).toBe(409);
 
-    const res = await fetch(`${hub.url}/v1/promotion-events?promotion=${prod.id}`);
+    const res = await fetch(`${hub.url}/v1/promotion-events?promotion=${prod.id}`, { headers: bearer("vic") });
     expect(res.headers.get("content-type")).toContain("text/event-stream");
     const reader = res.body!.getReader();
     let text = "";

@@ -16,6 +16,7 @@ import { BundlePublisher } from "../src/publish.js";
 import { createResolver, type ResolverSink } from "../src/resolver.js";
 import { startTelemetry, type Telemetry } from "../src/telemetry-sdk.js";
 import { startHub } from "../src/hub.js";
+import { mintApiToken, Role } from "../src/api/index.js";
 
 const EXAMPLE = fileURLToPath(new URL("../../../examples/env-repo", import.meta.url));
 const quietSink: ResolverSink = { async onClusters() {}, async onPublished() {}, async onRenderFailed() {}, async onRenderSucceeded() {} };
@@ -97,9 +98,11 @@ describe("resolver telemetry", () => {
 
 describe("startHub({ telemetry: true })", () => {
   it("serves GET /metrics on the API and unregisters its providers on stop", async () => {
-    const hub = await startHub({ repo: { path: dir }, natsUrl: nats.url, natsPrefix: nats.prefix, signingKey: generateSigningKey(), port: 0, telemetry: true });
+    const { token, entry } = mintApiToken({ subject: "prometheus", roles: [Role.Viewer] });
+    const hub = await startHub({ auth: { tokens: [entry] }, repo: { path: dir }, natsUrl: nats.url, natsPrefix: nats.prefix, signingKey: generateSigningKey(), port: 0, telemetry: true });
     try {
-      const res = await fetch(`${hub.url}/metrics`);
+      expect((await fetch(`${hub.url}/metrics`)).status).toBe(401);
+      const res = await fetch(`${hub.url}/metrics`, { headers: { authorization: `Bearer ${token}` } });
       expect(res.status).toBe(200);
       const text = await res.text();
       expect(text).toMatch(/^target_info\{service_name="flotilla-hub"/m);

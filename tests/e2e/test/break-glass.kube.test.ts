@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalFleet, type LocalFleet } from "flotilla/local-fleet";
+import { Role } from "@flotilla/hub";
 import { createWorkRepo } from "@flotilla/envrepo/testing";
 import { createTestDatabase, createTestNats, kubeRequest, waitFor, type TestDatabase, type TestNats } from "@flotilla/testkit";
 import { useSharedControlPlane } from "@flotilla/testkit/vitest";
@@ -94,6 +95,11 @@ describe("break-glass on one cluster", () => {
       stateDir,
       pollIntervalMs: 3_600_000,
       heartbeatIntervalMs: 2_000,
+      // Two on-call operators; the audit trail names whoever's token made the change.
+      apiUsers: [
+        { subject: "ada", roles: [Role.Operator] },
+        { subject: "grace", roles: [Role.Operator] },
+      ],
       ...(process.env.FLOTILLA_E2E_LOG ? { agentLogger: (cluster: string) => consoleLogger(cluster) } : {}),
     });
     await waitFor(
@@ -117,7 +123,7 @@ describe("break-glass on one cluster", () => {
   it("leaves drift in a covered app while the window is open and reverts it by itself at expiry", async () => {
     const window = await fleet.api<Window>(`/v1/clusters/${CLUSTER}/break-glass`, {
       method: "POST",
-      headers: { "x-flotilla-actor": "ada" },
+      as: "ada",
       body: { scope: { kind: "app", app: "shop" }, reason: "INC-1: scaling by hand", ttlSeconds: 12 },
     });
     expect(window.controlGeneration).not.toBeNull();
@@ -163,8 +169,8 @@ describe("break-glass on one cluster", () => {
         scope: { kind: "object", object: { group: "apps", kind: "Deployment", namespace: ns, name: "inventory-api" } },
         reason: "INC-2: load test",
         ttlSeconds: 3600,
-        author: "ada",
       },
+      as: "ada",
     });
     await waitFor(() => agent().breakGlass.covers("shop", DEPLOYMENT_KEY) || undefined, { what: "the agent to hold the window" });
     expect((await fleet.api<Window[]>("/v1/break-glass")).map((w) => w.id)).toEqual([window.id]);
@@ -174,7 +180,7 @@ describe("break-glass on one cluster", () => {
 
     const ended = await fleet.api<Window>(`/v1/clusters/${CLUSTER}/break-glass/${window.id}`, {
       method: "DELETE",
-      headers: { "x-flotilla-actor": "grace" },
+      as: "grace",
       body: { reason: "load test done" },
     });
     expect(ended).toMatchObject({ id: window.id, endedBy: "grace" });

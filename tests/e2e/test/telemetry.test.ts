@@ -14,7 +14,7 @@ import { jetstream } from "@nats-io/jetstream";
 import type { FastifyInstance } from "fastify";
 import { Health, SyncState } from "@flotilla/model";
 import { NatsReporter, countDrift, observeReconciler, tracedReconcile } from "@flotilla/cluster-agent";
-import { BundlePublisher, buildApi, createResolver, startIngest, startTelemetry, type IngestHandle, type Telemetry } from "@flotilla/hub";
+import { BundlePublisher, buildApi, createResolver, mintApiToken, Role, startIngest, startTelemetry, type IngestHandle, type Telemetry } from "@flotilla/hub";
 import { openEnvRepo } from "@flotilla/envrepo";
 import { createWorkRepo, readFilesFrom } from "@flotilla/envrepo/testing";
 import { migrateToLatest, openDatabase, type FleetDatabase } from "@flotilla/store";
@@ -73,7 +73,7 @@ describe("telemetry: agent report → hub ingest", () => {
     fleet = await openDatabase({ url: testDb.url });
     await migrateToLatest(fleet.db);
     ingest = await startIngest({ nc, names, db: fleet.db });
-    api = buildApi({ db: fleet.db, metrics: telemetry.metricsHandler! });
+    api = buildApi({ db: fleet.db, metrics: telemetry.metricsHandler!, auth: { insecureNoAuth: true } });
     reporter = new NatsReporter({ connection: nc, names, cluster: CLUSTER, agent: `${CLUSTER}/agent-0/1`, retry: { initialMs: 50, maxMs: 400 } });
   });
   afterEach(async () => {
@@ -223,16 +223,16 @@ describe("telemetry: agent report → hub ingest", () => {
     expect(sample(text, "flotilla_agent_reconciles_total", { cluster: "obs-1" })).not.toBe(9);
   });
 
-  it("GET /metrics is behind the API token when authentication is on, and absent without a handler", async () => {
-    const token = "metrics-scrape-token-0123456789";
-    const guarded = buildApi({ db: fleet.db, metrics: telemetry.metricsHandler!, auth: { tokens: [token] } });
-    const plain = buildApi({ db: fleet.db });
+  it("GET /metrics needs a viewer token, and is absent without a handler", async () => {
+    const { token, entry } = mintApiToken({ subject: "prometheus", roles: [Role.Viewer] });
+    const guarded = buildApi({ db: fleet.db, metrics: telemetry.metricsHandler!, auth: { tokens: [entry] } });
+    const plain = buildApi({ db: fleet.db, auth: { tokens: [entry] } });
     try {
       expect((await guarded.inject({ method: "GET", url: "/metrics" })).statusCode).toBe(401);
       const ok = await guarded.inject({ method: "GET", url: "/metrics", headers: { authorization: `Bearer ${token}` } });
       expect(ok.statusCode).toBe(200);
       expect(ok.body).toContain("target_info");
-      expect((await plain.inject({ method: "GET", url: "/metrics" })).statusCode).toBe(404);
+      expect((await plain.inject({ method: "GET", url: "/metrics", headers: { authorization: `Bearer ${token}` } })).statusCode).toBe(404);
     } finally {
       await guarded.close();
       await plain.close();

@@ -1,7 +1,7 @@
 // `flotilla hub`: runs the hub (resolver, ingest, fleet API) until SIGINT/SIGTERM.
-import { startHub, loadSigningKey } from "@flotilla/hub";
+import { startHub, loadSigningKey, openApiTokensFile, apiTokensFromEnv, API_TOKENS_ENV, INSECURE_NO_AUTH_WARNING, type ApiAuth, type ApiTokensSource } from "@flotilla/hub";
 import { publicKeyPem } from "@flotilla/wire";
-import { helpText, parseCommand, requireString, type CommandSpec } from "../args.js";
+import { helpText, parseCommand, requireString, UsageError, type CommandSpec, type Parsed } from "../args.js";
 import { waitForSignal } from "../signals.js";
 
 export const hubCommand: CommandSpec = {
@@ -21,9 +21,38 @@ export const hubCommand: CommandSpec = {
     { name: "signing-key", env: "FLOTILLA_SIGNING_KEY", type: "string", description: "ed25519 private key (PEM) that signs desired pointers" },
     { name: "generate-signing-key", type: "boolean", description: "create the signing key file (and KEY.pub) if it does not exist" },
     { name: "listen", env: "FLOTILLA_LISTEN", type: "string", description: "API listen address host:port", default: "127.0.0.1:8080" },
+    { name: "api-tokens", env: "FLOTILLA_API_TOKENS_FILE", type: "string", description: "API tokens file (hashed; `flotilla token mint` writes it); re-read when it changes. Or put the same JSON in FLOTILLA_API_TOKENS" },
+    { name: "insecure-no-auth", type: "boolean", description: "serve the API with no authentication (everyone is admin): local experiments only" },
     { name: "poll-interval", env: "FLOTILLA_POLL_INTERVAL", type: "string", description: "seconds between env repo polls", default: "15" },
   ],
 };
+
+/** The API's authentication: a tokens file, inline tokens, or an explicit and loud opt-out. */
+function apiAuthOf(p: Parsed, env: NodeJS.ProcessEnv): { auth: ApiAuth; tokens?: ApiTokensSource } {
+  const file = p.values["api-tokens"];
+  const inline = env[API_TOKENS_ENV];
+  if (p.values["insecure-no-auth"] === true) {
+    if (file || inline) throw new UsageError(`flotilla hub: --insecure-no-auth and API tokens (--api-tokens / ${API_TOKENS_ENV}) contradict each other; give one`);
+    console.error(`\n*** ${INSECURE_NO_AUTH_WARNING} ***\n`);
+    return { auth: { insecureNoAuth: true } };
+  }
+  if (typeof file === "string" && file.length > 0) {
+    const tokens = openApiTokensFile(file, {
+      info: (o, m) => console.error(JSON.stringify({ level: "info", msg: m, ...o })),
+      error: (o, m) => console.error(JSON.stringify({ level: "error", msg: m, ...o })),
+    });
+    return { auth: { tokens: tokens.registry }, tokens };
+  }
+  if (inline) return { auth: { tokens: apiTokensFromEnv(inline) } };
+  throw new UsageError(
+    [
+      "flotilla hub: the fleet API requires authentication and no tokens were given.",
+      "  Mint a token:   flotilla token mint --file api-tokens.json --subject you --role admin",
+      "  then run:       flotilla hub --api-tokens api-tokens.json ...   (or FLOTILLA_API_TOKENS_FILE)",
+      "  For a throwaway local experiment only: --insecure-no-auth",
+    ].join("\n"),
+  );
+}
 
 export async function runHub(argv: string[]): Promise<number> {
   const p = parseCommand(hubCommand, argv);
@@ -32,10 +61,13 @@ export async function runHub(argv: string[]): Promise<number> {
     return 0;
   }
   const repo = requireString(p, hubCommand, "repo");
+  // Before anything is opened: a hub that would serve an open API does not start.
+  const { auth, tokens } = apiAuthOf(p, process.env);
   const keyPath = requireString(p, hubCommand, "signing-key");
   const signingKey = loadSigningKey({ path: keyPath, generateIfMissing: p.values["generate-signing-key"] === true });
   const [host, port] = String(p.values.listen).split(":");
   const hub = await startHub({
+    auth,
     repo: /^https?:\/\//.test(repo)
       ? { url: repo, ...(p.values["repo-token"] ? { token: String(p.values["repo-token"]) } : {}), ...(p.values.branch ? { branch: String(p.values.branch) } : {}) }
       : { path: repo, ...(p.values.branch ? { branch: String(p.values.branch) } : {}) },
@@ -55,6 +87,7 @@ export async function runHub(argv: string[]): Promise<number> {
   hub.api.log.info({ url: hub.url, keyId: signingKey.keyId, publicKey: publicKeyPem(signingKey.publicKey) }, "hub serving");
   await waitForSignal();
   await hub.stop();
+  tokens?.close();
   return 0;
 }
 

@@ -90,7 +90,8 @@ export interface PromotionActOptions {
 export async function runPromotionAct(o: PromotionActOptions): Promise<void> {
   const { fleet } = o;
   let n = o.firstStep;
-  const post = <T>(path: string, body: unknown) => fleet.api<T>(path, { method: "POST", body });
+  // erin requests, carol (an SRE) approves: each call carries its person's token.
+  const post = <T>(path: string, body: unknown, as = "erin") => fleet.api<T>(path, { method: "POST", body, as });
   const get = async (id: string) => (await fleet.api<{ promotion: View }>(`/v1/promotions/${id}`)).promotion;
   const until = (id: string, states: string[], what: string) =>
     waitFor(
@@ -136,7 +137,7 @@ export async function runPromotionAct(o: PromotionActOptions): Promise<void> {
   const prodReq = (await post<{ promotion: View }>("/v1/promotions", { release: rel1, environment: "prod" })).promotion;
   const gate = await waitFor(async () => (await get(prodReq.id)).gates.find((g) => g.gate === "approval"), { what: "prod's approval gate" });
   say(`     prod   ${prodReq.id} Pending: gate approval ${gate.verdict} (${gate.message}); carol approves`);
-  await fleet.hub.promotionOps.approve(prodReq.id, { subject: "carol", groups: ["sre"] }, "demo");
+  await post(`/v1/promotions/${prodReq.id}/approve`, { comment: "demo" }, "carol");
   const prod1 = await until(prodReq.id, ["Succeeded"], "prod");
   say(`     prod   ${prod1.id} ${prod1.state} in ${prod1.waves.length} waves (${Date.now() - t0} ms since the release):`);
   await clusters(prod1);
@@ -157,7 +158,7 @@ export async function runPromotionAct(o: PromotionActOptions): Promise<void> {
   step(n++, `release ${rel2} (sha256:2222…); prod-2's namespace now allows one pod, so the new version cannot surge there`);
   await until((await inEnv(rel2, "stage")).id, ["Succeeded"], "release 2 in stage");
   const prod2Req = (await post<{ promotion: View }>("/v1/promotions", { release: rel2, environment: "prod" })).promotion;
-  await fleet.hub.promotionOps.approve(prod2Req.id, { subject: "carol", groups: ["sre"] }, "demo");
+  await post(`/v1/promotions/${prod2Req.id}/approve`, { comment: "demo" }, "carol");
   const halted = await until(prod2Req.id, ["Halted"], "the canary halt");
   say(`     prod   ${halted.id} Halted after ${halted.commits.length} wave commit (${Date.now() - t0} ms): ${halted.reason}`);
   await clusters(halted);

@@ -13,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import { openEnvRepoWriter } from "@flotilla/envrepo";
 import { createWorkRepo, readFilesFrom } from "@flotilla/envrepo/testing";
 import { kubeRequest, startControlPlane, waitFor, type ControlPlane } from "@flotilla/testkit";
+import { Role } from "@flotilla/hub";
 import { startLocalFleet, type LocalFleet } from "../local-fleet.js";
 import { resolveNats, type DemoNats } from "./demo-nats.js";
 import { printFleet, say, step, type FleetRow } from "./demo-print.js";
@@ -88,9 +89,18 @@ export async function runDemo(argv: string[]): Promise<number> {
       stateDir: join(work, "agents"),
       pollIntervalMs: 2_000,
       heartbeatIntervalMs: 2_000,
+      // The API needs a token for every call; the demo mints one per person, valid for this run.
+      apiUsers: [
+        { subject: "erin", roles: [Role.Promoter, Role.Operator], environments: ["*"] },
+        { subject: "carol", roles: [Role.Promoter], environments: ["stage", "prod"], groups: ["sre"] },
+        { subject: "vic", roles: [Role.Viewer] },
+      ],
     });
     say(`  hub           ${fleet.hub.url} (database: ${fleet.hub.database.engine}${fleet.hub.database.engine === "pglite" ? ", embedded" : ""}; signing key ${fleet.signingKey.keyId})`);
-    say(`  agents        ${CLUSTERS.join(", ")} (cluster-wide); ${TENANTS.map((t) => `${t.name} (tenant on ${t.plane})`).join(", ")}\n`);
+    say(`  agents        ${CLUSTERS.join(", ")} (cluster-wide); ${TENANTS.map((t) => `${t.name} (tenant on ${t.plane})`).join(", ")}`);
+    say(`  API tokens    erin (promoter, operator), carol (promoter in stage and prod, group sre), vic (viewer): minted for this run`);
+    say(`                while it runs, try: curl -H "Authorization: Bearer ${fleet.tokens.get("vic")}" ${fleet.hub.url}/v1/fleet/matrix`);
+    say(`                (for your own hub: flotilla token mint --file api-tokens.json --subject you --role admin; flotilla hub --api-tokens api-tokens.json …)\n`);
 
     const f = fleet;
     const deployment = async (name: string) => {

@@ -1,9 +1,11 @@
-// The fleet API: read-only views of the fleet from Postgres, probes, and a refresh trigger.
+// The fleet API: views of the fleet from Postgres, probes, refresh, break-glass and promotion,
+// every route behind a bearer token (bearer-auth.ts) unless it is declared public.
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
 import type { Kysely } from "kysely";
 import type { FleetSchema } from "@flotilla/store";
-import { installBearerAuth, type ApiAuth } from "./bearer-auth.js";
+import { installAuth, type ApiAuth } from "./bearer-auth.js";
 import type { ApiContext } from "./context.js";
+import { defaultRole, type Role } from "./principal.js";
 import { installErrorHandlers } from "./error-handler.js";
 import type { HubControl } from "./hub-control.js";
 import { clusterRoutes } from "./routes/clusters.js";
@@ -26,19 +28,45 @@ export interface ApiOptions {
   logger?: FastifyServerOptions["logger"];
   /** Clock for heartbeat deadlines (default: system time). */
   clock?: () => Date;
-  /** Require a bearer token on everything but /healthz and /readyz (default: no authentication). */
-  auth?: ApiAuth;
+  /**
+   * Required: the accepted bearer tokens, or `{ insecureNoAuth: true }` to switch authentication
+   * off. There is no default, so no caller gets an open API by leaving a field out.
+   */
+  auth: ApiAuth;
   /** Serves GET /metrics (Prometheus text) when given: `startTelemetry(...).metricsHandler`. */
   metrics?: MetricsHandler;
   /** Releases, promotions and environments (the hub's promotion controller). */
   promotion?: PromotionApi;
 }
 
+/** A route as registered, with the access it declared: what the auth and OpenAPI tests walk. */
+export interface RouteEntry {
+  method: string;
+  url: string;
+  role: Role;
+  public: boolean;
+}
+
+declare module "fastify" {
+  interface FastifyInstance {
+    /** Every route of this API (HEAD twins left out), filled as routes register. */
+    routeTable: RouteEntry[];
+  }
+}
+
 export function buildApi(options: ApiOptions): FastifyInstance {
   const app = Fastify({ logger: options.logger ?? false });
+  const routeTable: RouteEntry[] = [];
+  app.decorate("routeTable", routeTable);
+  app.addHook("onRoute", (route) => {
+    for (const method of [route.method].flat()) {
+      if (method === "HEAD") continue;
+      routeTable.push({ method, url: route.url, role: route.config?.role ?? defaultRole(method), public: route.config?.public === true });
+    }
+  });
   const context: ApiContext = { db: options.db, hub: options.hub, clock: options.clock ?? (() => new Date()) };
   installErrorHandlers(app);
-  if (options.auth) installBearerAuth(app, options.auth);
+  installAuth(app, options.auth, context.clock);
   probeRoutes(app, context);
   clusterRoutes(app, context);
   driftRoutes(app, context);

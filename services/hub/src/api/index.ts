@@ -1,4 +1,4 @@
-export { buildApi, type ApiOptions } from "./build-api.js";
+export { buildApi, type ApiOptions, type RouteEntry } from "./build-api.js";
 export type { MetricsHandler } from "./routes/metrics.js";
 export type { HubControl } from "./hub-control.js";
 export {
@@ -9,7 +9,10 @@ export {
   type BreakGlassChange,
 } from "./break-glass-operations.js";
 export { ACTOR_HEADER } from "./routes/break-glass.js";
-export type { ApiAuth } from "./bearer-auth.js";
+export { INSECURE_NO_AUTH_WARNING, type ApiAuth } from "./bearer-auth.js";
+export { ApiTokenRegistry, API_TOKEN_PREFIX, apiTokenDigest, mintApiToken, parseApiTokensFile, serializeApiTokensFile, type ApiTokenEntry, type ApiTokenGrant } from "./api-tokens.js";
+export { DEFAULT_AUTH_FAILURE_LIMIT, type AuthFailureLimit } from "./auth-failures.js";
+export { Role, INSECURE_PRINCIPAL, type Principal } from "./principal.js";
 export type {
   ClusterSummaryBody,
   ClusterDetailBody,

@@ -1,5 +1,5 @@
 // Who is calling, and what they may do. The contract every route shares: the authentication hook
-// (bearer tokens, see the auth module) sets `request.principal`; routes declare the role they need
+// (bearer tokens, see bearer-auth.ts) sets `request.principal`; routes declare the role they need
 // in their route config (`config: { role: "operator" }`) and, for per-environment rights, call
 // `requireRole(request, "promoter", environment)` once they know the environment.
 //
@@ -37,12 +37,17 @@ declare module "fastify" {
   interface FastifyContextConfig {
     /** The role a route needs; absent: viewer for GET/HEAD, admin for anything else. */
     role?: Role;
+    /** No token needed: probes, and webhooks that carry their own signature. */
+    public?: boolean;
   }
 }
 
-/** The caller; the insecure principal when no authentication hook ran (auth disabled). */
+/** The caller, as the authentication hook found it (the insecure principal under --insecure-no-auth). */
 export function principalOf(request: FastifyRequest): Principal {
-  return request.principal ?? INSECURE_PRINCIPAL;
+  // A route reached without the hook setting a principal is a public route asking who calls:
+  // there is nobody to name, so refuse rather than guess.
+  if (!request.principal) throw new FlotillaError(ErrorCode.Unauthorized, "this call needs a token: send Authorization: Bearer <token>");
+  return request.principal;
 }
 
 export function hasRole(principal: Principal, role: Role, environment?: string): boolean {
@@ -65,9 +70,10 @@ export function requireRole(request: FastifyRequest, role: Role, environment?: s
   return principal;
 }
 
-/** The role a route declared, or the default: viewer for reads, admin for writes. */
+/** The role a route that declares none needs: viewer for reads, admin for writes. */
+export const defaultRole = (method: string): Role => (method === "GET" || method === "HEAD" ? Role.Viewer : Role.Admin);
+
+/** The role a route declared, or the default for its method. */
 export function routeRole(request: FastifyRequest): Role {
-  const declared = request.routeOptions.config?.role;
-  if (declared) return declared;
-  return request.method === "GET" || request.method === "HEAD" ? Role.Viewer : Role.Admin;
+  return request.routeOptions.config?.role ?? defaultRole(request.method);
 }

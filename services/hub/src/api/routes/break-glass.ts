@@ -1,11 +1,11 @@
 // Break-glass: open a window (POST), end it early (DELETE), list the active ones and the audit
-// trail. Who: the `x-flotilla-actor` header or the body's `author` — the API has no user
-// authentication yet (a bearer token, when configured, says "may use the API", not who), so the
-// actor is what the caller states; the audit trail records it as given.
+// trail. Who: the authenticated token's subject, always. A header or body field naming someone
+// else is refused outright: an audit trail that records what the caller claims is no audit trail.
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { BreakGlassScope, ErrorCode, FlotillaError, values, type BreakGlassScopeSpec, type BreakGlassWindow, type ObjectRef } from "@flotilla/model";
 import { listActiveBreakGlass, listBreakGlassAudit, type BreakGlassAuditEntry } from "@flotilla/store";
 import type { ApiContext } from "../context.js";
+import { principalOf, Role } from "../principal.js";
 import { MAX_BREAK_GLASS_TTL_SECONDS, type BreakGlassChange, type BreakGlassOperations } from "../break-glass-operations.js";
 import { badRequest, clusterName, onlyKnown, optionalClusterName, optionalInteger } from "../query-params.js";
 
@@ -39,18 +39,16 @@ function text(value: unknown, field: string, { required }: { required: boolean }
   return value.trim();
 }
 
-/** The actor from the header or the body's `author`; both given must agree. */
-function actorOf(request: FastifyRequest, body: Body, required: boolean): string | undefined {
-  const raw = request.headers[ACTOR_HEADER];
-  if (Array.isArray(raw)) throw badRequest(ACTOR_HEADER, "give the header once");
-  const header = raw === undefined ? undefined : text(raw, ACTOR_HEADER, { required: true });
-  const author = text(body.author, "author", { required: false });
-  if (header !== undefined && author !== undefined && header !== author) {
-    throw badRequest("author", `"${author}" differs from the ${ACTOR_HEADER} header "${header}"; give one, or the same in both`);
+/**
+ * The actor: the token's subject. The `x-flotilla-actor` header and an `author` field were how
+ * callers named themselves before the API had authentication; both are refused with a pointer.
+ */
+function actorOf(request: FastifyRequest, body: Body): string {
+  if (request.headers[ACTOR_HEADER] !== undefined) {
+    throw badRequest(ACTOR_HEADER, "is no longer accepted: the actor is the subject of your API token; drop the header");
   }
-  const actor = header ?? author;
-  if (actor === undefined && required) throw badRequest("author", `who is doing this: send the ${ACTOR_HEADER} header or an "author" field`);
-  return actor;
+  if (body.author !== undefined) throw badRequest("author", "is no longer accepted: the actor is the subject of your API token; drop the field");
+  return principalOf(request).subject;
 }
 
 function scopeOf(value: unknown): BreakGlassScopeSpec {
@@ -111,26 +109,26 @@ function expiryOf(body: Body, now: Date): Date {
 }
 
 export function breakGlassRoutes(app: FastifyInstance, { db, clock }: ApiContext, ops: BreakGlassOperations): void {
-  app.post<{ Params: { name: string } }>("/v1/clusters/:name/break-glass", async (request, reply): Promise<BreakGlassChange> => {
+  app.post<{ Params: { name: string } }>("/v1/clusters/:name/break-glass", { config: { role: Role.Operator } }, async (request, reply): Promise<BreakGlassChange> => {
     onlyKnown(request.query as Record<string, unknown>, []);
     const cluster = clusterName(request.params.name, "name");
     const body = bodyOf(request, true);
-    onlyKnownFields(body, ["scope", "reason", "expiresAt", "ttlSeconds", "author"]);
+    const author = actorOf(request, body);
+    onlyKnownFields(body, ["scope", "reason", "expiresAt", "ttlSeconds"]);
     const scope = scopeOf(body.scope);
     const reason = text(body.reason, "reason", { required: true })!;
     const expiresAt = expiryOf(body, clock());
-    const author = actorOf(request, body, true)!;
     const window = await ops.start(cluster, { scope, reason, author, expiresAt });
     return reply.code(201).send(window);
   });
 
-  app.delete<{ Params: { name: string; id: string } }>("/v1/clusters/:name/break-glass/:id", async (request): Promise<BreakGlassChange> => {
+  app.delete<{ Params: { name: string; id: string } }>("/v1/clusters/:name/break-glass/:id", { config: { role: Role.Operator } }, async (request): Promise<BreakGlassChange> => {
     onlyKnown(request.query as Record<string, unknown>, []);
     const cluster = clusterName(request.params.name, "name");
     const body = bodyOf(request, false);
-    onlyKnownFields(body, ["reason", "author"]);
+    const actor = actorOf(request, body);
+    onlyKnownFields(body, ["reason"]);
     const reason = text(body.reason, "reason", { required: false });
-    const actor = actorOf(request, body, true)!;
     return ops.end(cluster, request.params.id, { actor, ...(reason !== undefined ? { reason } : {}) });
   });
 

@@ -1,6 +1,6 @@
 // GET /metrics — Prometheus text format, served by the OpenTelemetry Prometheus exporter's
-// request handler (telemetry-sdk.ts). Behind the bearer token like the rest of the API when
-// authentication is on: configure the scrape job with `authorization: { credentials: ... }`.
+// request handler (telemetry-sdk.ts). Behind a bearer token (viewer) like the rest of the API:
+// configure the scrape job with `authorization: { credentials: ... }`.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { FastifyInstance } from "fastify";
 

@@ -4,9 +4,9 @@ import { databaseReachable } from "@flotilla/store";
 import type { ApiContext } from "../context.js";
 
 export function probeRoutes(app: FastifyInstance, { db, hub }: ApiContext): void {
-  app.get("/healthz", async () => ({ status: "ok" }));
+  app.get("/healthz", { config: { public: true } }, async () => ({ status: "ok" }));
 
-  app.get("/readyz", async (_request, reply) => {
+  app.get("/readyz", { config: { public: true } }, async (_request, reply) => {
     const checks: Record<string, boolean> = { database: await databaseReachable(db) };
     if (hub) checks.hub = hub.ready();
     const ready = Object.values(checks).every(Boolean);
