@@ -44,6 +44,8 @@ export interface HubConfig {
   signingKey: SigningKey;
   /** Who may call the API: tokens (see `flotilla token mint`), or `{ insecureNoAuth: true }`. No default. */
   auth: ApiAuth;
+  /** Shared secrets of Git webhooks (POST /v1/webhooks/git); without them the route does not exist. */
+  webhookSecrets?: string[];
   /** API listen address; port 0 picks a free port. */
   host?: string;
   port?: number;
@@ -125,7 +127,7 @@ export async function startHub(config: HubConfig): Promise<Hub> {
       ...(config.promotionTickMs ? { tickMs: config.promotionTickMs } : {}),
     });
     const promotionApi = { controller: promotion, operations: new PromotionOperations(database.db, promotion) };
-    const api = buildApi({ db: database.db, auth: config.auth, hub: { refresh: () => resolver.refresh(), ready: () => ready, breakGlass }, logger: config.logger ?? false, promotion: promotionApi, ...(telemetry?.metricsHandler ? { metrics: telemetry.metricsHandler } : {}) });
+    const api = buildApi({ db: database.db, auth: config.auth, ...(config.webhookSecrets?.length ? { webhooks: { secrets: config.webhookSecrets } } : {}), hub: { refresh: () => resolver.refresh(), ready: () => ready, breakGlass }, logger: config.logger ?? false, promotion: promotionApi, ...(telemetry?.metricsHandler ? { metrics: telemetry.metricsHandler } : {}) });
     const log: ResolverLogger = api.log;
 
     // 3. NATS: report ingest first, so no report waits for the first render.

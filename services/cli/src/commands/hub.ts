@@ -22,6 +22,7 @@ export const hubCommand: CommandSpec = {
     { name: "generate-signing-key", type: "boolean", description: "create the signing key file (and KEY.pub) if it does not exist" },
     { name: "listen", env: "FLOTILLA_LISTEN", type: "string", description: "API listen address host:port", default: "127.0.0.1:8080" },
     { name: "api-tokens", env: "FLOTILLA_API_TOKENS_FILE", type: "string", description: "API tokens file (hashed; `flotilla token mint` writes it); re-read when it changes. Or put the same JSON in FLOTILLA_API_TOKENS" },
+    { name: "webhook-secret", env: "FLOTILLA_WEBHOOK_SECRET", type: "string", multiple: true, description: "shared secret of Git push webhooks (POST /v1/webhooks/git; GitHub, Gitea, GitLab), repeatable for rotation" },
     { name: "insecure-no-auth", type: "boolean", description: "serve the API with no authentication (everyone is admin): local experiments only" },
     { name: "poll-interval", env: "FLOTILLA_POLL_INTERVAL", type: "string", description: "seconds between env repo polls", default: "15" },
   ],
@@ -66,8 +67,10 @@ export async function runHub(argv: string[]): Promise<number> {
   const keyPath = requireString(p, hubCommand, "signing-key");
   const signingKey = loadSigningKey({ path: keyPath, generateIfMissing: p.values["generate-signing-key"] === true });
   const [host, port] = String(p.values.listen).split(":");
+  const webhookSecrets = (p.values["webhook-secret"] as string[] | undefined) ?? [];
   const hub = await startHub({
     auth,
+    ...(webhookSecrets.length > 0 ? { webhookSecrets } : {}),
     repo: /^https?:\/\//.test(repo)
       ? { url: repo, ...(p.values["repo-token"] ? { token: String(p.values["repo-token"]) } : {}), ...(p.values.branch ? { branch: String(p.values.branch) } : {}) }
       : { path: repo, ...(p.values.branch ? { branch: String(p.values.branch) } : {}) },

@@ -19,6 +19,7 @@ import { metricsRoutes, type MetricsHandler } from "./routes/metrics.js";
 import { promotionRoutes, type PromotionApi } from "./routes/promotions.js";
 import { explainRoutes } from "./routes/explain.js";
 import { fleetViewRoutes } from "./routes/fleet-views.js";
+import { gitWebhookRoutes, type GitWebhookOptions } from "./routes/git-webhook.js";
 
 export interface ApiOptions {
   db: Kysely<FleetSchema>;
@@ -35,6 +36,8 @@ export interface ApiOptions {
   auth: ApiAuth;
   /** Serves GET /metrics (Prometheus text) when given: `startTelemetry(...).metricsHandler`. */
   metrics?: MetricsHandler;
+  /** POST /v1/webhooks/git (push → refresh now), verified with these secrets; needs `hub`. */
+  webhooks?: GitWebhookOptions;
   /** Releases, promotions and environments (the hub's promotion controller). */
   promotion?: PromotionApi;
 }
@@ -73,6 +76,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   renderFailureRoutes(app, context);
   rejectedReportRoutes(app, context);
   if (options.hub) refreshRoutes(app, options.hub);
+  if (options.hub && options.webhooks) gitWebhookRoutes(app, options.hub, options.webhooks);
   if (options.hub?.breakGlass) breakGlassRoutes(app, context, options.hub.breakGlass);
   if (options.metrics) metricsRoutes(app, options.metrics);
   if (options.promotion) {

@@ -1,5 +1,6 @@
 export { buildApi, type ApiOptions, type RouteEntry } from "./build-api.js";
 export type { MetricsHandler } from "./routes/metrics.js";
+export type { GitWebhookOptions, GitWebhookAnswer, GitProvider } from "./routes/git-webhook.js";
 export type { HubControl } from "./hub-control.js";
 export {
   MAX_BREAK_GLASS_TTL_SECONDS,
