@@ -22,11 +22,14 @@ import { applyNamePrefix, applyNameSuffix } from "./transformers/name-affix.js";
 import { applyNamespace } from "./transformers/namespace.js";
 import { applyReplacements } from "./transformers/replacements.js";
 import { applyReplicas } from "./transformers/replicas.js";
+import { addVars, bindVars, type VarDecl } from "./vars.js";
 import { toKubeObjects } from "./yaml-io.js";
 
 /** The transformer configuration being collected for one build (shared with components). */
 export interface ConfigHolder {
   value: TransformerConfig;
+  /** The vars declared by the kustomization and everything it includes, bound to their objects. */
+  vars: VarDecl[];
 }
 
 export class Accumulator {
@@ -50,6 +53,7 @@ export class Accumulator {
       for (const res of generate(k, this.loader)) this.appendGenerated(k, res, into);
       for (const [i, entry] of k.components.entries()) this.addComponent(k, entry, `components[${i}]`, into, config);
       this.transform(k, into, config.value);
+      bindVars(k.vars, into, config.vars, "vars");
       return into;
     } finally {
       this.stack.pop();
@@ -92,8 +96,9 @@ export class Accumulator {
         throw renderFailed(`"${entry}" is a Component; list it under components, not resources`, where);
       }
       const defaults = defaultTransformerConfig();
-      const subConfig: ConfigHolder = { value: defaults };
+      const subConfig: ConfigHolder = { value: defaults, vars: [] };
       this.appendAll(k, this.build(sub, [], subConfig), into, field);
+      addVars(config.vars, subConfig.vars, where);
       // Every configuration starts from the defaults, so a base that added none adds nothing.
       if (subConfig.value !== defaults) config.value = mergeTransformerConfig(config.value, subConfig.value);
       return;

@@ -250,3 +250,29 @@ export const PREFIX_SUFFIX_SKIP: Array<{ kind: string; group?: string }> = [
   { kind: "APIService", group: "apiregistration.k8s.io" },
   { kind: "Namespace" },
 ];
+
+const podVarFields = ["containers/args", "containers/command", "containers/env/value", "containers/volumeMounts/mountPath"];
+const podVarPaths = (base: string) => [
+  ...podVarFields.map((f) => `${base}/${f}`),
+  ...podVarFields.map((f) => `${base}/${f.replace("containers", "initContainers")}`),
+];
+const varRef = (kind: string, paths: string[]): FieldSpec[] => paths.map((path) => ({ path, kind }));
+
+/**
+ * Where `vars:` references `$(NAME)` are expanded (kustomize's varReference defaults). The CronJob
+ * nfs path lacks its `spec/` in kustomize too; kept as it is.
+ */
+export const VAR_REFERENCE_SPECS: FieldSpec[] = [
+  ...varRef("CronJob", [...podVarPaths("spec/jobTemplate/spec/template/spec"), "spec/jobTemplate/spec/template/volumes/nfs/server"]),
+  ...varRef("DaemonSet", [...podVarPaths("spec/template/spec"), "spec/template/spec/volumes/nfs/server"]),
+  ...varRef("Deployment", [...podVarPaths("spec/template/spec"), "spec/template/spec/volumes/nfs/server", "spec/template/metadata/annotations"]),
+  ...varRef("Ingress", ["spec/rules/host", "spec/tls/hosts", "spec/tls/secretName"]),
+  ...varRef("Job", [...podVarPaths("spec/template/spec"), "spec/template/spec/volumes/nfs/server"]),
+  ...varRef("Pod", [...podVarPaths("spec"), "spec/volumes/nfs/server"]),
+  ...varRef("ReplicaSet", [...podVarPaths("spec/template/spec"), "spec/template/spec/volumes/nfs/server"]),
+  ...varRef("Service", ["spec/ports/port", "spec/ports/targetPort"]),
+  ...varRef("StatefulSet", [...podVarPaths("spec/template/spec"), "spec/volumeClaimTemplates/spec/nfs/server"]),
+  ...varRef("PersistentVolume", ["spec/nfs/server"]),
+  { path: "metadata/labels" },
+  { path: "metadata/annotations" },
+];

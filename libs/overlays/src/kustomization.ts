@@ -7,6 +7,7 @@ import { FieldReader, parseTarget } from "./field-reader.js";
 import type { FieldSpec } from "./field-spec.js";
 import type { PatchTarget } from "./patch/index.js";
 import { parseReplacement, type ReplacementEntry } from "./replacement-config.js";
+import { parseVar, type VarDecl } from "./vars.js";
 import { isPlainObject, parseYamlDocument } from "./yaml-io.js";
 
 export const KUSTOMIZATION_FILE_NAMES = ["kustomization.yaml", "kustomization.yml", "Kustomization"] as const;
@@ -96,11 +97,11 @@ export interface Kustomization {
   replacements: ReplacementEntry[];
   /** Transformer configuration files (field specs for custom resources). */
   configurations: string[];
+  vars: VarDecl[];
 }
 
 /** Fields kustomize accepts that this engine refuses (unless empty). */
 const KNOWN_UNSUPPORTED = [
-  "vars",
   "crds",
   "generators",
   "transformers",
@@ -141,6 +142,7 @@ const SUPPORTED = new Set([
   "sortOptions",
   "replacements",
   "configurations",
+  "vars",
 ]);
 
 /** Every field name kustomize knows, for matching keys written in another case. */
@@ -208,6 +210,7 @@ export function parseKustomizationValue(raw: unknown, file: string, dir: string)
     configMapGenerator: p.list("configMapGenerator").map((v, i) => parseGenerator(p.sub(v, `configMapGenerator[${i}]`), false)),
     secretGenerator: p.list("secretGenerator").map((v, i) => parseGenerator(p.sub(v, `secretGenerator[${i}]`), true)),
     configurations: p.stringList("configurations"),
+    vars: p.list("vars").map((v, i) => parseVar(p.sub(v, `vars[${i}]`), file)),
     replacements: p.list("replacements").map((v, i) => {
       const r = p.sub(v, `replacements[${i}]`);
       canonicalizeFieldNames(r.raw, REPLACEMENT_ENTRY_FIELDS);

@@ -5,8 +5,8 @@
 // Supported kustomization fields: resources (+ legacy bases), components, namespace, namePrefix,
 // nameSuffix, commonLabels, labels, commonAnnotations, images, replicas, patches,
 // patchesStrategicMerge, patchesJson6902, configMapGenerator, secretGenerator, generatorOptions,
-// replacements, sortOptions, configurations (except custom namePrefix/nameSuffix specs).
-// Refused with an error naming file and field: remote bases, vars, crds, openapi, the
+// replacements, sortOptions, vars, configurations (except custom namePrefix/nameSuffix specs).
+// Refused with an error naming file and field: remote bases, crds, openapi, the
 // generators/transformers/validators plugins, helm*, buildMetadata, and any field kustomize
 // itself does not know.
 import type { KubeObject } from "@flotilla/model";
@@ -20,6 +20,7 @@ import { fixNameReferences } from "./name-references.js";
 import { normalize } from "./repo-paths.js";
 import { storePreviousId } from "./resource.js";
 import { sortResources } from "./sort.js";
+import { resolveVars } from "./vars.js";
 import { defaultTransformerConfig } from "./transformer-config.js";
 
 export interface RenderOptions {
@@ -51,7 +52,7 @@ export function renderKustomization(view: FileView, dir: string, options: Render
     const k = loader.loadKustomization(root);
     // A Component built directly (`kustomize build comp/`) is built like a Kustomization: its
     // resources and generators start an empty list that its own transformers then change.
-    const config: ConfigHolder = { value: defaultTransformerConfig() };
+    const config: ConfigHolder = { value: defaultTransformerConfig(), vars: [] };
     const resources = new Accumulator(loader).build(k, [], config);
 
     // 2. Only at the top: append content hashes to generated names, then repair every
@@ -62,8 +63,10 @@ export function renderKustomization(view: FileView, dir: string, options: Render
       r.obj.metadata.name = `${r.obj.metadata.name}-${contentHash(r.obj)}`;
     }
     fixNameReferences(resources, config.value.nameReferences, k.file);
+    // 3. With every name final, vars take their values and `$(NAME)` references expand.
+    resolveVars(resources, config.vars, config.value.varReference, k.file);
 
-    // 3. kustomize's output order; like kustomize, annotation values leave as strings.
+    // 4. kustomize's output order; like kustomize, annotation values leave as strings.
     const objects = sortResources(resources, k.sortOptions).map((r) => finish(r.obj));
     return { ok: true, objects, readPaths: readPaths() };
   } catch (err) {

@@ -33,6 +33,8 @@ export interface Resource {
    * wrote). Per key: groups of locations (`spec/selector`, ...) that share a value.
    */
   sharedValues: Map<string, Set<string>[]>;
+  /** Names of the vars bound to this object (whose objref it matched). */
+  refVarNames: string[];
 }
 
 export function splitApiVersion(apiVersion: string): { group: string; version: string } {
@@ -55,7 +57,7 @@ export function allIds(r: Resource): ResId[] {
 }
 
 export function newResource(obj: KubeObject, source: string): Resource {
-  return { obj, prevIds: [], prefixes: [], suffixes: [], needsHash: false, source, sharedValues: new Map() };
+  return { obj, prevIds: [], prefixes: [], suffixes: [], needsHash: false, source, sharedValues: new Map(), refVarNames: [] };
 }
 
 /** Call before changing name, namespace or kind. */

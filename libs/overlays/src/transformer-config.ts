@@ -8,6 +8,7 @@ import {
   NAMESPACE_SPECS,
   REPLICA_SPECS,
   TEMPLATE_LABEL_SPECS,
+  VAR_REFERENCE_SPECS,
   type NameReference,
 } from "./builtin-config.js";
 import { unsupported } from "./errors.js";
@@ -24,6 +25,8 @@ export interface TransformerConfig {
   images: FieldSpec[];
   replicas: FieldSpec[];
   nameReferences: NameReference[];
+  /** Fields where `$(VAR)` of `vars:` is expanded. */
+  varReference: FieldSpec[];
 }
 
 export function defaultTransformerConfig(): TransformerConfig {
@@ -35,6 +38,7 @@ export function defaultTransformerConfig(): TransformerConfig {
     images: [],
     replicas: [...REPLICA_SPECS],
     nameReferences: NAME_REFERENCES.map((nr) => ({ target: { ...nr.target }, referrers: [...nr.referrers] })),
+    varReference: [...VAR_REFERENCE_SPECS],
   };
 }
 
@@ -79,6 +83,7 @@ export function mergeTransformerConfig(a: TransformerConfig, b: Partial<Transfor
     images: mergeSpecs(a.images, b.images ?? []),
     replicas: mergeSpecs(a.replicas, b.replicas ?? []),
     nameReferences: refs,
+    varReference: mergeSpecs(a.varReference, b.varReference ?? []),
   };
 }
 
@@ -116,7 +121,6 @@ export function parseTransformerConfig(raw: unknown, file: string): Partial<Tran
       throw unsupported(file, key, `custom ${key} field specs are not supported; only metadata.name gets prefixes and suffixes`);
     }
   }
-  // varReference only matters for `vars`, which are refused anyway.
   const specs = (key: string) => r.list(key).map((v, i) => parseSpec(r.sub(v, `${key}[${i}]`)));
   return {
     namespace: specs("nameSpace"),
@@ -125,6 +129,7 @@ export function parseTransformerConfig(raw: unknown, file: string): Partial<Tran
     commonAnnotations: specs("commonAnnotations"),
     images: specs("images"),
     replicas: specs("replicas"),
+    varReference: specs("varReference"),
     nameReferences: r.list("nameReference").map((v, i) => {
       const n = r.sub(v, `nameReference[${i}]`);
       n.checkKeys(["kind", "group", "version", "fieldSpecs"]);

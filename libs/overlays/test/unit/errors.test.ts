@@ -66,10 +66,10 @@ describe("refusals", () => {
   });
 
   it("names the file and field of anything it does not support, and unknown fields", () => {
-    const vars = renderError({ "kustomization.yaml": "vars:\n- name: X\n  objref: {kind: Service, name: s, apiVersion: v1}\n" });
-    expect(vars.code).toBe(ErrorCode.KustomizationUnsupported);
-    expect(vars.file).toBe("kustomization.yaml");
-    expect(vars.field).toBe("vars");
+    const crds = renderError({ "kustomization.yaml": "crds:\n- crd.json\n" });
+    expect(crds.code).toBe(ErrorCode.KustomizationUnsupported);
+    expect(crds.file).toBe("kustomization.yaml");
+    expect(crds.field).toBe("crds");
     const typo = renderError({ "kustomization.yaml": "resource: [a.yaml]\n" });
     expect(typo.field).toBe("resource");
     expect(typo.message).toMatch(/unknown kustomization field "resource"/);
