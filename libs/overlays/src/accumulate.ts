@@ -198,6 +198,13 @@ export class Accumulator {
     // suffix only if neither generator disabled it (what kustomize does).
     old.obj = obj;
     old.sharedValues = new Map();
+    // Its origin (buildMetadata: originAnnotations) stays the first generator's on a merge and
+    // becomes the replacing generator's on a replace, as in kustomize.
+    if (res.behavior === "replace") {
+      old.source = res.source;
+      if (res.generatedBy) old.generatedBy = res.generatedBy;
+      else delete old.generatedBy;
+    }
     old.needsHash = old.needsHash && res.needsHash;
   }
 

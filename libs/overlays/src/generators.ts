@@ -65,6 +65,7 @@ function generateOne(k: Kustomization, args: GeneratorArgs, secret: boolean, fie
   const res = newResource(obj, k.file);
   res.needsHash = !options.disableNameSuffixHash;
   res.behavior = args.behavior;
+  res.generatedBy = secret ? "SecretGenerator" : "ConfigMapGenerator";
   return res;
 }
 

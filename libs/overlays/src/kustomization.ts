@@ -98,6 +98,8 @@ export interface Kustomization {
   /** Transformer configuration files (field specs for custom resources). */
   configurations: string[];
   vars: VarDecl[];
+  /** Build options; only the kustomization being built reads them (kustomize ignores a base's). */
+  buildMetadata: string[];
 }
 
 /** Fields kustomize accepts that this engine refuses (unless empty). */
@@ -110,7 +112,6 @@ const KNOWN_UNSUPPORTED = [
   "helmGlobals",
   "helmChartInflationGenerator",
   "openapi",
-  "buildMetadata",
 ];
 
 /** Fields of a `replacements:` entry: a file, or one replacement written inline. */
@@ -143,6 +144,7 @@ const SUPPORTED = new Set([
   "replacements",
   "configurations",
   "vars",
+  "buildMetadata",
 ]);
 
 /** Every field name kustomize knows, for matching keys written in another case. */
@@ -211,6 +213,7 @@ export function parseKustomizationValue(raw: unknown, file: string, dir: string)
     secretGenerator: p.list("secretGenerator").map((v, i) => parseGenerator(p.sub(v, `secretGenerator[${i}]`), true)),
     configurations: p.stringList("configurations"),
     vars: p.list("vars").map((v, i) => parseVar(p.sub(v, `vars[${i}]`), file)),
+    buildMetadata: p.stringList("buildMetadata"),
     replacements: p.list("replacements").map((v, i) => {
       const r = p.sub(v, `replacements[${i}]`);
       canonicalizeFieldNames(r.raw, REPLACEMENT_ENTRY_FIELDS);

@@ -5,10 +5,11 @@
 // Supported kustomization fields: resources (+ legacy bases), components, namespace, namePrefix,
 // nameSuffix, commonLabels, labels, commonAnnotations, images, replicas, patches,
 // patchesStrategicMerge, patchesJson6902, configMapGenerator, secretGenerator, generatorOptions,
-// replacements, sortOptions, vars, configurations (except custom namePrefix/nameSuffix specs).
+// replacements, sortOptions, vars, buildMetadata (originAnnotations, managedByLabel),
+// configurations (except custom namePrefix/nameSuffix specs).
 // Refused with an error naming file and field: remote bases, crds, openapi, the
-// generators/transformers/validators plugins, helm*, buildMetadata, and any field kustomize
-// itself does not know.
+// generators/transformers/validators plugins, helm*, buildMetadata transformerAnnotations, and
+// any field kustomize itself does not know.
 import type { KubeObject } from "@flotilla/model";
 import { ErrorCode } from "@flotilla/model";
 import { Accumulator, type ConfigHolder } from "./accumulate.js";
@@ -19,6 +20,7 @@ import { DEFAULT_LIMITS, Loader } from "./loader.js";
 import { fixNameReferences } from "./name-references.js";
 import { normalize } from "./repo-paths.js";
 import { storePreviousId } from "./resource.js";
+import { applyBuildMetadata } from "./build-metadata.js";
 import { sortResources } from "./sort.js";
 import { resolveVars } from "./vars.js";
 import { defaultTransformerConfig } from "./transformer-config.js";
@@ -65,6 +67,7 @@ export function renderKustomization(view: FileView, dir: string, options: Render
     fixNameReferences(resources, config.value.nameReferences, k.file);
     // 3. With every name final, vars take their values and `$(NAME)` references expand.
     resolveVars(resources, config.vars, config.value.varReference, k.file);
+    applyBuildMetadata(resources, k);
 
     // 4. kustomize's output order; like kustomize, annotation values leave as strings.
     const objects = sortResources(resources, k.sortOptions).map((r) => finish(r.obj));

@@ -30,6 +30,15 @@ export function basename(path: string): string {
   return i < 0 ? path : path.slice(i + 1);
 }
 
+/** The path of repo path `to` relative to directory `from` (`../base/cm.yaml`). */
+export function relativePath(from: string, to: string): string {
+  const a = from === "" ? [] : from.split("/");
+  const b = to === "" ? [] : to.split("/");
+  let common = 0;
+  while (common < a.length && common < b.length && a[common] === b[common]) common++;
+  return [...a.slice(common).map(() => ".."), ...b.slice(common)].join("/") || ".";
+}
+
 /** Resolves `rel` (as written in `file`, which lives in `dir`) to a repo path, or throws. */
 export function resolveInRepo(dir: string, rel: string, file: string, field: string): string {
   if (rel.startsWith("/")) {

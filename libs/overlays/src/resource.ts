@@ -24,8 +24,10 @@ export interface Resource {
   /** Generated ConfigMap/Secret that gets a content hash appended to its name at the top level. */
   needsHash: boolean;
   behavior?: GeneratorBehavior;
-  /** Repo path of the file (or kustomization) it came from, for messages. */
+  /** Repo path of the file (or kustomization) it came from, for messages and origin annotations. */
   source: string;
+  /** Set on objects a generator made: `source` is then the kustomization that configured it. */
+  generatedBy?: "ConfigMapGenerator" | "SecretGenerator";
   /**
    * Label/annotation values kustomize set at several places at once. kustomize writes one shared
    * YAML node into all of them, so a later in-place update of the value at one place shows at all
