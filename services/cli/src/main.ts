@@ -9,6 +9,9 @@ const commands: Record<string, { summary: string; run: (argv: string[]) => Promi
   render: { summary: "print what a kustomization directory or a cluster renders to", run: async (a) => (await import("./commands/render.js")).runRender(a) },
   token: { summary: "mint, list and revoke fleet API tokens", run: async (a) => (await import("./commands/token.js")).runToken(a) },
   "nats-config": { summary: "write per-agent NATS permissions and credentials", run: async (a) => (await import("./commands/nats-config.js")).runNatsConfig(a) },
+  status: { summary: "show the fleet, one cluster, or the environment × cluster × app matrix", run: async (a) => (await import("./commands/status.js")).runStatus(a) },
+  explain: { summary: "explain why a cluster is (not) running an app at a revision", run: async (a) => (await import("./commands/explain.js")).runExplain(a) },
+  context: { summary: "manage named hub connections (contexts) for the fleet commands", run: async (a) => (await import("./commands/context.js")).runContext(a) },
   demo: { summary: "walk the GitOps lab end to end on two local clusters", run: async (a) => (await import("./demo/demo.js")).runDemo(a) },
 };
 
