@@ -11,6 +11,9 @@ const commands: Record<string, { summary: string; run: (argv: string[]) => Promi
   "nats-config": { summary: "write per-agent NATS permissions and credentials", run: async (a) => (await import("./commands/nats-config.js")).runNatsConfig(a) },
   status: { summary: "show the fleet, one cluster, or the environment × cluster × app matrix", run: async (a) => (await import("./commands/status.js")).runStatus(a) },
   explain: { summary: "explain why a cluster is (not) running an app at a revision", run: async (a) => (await import("./commands/explain.js")).runExplain(a) },
+  drift: { summary: "list drift events from the drift ledger", run: async (a) => (await import("./commands/drift.js")).runDrift(a) },
+  history: { summary: "show the desired pointers a cluster was issued", run: async (a) => (await import("./commands/history.js")).runHistory(a) },
+  provenance: { summary: "show what runs where and why: revision, author, agent, release, images", run: async (a) => (await import("./commands/provenance.js")).runProvenance(a) },
   context: { summary: "manage named hub connections (contexts) for the fleet commands", run: async (a) => (await import("./commands/context.js")).runContext(a) },
   demo: { summary: "walk the GitOps lab end to end on two local clusters", run: async (a) => (await import("./demo/demo.js")).runDemo(a) },
 };

@@ -46,10 +46,14 @@ export type Person = keyof typeof people;
 export interface FleetHub {
   hub: Hub;
   home: string;
+  /** The env repo's work directory (commit with commitFiles, then refresh). */
+  repoDir: string;
   /** Environment for the CLI: hub URL and the person's token, HOME in a scratch directory. */
   env(as: Person, extra?: NodeJS.ProcessEnv): NodeJS.ProcessEnv;
   /** GET as admin, straight from the API. */
   api<T>(path: string): Promise<{ status: number; body: T; headers: Headers }>;
+  /** Any call as anyone, straight from the API. */
+  call<T>(method: string, path: string, as: Person, body?: unknown): Promise<{ status: number; body: T; headers: Headers }>;
   publish(report: Report): void;
   stop(): Promise<void>;
 }
@@ -69,17 +73,24 @@ export async function startFleetHub(label: string): Promise<FleetHub> {
     pollIntervalMs: 3_600_000,
     promotionTickMs: 200,
   });
-  const api = async <T>(path: string) => {
-    const res = await fetch(hub.url + path, { headers: { authorization: `Bearer ${people.admin.token}` } });
+  const call = async <T>(method: string, path: string, as: Person, body?: unknown) => {
+    const res = await fetch(hub.url + path, {
+      method,
+      headers: { authorization: `Bearer ${people[as].token}`, ...(body !== undefined ? { "content-type": "application/json" } : {}) },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
     return { status: res.status, body: (await res.json()) as T, headers: res.headers };
   };
+  const api = <T>(path: string) => call<T>("GET", path, "admin");
   // The hub resolves at start; wait for every cluster's first pointer.
   await waitFor(async () => (await api<ClusterSummaryBody[]>("/v1/clusters")).body.every((c) => c.desired !== null) || undefined, { what: "first desired pointers" });
   return {
     hub,
     home,
+    repoDir: dir,
     env: (as, extra = {}) => ({ HOME: home, FLOTILLA_HUB_URL: hub.url, FLOTILLA_TOKEN: people[as].token, ...extra }),
     api,
+    call,
     publish: (r) => hub.nc.publish(reportSubject(hub.names, r.cluster, r.kind), encodeJson(r)),
     async stop() {
       await hub.stop();
