@@ -74,7 +74,7 @@ describe("the fleet API refuses callers without the right token", () => {
     // Public: the probes, and the dashboard's static files (the page holds no data; it asks for a
     // token and calls the API with it). Nothing else.
     // The Git webhook proves itself with its HMAC signature instead (git-webhook.test.ts).
-    expect(routes.filter((r) => r.public && !r.url.startsWith("/ui")).map((r) => `${r.method} ${r.url}`).sort()).toEqual(["GET /healthz", "GET /readyz", "POST /v1/webhooks/git"]);
+    expect(routes.filter((r) => r.public && !r.url.startsWith("/ui")).map((r) => `${r.method} ${r.url}`).sort()).toEqual(["GET /healthz", "GET /openapi.json", "GET /readyz", "POST /v1/webhooks/git"]);
     for (const r of routes.filter((x) => x.public && x.url.startsWith("/ui"))) expect(r.method, r.url).toBe("GET");
     // Everything that changes state asks for more than viewer, and exactly this much: a new
     // mutating route must be added here, with its role, on purpose.
@@ -106,7 +106,7 @@ describe("the fleet API refuses callers without the right token", () => {
     expect((expired.json() as { error: { message: string } }).error.message).toMatch(/token of "old" expired/);
     const basic = await hub.api.inject({ url: "/v1/clusters", headers: { authorization: `Basic ${tokenOf("admin")}` } });
     expect(basic.statusCode).toBe(401);
-    for (const probe of ["/healthz", "/readyz"]) expect((await hub.api.inject({ url: probe })).statusCode).toBe(200);
+    for (const open of ["/healthz", "/readyz", "/openapi.json"]) expect((await hub.api.inject({ url: open })).statusCode).toBe(200);
   });
 
   it("answers 403 to a role below the route's, and lets the route's own role through, on every route", async () => {

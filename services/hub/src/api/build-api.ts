@@ -7,6 +7,7 @@ import { installAuth, type ApiAuth } from "./bearer-auth.js";
 import type { ApiContext } from "./context.js";
 import { defaultRole, type Role } from "./principal.js";
 import { installErrorHandlers } from "./error-handler.js";
+import { installOpenApi } from "./openapi.js";
 import type { HubControl } from "./hub-control.js";
 import { clusterRoutes } from "./routes/clusters.js";
 import { driftRoutes } from "./routes/drift.js";
@@ -19,7 +20,7 @@ import { metricsRoutes, type MetricsHandler } from "./routes/metrics.js";
 import { promotionRoutes, type PromotionApi } from "./routes/promotions.js";
 import { explainRoutes } from "./routes/explain.js";
 import { fleetViewRoutes } from "./routes/fleet-views.js";
-import { gitWebhookRoutes, type GitWebhookOptions } from "./routes/git-webhook.js";
+import { checkGitWebhookOptions, gitWebhookRoutes, type GitWebhookOptions } from "./routes/git-webhook.js";
 
 export interface ApiOptions {
   db: Kysely<FleetSchema>;
@@ -70,19 +71,24 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   const context: ApiContext = { db: options.db, hub: options.hub, clock: options.clock ?? (() => new Date()) };
   installErrorHandlers(app);
   installAuth(app, options.auth, context.clock);
-  probeRoutes(app, context);
-  clusterRoutes(app, context);
-  driftRoutes(app, context);
-  renderFailureRoutes(app, context);
-  rejectedReportRoutes(app, context);
-  if (options.hub) refreshRoutes(app, options.hub);
-  if (options.hub && options.webhooks) gitWebhookRoutes(app, options.hub, options.webhooks);
-  if (options.hub?.breakGlass) breakGlassRoutes(app, context, options.hub.breakGlass);
-  if (options.metrics) metricsRoutes(app, options.metrics);
-  if (options.promotion) {
-    promotionRoutes(app, context, options.promotion);
-    explainRoutes(app, context, options.promotion.controller);
-    fleetViewRoutes(app, context, options.promotion.controller);
-  }
+  installOpenApi(app);
+  if (options.webhooks) checkGitWebhookOptions(options.webhooks);
+  // The routes register in a plugin that loads after the OpenAPI generator, so it sees each one.
+  void app.register(async (api) => {
+    probeRoutes(api, context);
+    clusterRoutes(api, context);
+    driftRoutes(api, context);
+    renderFailureRoutes(api, context);
+    rejectedReportRoutes(api, context);
+    if (options.hub) refreshRoutes(api, options.hub);
+    if (options.hub && options.webhooks) gitWebhookRoutes(api, options.hub, options.webhooks);
+    if (options.hub?.breakGlass) breakGlassRoutes(api, context, options.hub.breakGlass);
+    if (options.metrics) metricsRoutes(api, options.metrics);
+    if (options.promotion) {
+      promotionRoutes(api, context, options.promotion);
+      explainRoutes(api, context, options.promotion.controller);
+      fleetViewRoutes(api, context, options.promotion.controller);
+    }
+  });
   return app;
 }

@@ -10,6 +10,16 @@ export function sendError(reply: FastifyReply, error: ErrorInfo): FastifyReply {
 export function installErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError | FlotillaError | Error, request, reply) => {
     if (err instanceof FlotillaError) return sendError(reply, err.toJSON());
+    // A route schema refused the request: name the field as the routes' own checks do.
+    const validation = (err as FastifyError).validation;
+    if (validation && validation.length > 0) {
+      const v = validation[0]!;
+      const params = v.params as { missingProperty?: string; additionalProperty?: string };
+      const path = v.instancePath.replace(/^\//, "").replace(/\//g, ".");
+      const field = [path, params.missingProperty ?? params.additionalProperty].filter(Boolean).join(".") || (err as FastifyError).validationContext || "request";
+      const what = params.additionalProperty ? "unknown field" : v.message ?? "is not valid";
+      return sendError(reply, { code: ErrorCode.BadRequest, message: `${field}: ${what}${(err as FastifyError).validationContext === "querystring" ? " (give each query parameter once)" : ""}`, location: { field } });
+    }
     // fastify's own client errors: malformed JSON, wrong content type, body too large…
     const statusCode = (err as FastifyError).statusCode;
     if (statusCode !== undefined && statusCode >= 400 && statusCode < 500) {

@@ -8,8 +8,21 @@ export function badRequest(field: string, message: string): FlotillaError {
   return new FlotillaError(ErrorCode.BadRequest, `${field}: ${message}`, { location: { field } });
 }
 
+/** A route's query string as a JSON schema: fastify checks each is given once (a string), the
+ * OpenAPI document lists them with their descriptions, and onlyKnown refuses the rest. The
+ * route's own parsing then says precisely what a bad value should look like. */
+export interface QuerySchema {
+  type: "object";
+  properties: Record<string, { type: "string"; description: string }>;
+}
+
+export function queryString(params: Record<string, string>): QuerySchema {
+  return { type: "object", properties: Object.fromEntries(Object.entries(params).map(([name, description]) => [name, { type: "string", description }])) };
+}
+
 /** Refuses parameters the endpoint does not know, so a typo is not silently ignored. */
-export function onlyKnown(query: Query, known: readonly string[]): void {
+export function onlyKnown(query: Query, accepted: readonly string[] | QuerySchema): void {
+  const known = Array.isArray(accepted) ? accepted : Object.keys((accepted as QuerySchema).properties);
   for (const key of Object.keys(query)) {
     if (!known.includes(key)) throw badRequest(key, `unknown query parameter; accepted: ${known.join(", ")}`);
   }

@@ -7,7 +7,7 @@ import { listActiveBreakGlass, listBreakGlassAudit, type BreakGlassAuditEntry } 
 import type { ApiContext } from "../context.js";
 import { principalOf, Role } from "../principal.js";
 import { MAX_BREAK_GLASS_TTL_SECONDS, type BreakGlassChange, type BreakGlassOperations } from "../break-glass-operations.js";
-import { badRequest, clusterName, onlyKnown, optionalClusterName, optionalInteger } from "../query-params.js";
+import { badRequest, clusterName, onlyKnown, optionalClusterName, optionalInteger, queryString } from "../query-params.js";
 
 export const ACTOR_HEADER = "x-flotilla-actor";
 export const BREAK_GLASS_AUDIT_LIMIT = { min: 1, max: 1000, fallback: 100 } as const;
@@ -108,6 +108,9 @@ function expiryOf(body: Body, now: Date): Date {
   return new Date(ms);
 }
 
+const LIST_QUERY = queryString({ cluster: "only this cluster" });
+const AUDIT_QUERY = queryString({ cluster: "only this cluster", limit: "how many, newest first (1 to 1000, default 100)" });
+
 export function breakGlassRoutes(app: FastifyInstance, { db, clock }: ApiContext, ops: BreakGlassOperations): void {
   app.post<{ Params: { name: string } }>("/v1/clusters/:name/break-glass", { config: { role: Role.Operator } }, async (request, reply): Promise<BreakGlassChange> => {
     onlyKnown(request.query as Record<string, unknown>, []);
@@ -140,16 +143,16 @@ export function breakGlassRoutes(app: FastifyInstance, { db, clock }: ApiContext
     return listActiveBreakGlass(db, { cluster, now: clock() });
   });
 
-  app.get("/v1/break-glass", async (request): Promise<BreakGlassWindow[]> => {
+  app.get("/v1/break-glass", { schema: { querystring: LIST_QUERY } }, async (request): Promise<BreakGlassWindow[]> => {
     const query = request.query as Record<string, unknown>;
-    onlyKnown(query, ["cluster"]);
+    onlyKnown(query, LIST_QUERY);
     const cluster = optionalClusterName(query, "cluster");
     return listActiveBreakGlass(db, { ...(cluster ? { cluster } : {}), now: clock() });
   });
 
-  app.get("/v1/break-glass/audit", async (request): Promise<BreakGlassAuditEntry[]> => {
+  app.get("/v1/break-glass/audit", { schema: { querystring: AUDIT_QUERY } }, async (request): Promise<BreakGlassAuditEntry[]> => {
     const query = request.query as Record<string, unknown>;
-    onlyKnown(query, ["cluster", "limit"]);
+    onlyKnown(query, AUDIT_QUERY);
     const cluster = optionalClusterName(query, "cluster");
     const limit = optionalInteger(query, "limit", BREAK_GLASS_AUDIT_LIMIT);
     return listBreakGlassAudit(db, { ...(cluster ? { cluster } : {}), limit });

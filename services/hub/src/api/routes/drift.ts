@@ -5,16 +5,31 @@ import type { FastifyInstance } from "fastify";
 import { DriftAction, values } from "@flotilla/model";
 import { decodeDriftCursor, encodeDriftCursor, listDriftEvents } from "@flotilla/store";
 import type { ApiContext } from "../context.js";
-import { badRequest, onlyKnown, optionalClusterName, optionalInteger, optionalTimestamp } from "../query-params.js";
+import { badRequest, onlyKnown, optionalClusterName, optionalInteger, optionalTimestamp, queryString } from "../query-params.js";
 import type { DriftEventBody } from "../responses.js";
 
 export const DRIFT_LIMIT = { min: 1, max: 1000, fallback: 100 } as const;
 const TEXT_FILTERS = ["app", "environment", "kind", "namespace", "actor"] as const;
 
+const DRIFT_QUERY = queryString({
+  cluster: "only this cluster",
+  app: "only this app",
+  environment: "only clusters of this environment",
+  kind: "only objects of this kind",
+  namespace: "only objects in this namespace",
+  actor: "only drift made by this actor (field manager or user)",
+  action: "only this action (reported, reverted, blocked-by-break-glass, …)",
+  state: "open or closed",
+  since: "ISO-8601 time: detected at or after",
+  until: "ISO-8601 time: detected before",
+  limit: "page size, 1 to 1000 (default 100)",
+  cursor: "the x-next-cursor header of the previous page",
+});
+
 export function driftRoutes(app: FastifyInstance, { db }: ApiContext): void {
-  app.get("/v1/drift", async (request, reply): Promise<DriftEventBody[]> => {
+  app.get("/v1/drift", { schema: { querystring: DRIFT_QUERY } }, async (request, reply): Promise<DriftEventBody[]> => {
     const query = request.query as Record<string, unknown>;
-    onlyKnown(query, ["cluster", "since", "until", "limit", "action", "state", "cursor", ...TEXT_FILTERS]);
+    onlyKnown(query, DRIFT_QUERY);
     const cluster = optionalClusterName(query, "cluster");
     const since = optionalTimestamp(query, "since");
     const until = optionalTimestamp(query, "until");

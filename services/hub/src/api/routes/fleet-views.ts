@@ -10,8 +10,11 @@ import { ErrorCode, FlotillaError } from "@flotilla/model";
 import { appsForCluster, releaseLockFor } from "@flotilla/envrepo";
 import { getClusterDetail, listClusterOverviews, listDesiredPointers } from "@flotilla/store";
 import type { ApiContext } from "../context.js";
-import { badRequest, clusterName, onlyKnown, optionalInteger } from "../query-params.js";
+import { badRequest, clusterName, onlyKnown, optionalInteger, queryString } from "../query-params.js";
 import type { PromotionController } from "../../promotion.js";
+
+const POINTERS_QUERY = queryString({ limit: "how many pointers, newest first", before: "only generations below this one (the next page)" });
+const PROVENANCE_QUERY = queryString({ app: "the app", cluster: "only this cluster", kind: "only objects of this kind", name: "only objects of this name", namespace: "only objects in this namespace" });
 
 export function fleetViewRoutes(app: FastifyInstance, context: ApiContext, controller: PromotionController): void {
   app.get("/v1/fleet/matrix", async (request) => {
@@ -46,9 +49,9 @@ export function fleetViewRoutes(app: FastifyInstance, context: ApiContext, contr
     };
   });
 
-  app.get<{ Params: { name: string } }>("/v1/clusters/:name/pointers", async (request) => {
+  app.get<{ Params: { name: string } }>("/v1/clusters/:name/pointers", { schema: { querystring: POINTERS_QUERY } }, async (request) => {
     const q = request.query as Record<string, unknown>;
-    onlyKnown(q, ["limit", "before"]);
+    onlyKnown(q, POINTERS_QUERY);
     const cluster = clusterName(request.params.name, "name");
     const limit = optionalInteger(q, "limit", { min: 1, max: 1000, fallback: 100 });
     const before = q.before === undefined ? undefined : optionalInteger(q, "before", { min: 1, max: Number.MAX_SAFE_INTEGER, fallback: 1 });
@@ -57,9 +60,9 @@ export function fleetViewRoutes(app: FastifyInstance, context: ApiContext, contr
     return { cluster, pointers };
   });
 
-  app.get("/v1/provenance", async (request) => {
+  app.get("/v1/provenance", { schema: { querystring: PROVENANCE_QUERY } }, async (request) => {
     const q = request.query as Record<string, unknown>;
-    onlyKnown(q, ["app", "cluster", "kind", "name", "namespace"]);
+    onlyKnown(q, PROVENANCE_QUERY);
     if (typeof q.app !== "string" || q.app === "") throw badRequest("app", "required: the app whose provenance to show");
     const appName = q.app;
     const only = typeof q.cluster === "string" ? clusterName(q.cluster, "cluster") : undefined;

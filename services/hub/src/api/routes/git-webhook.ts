@@ -66,15 +66,20 @@ function verify(request: FastifyRequest, body: Buffer, secrets: readonly string[
 
 const isPush = (provider: GitProvider, event: string) => (provider === "gitlab" ? event === "Push Hook" || event === "Tag Push Hook" : event === "push");
 
-export function gitWebhookRoutes(app: FastifyInstance, hub: HubControl, options: GitWebhookOptions): void {
+/** Throws FLOTILLA_ERR_CONFIG_INVALID for secrets a Git server could be brute-forced against. */
+export function checkGitWebhookOptions(options: GitWebhookOptions): void {
   if (options.secrets.length === 0 || options.secrets.some((s) => s.length < MIN_SECRET)) {
     throw new FlotillaError(ErrorCode.ConfigInvalid, `webhook secrets: give at least one, each at least ${MIN_SECRET} characters`, { location: { field: "webhookSecrets" } });
   }
+}
+
+export function gitWebhookRoutes(app: FastifyInstance, hub: HubControl, options: GitWebhookOptions): void {
+  checkGitWebhookOptions(options);
   const seen = new Set<string>();
   app.register(async (scope) => {
     // The signature covers the bytes as sent: keep them, parse JSON only after verifying.
     scope.addContentTypeParser(["application/json", "application/x-www-form-urlencoded"], { parseAs: "buffer", bodyLimit: MAX_BODY }, (_request, body, done) => done(null, body));
-    scope.post("/v1/webhooks/git", { config: { public: true }, bodyLimit: MAX_BODY }, async (request, reply): Promise<GitWebhookAnswer> => {
+    scope.post("/v1/webhooks/git", { config: { public: true, errors: [ErrorCode.WebhookSignatureInvalid] }, bodyLimit: MAX_BODY }, async (request, reply): Promise<GitWebhookAnswer> => {
       const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
       let who;
       try {

@@ -25,7 +25,7 @@ import {
 } from "@flotilla/store";
 import type { ApiContext } from "../context.js";
 import { principalOf, requireRole, Role } from "../principal.js";
-import { badRequest, onlyKnown, optionalInteger } from "../query-params.js";
+import { badRequest, onlyKnown, optionalInteger, queryString } from "../query-params.js";
 import { lockedRelease, runningApp, type PromotionController } from "../../promotion.js";
 import { freezeState } from "../../promotion/freeze.js";
 import type { Actor, PromotionOperations } from "../../promotion-operations.js";
@@ -61,6 +61,10 @@ const promotionBody = {
 } as const;
 const commentBody = { type: "object", additionalProperties: false, properties: { comment: { type: "string", maxLength: 2000 }, reason: { type: "string", maxLength: 2000 } } } as const;
 const idParams = { type: "object", required: ["id"], properties: { id: { type: "string", minLength: 1, maxLength: 200 } } } as const;
+
+const RELEASES_QUERY = queryString({ app: "only this app", limit: "how many, newest first" });
+const PROMOTIONS_QUERY = queryString({ app: "only this app", environment: "only into this environment", state: "only in this state", limit: "how many, newest first" });
+const EVENTS_QUERY = queryString({ promotion: "only this promotion's events", after: "replay events after this event id (Last-Event-ID also works)" });
 
 function actorOf(request: FastifyRequest): Actor {
   const p = principalOf(request);
@@ -98,7 +102,7 @@ export function promotionRoutes(app: FastifyInstance, context: ApiContext, api: 
   const { operations: ops } = api;
 
   // --- releases --------------------------------------------------------------------------
-  app.post("/v1/releases", { schema: { body: releaseBody }, config: { role: Role.Promoter } }, async (request, reply) => {
+  app.post("/v1/releases", { schema: { body: releaseBody }, config: { role: Role.Promoter, errors: [ErrorCode.ImageNotPinned, ErrorCode.IdempotencyKeyReused] } }, async (request, reply) => {
     requireRole(request, Role.Promoter);
     const body = request.body as { app: string; sourceRevision: string; images: { name: string; digest?: string; tag?: string }[]; note?: string };
     return idempotent(context, request, reply, "releases", async () => {
@@ -107,9 +111,9 @@ export function promotionRoutes(app: FastifyInstance, context: ApiContext, api: 
     });
   });
 
-  app.get("/v1/releases", async (request) => {
+  app.get("/v1/releases", { schema: { querystring: RELEASES_QUERY } }, async (request) => {
     const q = request.query as Record<string, unknown>;
-    onlyKnown(q, ["app", "limit"]);
+    onlyKnown(q, RELEASES_QUERY);
     const limit = optionalInteger(q, "limit", { min: 1, max: 1000, fallback: 100 });
     return { releases: await listReleases(context.db, typeof q.app === "string" ? q.app : undefined, limit) };
   });
@@ -123,7 +127,7 @@ export function promotionRoutes(app: FastifyInstance, context: ApiContext, api: 
   });
 
   // --- promotions ------------------------------------------------------------------------
-  app.post("/v1/promotions", { schema: { body: promotionBody }, config: { role: Role.Promoter } }, async (request, reply) => {
+  app.post("/v1/promotions", { schema: { body: promotionBody }, config: { role: Role.Promoter, errors: [ErrorCode.NotFound, ErrorCode.ImageNotPinned, ErrorCode.PromotionConflict, ErrorCode.PromotionState, ErrorCode.FreezeWindow, ErrorCode.IdempotencyKeyReused] } }, async (request, reply) => {
     const body = request.body as { release: string; environment: string };
     requireRole(request, Role.Promoter, body.environment);
     return idempotent(context, request, reply, "promotions", async () => {
@@ -132,9 +136,9 @@ export function promotionRoutes(app: FastifyInstance, context: ApiContext, api: 
     });
   });
 
-  app.get("/v1/promotions", async (request) => {
+  app.get("/v1/promotions", { schema: { querystring: PROMOTIONS_QUERY } }, async (request) => {
     const q = request.query as Record<string, unknown>;
-    onlyKnown(q, ["app", "environment", "state", "limit"]);
+    onlyKnown(q, PROMOTIONS_QUERY);
     const states = typeof q.state === "string" ? q.state.split(",") : undefined;
     const known = values(PromotionState) as string[];
     const bad = states?.find((s) => !known.includes(s));
@@ -156,7 +160,7 @@ export function promotionRoutes(app: FastifyInstance, context: ApiContext, api: 
   type Verb = "approve" | "reject" | "pause" | "resume" | "abort" | "cancel" | "retry" | "rollback";
   const verbs: Verb[] = ["approve", "reject", "pause", "resume", "abort", "cancel", "retry", "rollback"];
   for (const verb of verbs) {
-    app.post(`/v1/promotions/:id/${verb}`, { schema: { params: idParams, body: commentBody }, config: { role: Role.Promoter } }, async (request, reply) => {
+    app.post(`/v1/promotions/:id/${verb}`, { schema: { params: idParams, body: commentBody }, config: { role: Role.Promoter, errors: [ErrorCode.SelfApproval, ErrorCode.PromotionState, ErrorCode.PromotionConflict, ErrorCode.FreezeWindow, ErrorCode.IdempotencyKeyReused] } }, async (request, reply) => {
       const { id } = request.params as { id: string };
       const body = (request.body ?? {}) as { comment?: string; reason?: string };
       const target = await ops.get(id);
@@ -180,7 +184,7 @@ export function promotionRoutes(app: FastifyInstance, context: ApiContext, api: 
 
   app.post(
     "/v1/promotions/:id/clusters/:cluster/skip",
-    { schema: { params: { type: "object", required: ["id", "cluster"], properties: { id: { type: "string" }, cluster: { type: "string", pattern: NAME } } }, body: { ...commentBody, required: ["reason"] } }, config: { role: Role.Promoter } },
+    { schema: { params: { type: "object", required: ["id", "cluster"], properties: { id: { type: "string" }, cluster: { type: "string", pattern: NAME } } }, body: { ...commentBody, required: ["reason"] } }, config: { role: Role.Promoter, errors: [ErrorCode.PromotionState, ErrorCode.IdempotencyKeyReused] } },
     async (request, reply) => {
       const { id, cluster } = request.params as { id: string; cluster: string };
       const { reason } = request.body as { reason: string };
@@ -222,9 +226,9 @@ export function promotionRoutes(app: FastifyInstance, context: ApiContext, api: 
   });
 
   // --- event stream ----------------------------------------------------------------------
-  app.get("/v1/promotion-events", async (request, reply) => {
+  app.get("/v1/promotion-events", { schema: { querystring: EVENTS_QUERY } }, async (request, reply) => {
     const q = request.query as Record<string, unknown>;
-    onlyKnown(q, ["promotion", "after"]);
+    onlyKnown(q, EVENTS_QUERY);
     const lastId = request.headers["last-event-id"];
     let after = Number(typeof lastId === "string" ? lastId : (q.after ?? 0));
     if (!Number.isInteger(after) || after < 0) throw badRequest("after", "a non-negative event id");
