@@ -12,5 +12,6 @@ export default tseslint.config(
       "@typescript-eslint/no-explicit-any": "error",
     },
   },
+  { files: ["services/hub/dashboard/**/*.js"], languageOptions: { globals: { ...globals.browser } } },
   { files: ["**/*.mjs", "**/*.mts", "scripts/**", "bench/**"], languageOptions: { globals: { ...globals.node } } },
 );

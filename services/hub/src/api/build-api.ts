@@ -20,6 +20,7 @@ import { metricsRoutes, type MetricsHandler } from "./routes/metrics.js";
 import { promotionRoutes, type PromotionApi } from "./routes/promotions.js";
 import { explainRoutes } from "./routes/explain.js";
 import { fleetViewRoutes } from "./routes/fleet-views.js";
+import { dashboardRoutes } from "./routes/dashboard.js";
 import { checkGitWebhookOptions, gitWebhookRoutes, type GitWebhookOptions } from "./routes/git-webhook.js";
 
 export interface ApiOptions {
@@ -76,6 +77,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   // The routes register in a plugin that loads after the OpenAPI generator, so it sees each one.
   void app.register(async (api) => {
     probeRoutes(api, context);
+    dashboardRoutes(api);
     clusterRoutes(api, context);
     driftRoutes(api, context);
     renderFailureRoutes(api, context);
