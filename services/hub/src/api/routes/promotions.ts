@@ -83,7 +83,8 @@ async function idempotent(context: ApiContext, request: FastifyRequest, reply: F
   if (raw.length === 0 || raw.length > 200) throw badRequest("Idempotency-Key", "1 to 200 characters");
   const subject = principalOf(request).subject;
   const requestHash = createHash("sha256").update(JSON.stringify([subject, request.url, request.body ?? null])).digest("hex");
-  const key = `${subject}\u0000${raw}`;
+  // Postgres text cannot hold NUL: the (subject, key) pair as JSON is unambiguous and storable.
+  const key = JSON.stringify([subject, raw]);
   const stored = await getIdempotentResponse(context.db, scope, key);
   if (stored) {
     if (stored.requestHash !== requestHash) {
