@@ -445,7 +445,9 @@ async function driftView(ctx, params) {
   const q = new URLSearchParams();
   for (const [k] of DRIFT_FILTERS) if (params.get(k)) q.set(k, params.get(k));
   if (params.get("state") === "open" || params.get("state") === "closed") q.set("state", params.get("state"));
-  const limit = ["10", "25", "50", "100", "250"].includes(params.get("limit")) ? params.get("limit") : "50";
+  const asked = Number(params.get("limit"));
+  const limit = Number.isInteger(asked) && asked >= 1 && asked <= 1000 ? String(asked) : "50";
+  const sizes = [...new Set(["10", "25", "50", "100", "250", limit])].sort((a, b) => a - b);
   q.set("limit", limit);
   const first = await api(`/v1/drift?${q}`, ctx);
 
@@ -477,7 +479,7 @@ async function driftView(ctx, params) {
         ].map(([v, t]) => h("option", { value: v, selected: (params.get("state") ?? "") === v }, t)),
       ),
     ),
-    h("label", {}, "Page size", h("select", { name: "limit" }, ["10", "25", "50", "100", "250"].map((v) => h("option", { value: v, selected: v === limit }, v)))),
+    h("label", {}, "Page size", h("select", { name: "limit" }, sizes.map((v) => h("option", { value: v, selected: v === limit }, v)))),
     h("button", { type: "submit" }, "Filter"),
     h("a", { href: "#/drift" }, "Clear"),
   );
@@ -578,6 +580,7 @@ async function promotionView(ctx, id, events) {
   out.push(h("h2", {}, "Failure budget"));
   out.push(h("p", { id: "budget" }, `${p.budget.failed} failed of a total budget of ${p.budget.totalFailureBudget} (${p.budget.remaining} left).`));
   out.push(h("h2", {}, "Waves"));
+  if (p.waves.length === 0) out.push(h("p", { class: "muted", id: "no-waves" }, "The waves are planned when the gates pass."));
   for (const w of p.waves) {
     out.push(
       h(
