@@ -15,6 +15,7 @@ const commands: Record<string, { summary: string; run: (argv: string[]) => Promi
   history: { summary: "show the desired pointers a cluster was issued", run: async (a) => (await import("./commands/history.js")).runHistory(a) },
   provenance: { summary: "show what runs where and why: revision, author, agent, release, images", run: async (a) => (await import("./commands/provenance.js")).runProvenance(a) },
   "break-glass": { summary: "open, list and close break-glass windows (audited, expiring suspensions of drift enforcement)", run: async (a) => (await import("./commands/break-glass.js")).runBreakGlass(a) },
+  promote: { summary: "record releases and promote them through the pipeline: start, show, approve, rollback, --wait", run: async (a) => (await import("./commands/promote.js")).runPromote(a) },
   context: { summary: "manage named hub connections (contexts) for the fleet commands", run: async (a) => (await import("./commands/context.js")).runContext(a) },
   demo: { summary: "walk the GitOps lab end to end on two local clusters", run: async (a) => (await import("./demo/demo.js")).runDemo(a) },
 };

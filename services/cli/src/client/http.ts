@@ -54,9 +54,7 @@ export class HubClient {
     try {
       res = await fetch(url, { method, headers, ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}), signal: AbortSignal.timeout(TIMEOUT_MS) });
     } catch (err) {
-      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      const why = cause?.code ?? cause?.message ?? (err as Error).message;
-      throw new ConnectionError(`cannot reach the hub at ${this.connection.hub} (${why})${this.connection.context ? ` — context "${this.connection.context}"` : ""}`);
+      throw this.unreachable(err);
     }
     const text = await res.text();
     let body: unknown;
@@ -65,15 +63,40 @@ export class HubClient {
     } catch {
       body = undefined;
     }
-    if (!res.ok) {
-      const e = (body as { error?: { code?: unknown; message?: unknown; location?: { field?: unknown } } } | undefined)?.error;
-      const code = typeof e?.code === "string" ? e.code : `HTTP_${res.status}`;
-      const message = typeof e?.message === "string" ? e.message : `${method} ${path} answered ${res.status} ${res.statusText}${text ? `: ${text.slice(0, 200)}` : ""}`;
-      const field = typeof e?.location?.field === "string" ? e.location.field : undefined;
-      throw new ApiError(res.status, code, message, field, res.headers.get("retry-after") ?? undefined);
-    }
+    if (!res.ok) throw apiErrorOf(res, method, path, text, body);
     if (body === undefined && text.length) throw new ApiError(res.status, "HTTP_BAD_BODY", `${method} ${path} answered something that is not JSON: ${text.slice(0, 200)}`);
     return { status: res.status, body: body as T, headers: res.headers };
+  }
+
+  /**
+   * A long-lived GET whose body is read as a stream (server-sent events): no timeout but `signal`;
+   * an error answer is an ApiError as for any call.
+   */
+  async stream(path: string, query: Query, headers: Record<string, string>, signal: AbortSignal): Promise<ReadableStream<Uint8Array>> {
+    let res: Response;
+    try {
+      res = await fetch(this.url(path, query), { headers: { authorization: `Bearer ${this.connection.token}`, accept: "text/event-stream", "user-agent": "flotilla-cli", ...headers }, signal });
+    } catch (err) {
+      if (signal.aborted) throw err;
+      throw this.unreachable(err);
+    }
+    if (!res.ok || !res.body) {
+      const text = await res.text();
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        body = undefined;
+      }
+      throw apiErrorOf(res, "GET", path, text, body);
+    }
+    return res.body;
+  }
+
+  private unreachable(err: unknown): ConnectionError {
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    const why = cause?.code ?? cause?.message ?? (err as Error).message;
+    return new ConnectionError(`cannot reach the hub at ${this.connection.hub} (${why})${this.connection.context ? ` — context "${this.connection.context}"` : ""}`);
   }
 
   async get<T>(path: string, query?: Query): Promise<T> {
@@ -89,8 +112,20 @@ export class HubClient {
   }
 }
 
-/** Exit codes: 0 ok, 1 API/server error, 2 usage, 3 not found, 4 unauthorized/forbidden, 5 --wait ended badly. */
-export const Exit = { Ok: 0, Error: 1, Usage: 2, NotFound: 3, Unauthorized: 4, WaitFailed: 5 } as const;
+/** The API's `{ error: { code, message, location? } }` (or whatever came) as an ApiError. */
+function apiErrorOf(res: Response, method: string, path: string, text: string, body: unknown): ApiError {
+  const e = (body as { error?: { code?: unknown; message?: unknown; location?: { field?: unknown } } } | undefined)?.error;
+  const code = typeof e?.code === "string" ? e.code : `HTTP_${res.status}`;
+  const message = typeof e?.message === "string" ? e.message : `${method} ${path} answered ${res.status} ${res.statusText}${text ? `: ${text.slice(0, 200)}` : ""}`;
+  const field = typeof e?.location?.field === "string" ? e.location.field : undefined;
+  return new ApiError(res.status, code, message, field, res.headers.get("retry-after") ?? undefined);
+}
+
+/**
+ * Exit codes: 0 ok, 1 API/server error, 2 usage, 3 not found, 4 unauthorized/forbidden,
+ * 5 --wait: the promotion ended in a failed state, 6 --wait: --timeout passed first.
+ */
+export const Exit = { Ok: 0, Error: 1, Usage: 2, NotFound: 3, Unauthorized: 4, WaitFailed: 5, WaitTimeout: 6 } as const;
 
 export function exitCodeOf(err: ApiError): number {
   if (err.status === 404) return Exit.NotFound;
