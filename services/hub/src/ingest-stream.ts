@@ -62,11 +62,11 @@ export async function ensureReportStream(jsm: JetStreamManager, names: WireNames
 export interface IngestConsumerOptions {
   /** Redelivery after this long without an ack (default 30 s). */
   ackWaitMs: number;
-  /** Unacknowledged messages in flight at most (default 256). */
+  /** Unacknowledged messages in flight at most (default 4096: a few batches being written and pulled). */
   maxAckPending: number;
 }
 
-export const defaultIngestConsumerOptions: IngestConsumerOptions = { ackWaitMs: 30_000, maxAckPending: 256 };
+export const defaultIngestConsumerOptions: IngestConsumerOptions = { ackWaitMs: 30_000, maxAckPending: 4096 };
 
 export async function ensureIngestConsumer(jsm: JetStreamManager, names: WireNames, opts: IngestConsumerOptions): Promise<void> {
   const mutable = {

@@ -3,13 +3,13 @@
 // - a database error → nak with a delay, JetStream redelivers (max_deliver -1: forever);
 // - a malformed report, or one for another cluster → recorded in rejected_reports, then acked;
 // - a message redelivered after a commit whose ack was lost → a duplicate, acked, no second row.
-// A backlog is written in batches (one transaction for what has already arrived), each message
-// still acked only after the commit that wrote it.
+// A backlog is written in batches (one transaction, a few multi-row statements, for what has
+// already arrived), each message still acked only after the commit that wrote it.
 import type { NatsConnection } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager, type ConsumerMessages, type JsMsg } from "@nats-io/jetstream";
 import type { Kysely } from "kysely";
-import { ErrorCode, FlotillaError, toErrorInfo, type ErrorInfo, type Report } from "@flotilla/model";
-import { ingestReport, ingestReports, recordRejectedReport, type FleetSchema, type IngestOutcome } from "@flotilla/store";
+import { ErrorCode, FlotillaError, toErrorInfo, type ErrorInfo } from "@flotilla/model";
+import { ingestReports, recordRejectedReport, type FleetSchema, type IngestOutcome } from "@flotilla/store";
 import type { WireNames } from "@flotilla/wire";
 import { batchesOf } from "./ingest-batches.js";
 import { ingestDone, ingestReceived } from "./telemetry.js";
@@ -57,8 +57,8 @@ export interface IngestHandle {
   stop(): Promise<void>;
 }
 
-/** Reports written per transaction at most when there is a backlog. */
-const BATCH_MAX = 64;
+/** Reports written per transaction at most when there is a backlog (a few multi-row statements each). */
+const BATCH_MAX = 1024;
 
 const silent: IngestLogger = { info() {}, warn() {}, error() {} };
 const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
@@ -79,6 +79,8 @@ export async function startIngest(options: IngestOptions): Promise<IngestHandle>
   let stopping = false;
 
   type Parsed = { m: JsMsg; parsed: ParsedReportMessage };
+  type Valid = { m: JsMsg; parsed: ParsedReportMessage & { ok: true } };
+  type Refused = { m: JsMsg; error: ErrorInfo; messageId: string | undefined };
 
   const handleBatch = async (batch: JsMsg[]): Promise<void> => {
     batch.forEach((m) => ingestReceived(m));
@@ -86,55 +88,53 @@ export async function startIngest(options: IngestOptions): Promise<IngestHandle>
       m,
       parsed: parseReportMessage(names, { subject: m.subject, data: m.data, messageId: m.headers?.get("Nats-Msg-Id") }),
     }));
-    const valid = items.filter((i): i is { m: JsMsg; parsed: ParsedReportMessage & { ok: true } } => i.parsed.ok);
-    // Fast path for a backlog: every valid report of the batch in one transaction, in order.
-    let written = false;
-    if (valid.length > 1) {
-      try {
-        const outcomes = await ingestReports(
-          db,
-          valid.map(({ m, parsed }) => ({ report: parsed.report, meta: { subject: m.subject, streamSeq: m.seq, messageId: parsed.messageId } })),
-        );
-        // Only now are the reports durable: acknowledge.
-        valid.forEach(({ m }, i) => {
-          m.ack();
-          counts[outcomes[i]!]++;
-          ingestDone(m, outcomes[i]!);
-        });
-        written = true;
-      } catch {
-        // Something in the batch failed: write one by one below, which finds the culprit (or
-        // naks each message if the database is down).
-      }
-    }
-    for (const { m, parsed } of items) {
-      if (!parsed.ok) await reject(m, parsed.error, parsed.messageId);
-      else if (!written) await handleOne(m, parsed.report, parsed.messageId);
-    }
+    const refused: Refused[] = [];
+    await write(
+      items.filter((i): i is Valid => i.parsed.ok),
+      refused,
+    );
+    for (const { m, parsed } of items) if (!parsed.ok) refused.push({ m, error: parsed.error, messageId: parsed.messageId });
+    // Rejections are recorded in stream order.
+    refused.sort((a, b) => a.m.seq - b.m.seq);
+    for (const r of refused) await reject(r.m, r.error, r.messageId);
   };
 
-  const handleOne = async (m: JsMsg, report: Report, messageId: string): Promise<void> => {
-    let outcome: IngestOutcome;
+  // Every valid report of the batch in one transaction, in order (a few multi-row statements, see
+  // ingestReports). If the database refuses the data of one of them, the batch is halved until the
+  // culprit is alone (and rejected after the batch), the others still written in order; any other
+  // failure (database down) hands the whole batch back to JetStream.
+  const write = async (valid: Valid[], refused: Refused[]): Promise<void> => {
+    if (valid.length === 0) return;
+    let outcomes: IngestOutcome[];
     try {
-      outcome = await ingestReport(db, report, { subject: m.subject, streamSeq: m.seq, messageId });
+      outcomes = await ingestReports(
+        db,
+        valid.map(({ m, parsed }) => ({ report: parsed.report, meta: { subject: m.subject, streamSeq: m.seq, messageId: parsed.messageId } })),
+      );
     } catch (err) {
-      // The report passed the schema but the database refuses its data: retrying cannot help.
-      if ((err instanceof FlotillaError && err.code === ErrorCode.ReportInvalid) || isDataError(err)) {
-        return reject(m, toErrorInfo(err, ErrorCode.ReportInvalid), messageId);
+      const dataRefused = (err instanceof FlotillaError && err.code === ErrorCode.ReportInvalid) || isDataError(err);
+      if (!dataRefused) return retry(valid.map((v) => v.m), err);
+      if (valid.length === 1) {
+        refused.push({ m: valid[0]!.m, error: toErrorInfo(err, ErrorCode.ReportInvalid), messageId: valid[0]!.parsed.messageId });
+        return;
       }
-      return retry(m, err);
+      const half = Math.ceil(valid.length / 2);
+      await write(valid.slice(0, half), refused);
+      return write(valid.slice(half), refused);
     }
-    // Only now is the report durable: acknowledge.
-    m.ack();
-    counts[outcome]++;
-    ingestDone(m, outcome);
+    // Only now are the reports durable: acknowledge.
+    valid.forEach(({ m }, i) => {
+      m.ack();
+      counts[outcomes[i]!]++;
+      ingestDone(m, outcomes[i]!);
+    });
   };
 
   const reject = async (m: JsMsg, error: ErrorInfo, messageId: string | undefined): Promise<void> => {
     try {
       await recordRejectedReport(db, { ...(messageId ? { messageId } : {}), subject: m.subject, streamSeq: m.seq, error, raw: m.data });
     } catch (err) {
-      return retry(m, err);
+      return retry([m], err);
     }
     m.ack();
     counts.rejected++;
@@ -142,11 +142,13 @@ export async function startIngest(options: IngestOptions): Promise<IngestHandle>
     logger.warn({ subject: m.subject, streamSeq: m.seq, error }, "report rejected");
   };
 
-  const retry = (m: JsMsg, err: unknown): void => {
-    m.nak(retryDelayMs);
-    counts.retried++;
-    ingestDone(m, "retried");
-    logger.error({ subject: m.subject, streamSeq: m.seq, err: errorText(err) }, "report write failed; redelivery requested");
+  const retry = (ms: JsMsg[], err: unknown): void => {
+    for (const m of ms) {
+      m.nak(retryDelayMs);
+      counts.retried++;
+      ingestDone(m, "retried");
+    }
+    logger.error({ streamSeqs: ms.map((m) => m.seq), err: errorText(err) }, `${ms.length} report write(s) failed; redelivery requested`);
   };
 
   // One batch at a time, in stream order: later reports of a cluster see earlier ones written.

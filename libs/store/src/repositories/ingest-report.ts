@@ -4,6 +4,7 @@
 import type { Kysely, Transaction } from "kysely";
 import type { Report } from "@flotilla/model";
 import type { FleetSchema } from "../schema.js";
+import { ingestBatchInTransaction } from "./ingest-batch.js";
 import { writeDrift } from "./write-drift.js";
 import { writeHeartbeat } from "./write-heartbeat.js";
 import type { WriteOutcome } from "./write-outcome.js";
@@ -26,7 +27,9 @@ export async function ingestReport(db: Kysely<FleetSchema>, report: Report, meta
 }
 
 /**
- * Writes several reports, in order, in one transaction (one commit instead of one per report).
+ * Writes several reports, in order, in one transaction (one commit instead of one per report) with
+ * a few multi-row statements per batch; the outcome and the rows are those of writing them one by
+ * one in order.
  * All or nothing: if any write fails, nothing is written and the error is thrown; the caller can
  * then write them one by one to find the culprit.
  */
@@ -35,11 +38,9 @@ export async function ingestReports(
   items: readonly { report: Report; meta: IngestMeta }[],
 ): Promise<IngestOutcome[]> {
   if (items.length === 0) return [];
-  return db.transaction().execute(async (trx) => {
-    const outcomes: IngestOutcome[] = [];
-    for (const { report, meta } of items) outcomes.push(await ingestInTransaction(trx, report, meta));
-    return outcomes;
-  });
+  if (items.length === 1) return [await ingestReport(db, items[0]!.report, items[0]!.meta)];
+  // Multi-row statements, same result as writing them one by one (see ingest-batch.ts).
+  return db.transaction().execute((trx) => ingestBatchInTransaction(trx, items));
 }
 
 async function ingestInTransaction(trx: Transaction<FleetSchema>, report: Report, meta: IngestMeta): Promise<IngestOutcome> {
