@@ -5,7 +5,7 @@
 // it), and the promotion is read again at each (re)connect, so no state change is missed.
 import { ApiError, ConnectionError, Exit, type HubClient } from "../client/http.js";
 import { readSse } from "../client/sse.js";
-import { progressLine } from "./promote-progress.js";
+import { eventText, progressLine } from "./promote-progress.js";
 import type { PromotionDetail, PromotionEvent } from "./promote-types.js";
 
 const SUCCEEDED = ["Succeeded", "SucceededWithExceptions"];
@@ -48,6 +48,7 @@ export async function waitForPromotion(client: HubClient, id: string, opts: Wait
   let lastEventId: string | undefined;
   let state = "unknown";
   let failures = 0;
+  let lastGates: string | undefined;
   const finish = (p: { state: string; reason: string | null }, code: number): number => {
     log(`promotion ${id} ended ${p.state}${p.reason ? `: ${p.reason}` : ""}${code === Exit.Ok ? "" : ` — see flotilla promote show ${id}`}`);
     return code;
@@ -72,7 +73,12 @@ export async function waitForPromotion(client: HubClient, id: string, opts: Wait
         for await (const sse of readSse(body, alive)) {
           if (sse.id !== undefined) lastEventId = sse.id;
           const e = JSON.parse(sse.data) as PromotionEvent;
-          if (e.at >= opts.since) log(progressLine(e));
+          if (e.at >= opts.since) {
+            // A gate re-evaluated to the same verdicts says nothing new: one line per change.
+            const text = eventText(e);
+            if (e.type !== "gate-changed" || text !== lastGates) log(progressLine(e));
+            if (e.type === "gate-changed") lastGates = text;
+          }
           if (e.type === "state-changed") {
             // A replayed old change (Halted, then resumed) is history: the promotion's state decides.
             if (waitVerdict(String(e.data.to)) !== undefined) {
