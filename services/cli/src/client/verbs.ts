@@ -24,8 +24,13 @@ export function groupUsage(group: string, summary: string, verbs: Verb[]): strin
 export async function runVerbs(group: string, summary: string, verbs: Verb[], argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const [first, second] = argv;
   if (first === undefined || first === "--help" || first === "-h" || first === "help") {
+    // Asked for: stdout, exit 0. No verb at all is a usage error: stderr, exit 2.
+    if (first === undefined) {
+      console.error(groupUsage(group, summary, verbs));
+      return 2;
+    }
     console.log(groupUsage(group, summary, verbs));
-    return first === undefined ? 2 : 0;
+    return 0;
   }
   const two = second !== undefined ? verbs.find((v) => v.name === `${first} ${second}`) : undefined;
   const verb = two ?? verbs.find((v) => v.name === first);
