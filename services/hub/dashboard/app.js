@@ -40,10 +40,10 @@ function append(el, children) {
 }
 
 const STATE_CLASS = {
-  ok: ["Synced", "Healthy", "Succeeded", "Done", "pass", "closed", "reverted", "created", "configured", "unchanged", "ended"],
+  ok: ["Synced", "Healthy", "Succeeded", "Done", "pass", "closed", "reverted", "created", "configured", "unchanged", "ended", "approve"],
   info: ["Applying", "Progressing", "Issued", "Running", "Verifying", "Settled", "pending", "Pending", "Waiting", "active", "started"],
   warn: ["OutOfSync", "Suspended", "Paused", "SucceededWithExceptions", "Skipped", "open", "left", "blocked-by-break-glass", "expired", "Unknown", "skipped"],
-  bad: ["Failed", "Degraded", "Missing", "TimedOut", "Regressed", "Halted", "Errored", "Aborted", "Rejected", "fail", "fight", "revert-failed", "failed"],
+  bad: ["Failed", "Degraded", "Missing", "TimedOut", "Regressed", "Halted", "Errored", "Aborted", "Rejected", "fail", "fight", "revert-failed", "failed", "reject"],
 };
 function badge(value, label) {
   const text = value ?? "—";
@@ -63,6 +63,8 @@ function ago(d) {
   const text = abs < 60 ? `${abs}s` : abs < 3600 ? `${Math.round(abs / 60)}m` : abs < 86400 ? `${Math.round(abs / 3600)}h` : `${Math.round(abs / 86400)}d`;
   return s >= 0 ? `${text} ago` : `in ${text}`;
 }
+/** `registry/name@sha256:0123456789ab…`: the digest's head; the whole reference is the title. */
+const shortImage = (ref) => ref.replace(/@sha256:([0-9a-f]{12})[0-9a-f]{52}$/, "@sha256:$1…");
 const clusterLink = (name) => h("a", { href: `#/clusters/${encodeURIComponent(name)}` }, name);
 const promotionLink = (id) => h("a", { href: `#/promotions/${encodeURIComponent(id)}` }, id);
 const objectRef = (o) => `${o.kind} ${o.namespace ? `${o.namespace}/` : ""}${o.name}${o.group ? ` (${o.group})` : ""}`;
@@ -86,6 +88,12 @@ function table({ caption, columns, rows, empty = "None.", rowHeader = false, att
 }
 function facts(pairs) {
   return h("dl", { class: "facts" }, pairs.filter(Boolean).map(([k, v]) => [h("dt", {}, k), h("dd", {}, v ?? "—")]));
+}
+/** Facts in two columns of pairs, for pages with many of them. */
+function facts2(pairs) {
+  const el = facts(pairs);
+  el.classList.add("two");
+  return el;
 }
 function withAttrs(cells, attrs) {
   cells.attrs = attrs;
@@ -383,7 +391,7 @@ async function clusterView(ctx, name) {
           objectRef(o),
           [badge(o.action), o.reason ? h("span", { class: "muted" }, ` ${o.reason}`) : null, o.message ? h("div", { class: "muted" }, o.message) : null],
           [badge(o.health), o.healthReason ? h("span", { class: "muted" }, ` ${o.healthReason}`) : null],
-          o.images.length ? o.images.map((i) => h("div", {}, mono(i))) : "—",
+          o.images.length ? o.images.map((i) => h("div", {}, mono(shortImage(i), i))) : "—",
           time(o.updatedAt),
         ]),
       }),
@@ -547,14 +555,17 @@ async function promotionView(ctx, id, events) {
   const release = typeof p.release === "object" ? p.release : null;
   const out = [h("h1", {}, `Promotion ${p.id}`)];
   out.push(
-    facts([
+    facts2([
       ["State", h("span", { id: "promotion-state" }, badge(p.state))],
       p.reason ? ["Reason", p.reason] : null,
       p.error ? ["Error", JSON.stringify(p.error)] : null,
       ["App", p.app],
       ["Environment", p.environment],
       ["Release", [mono(p.releaseId), release?.note ? ` — ${release.note}` : ""]],
-      release ? ["Images", release.images.map((i) => h("div", {}, mono(`${i.name}${i.digest ? `@${i.digest}` : `:${i.tag}`}`)))] : null,
+      release ? ["Images", release.images.map((i) => {
+            const ref = `${i.name}${i.digest ? `@${i.digest}` : `:${i.tag}`}`;
+            return h("div", {}, mono(shortImage(ref), ref));
+          })] : null,
       ["Kind", `${p.kind}${p.rollbackOf ? ` of ${p.rollbackOf}` : ""}`],
       ["Requested by", `${p.requestedBy}${p.auto ? " (auto-promotion)" : ""}`],
       ["Created", time(p.createdAt)],
@@ -570,7 +581,7 @@ async function promotionView(ctx, id, events) {
       attrs: { class: "gates" },
       columns: ["Gate", "Verdict", "Why", "Until"],
       rowHeader: true,
-      empty: "No gates evaluated yet.",
+      empty: p.state === "Pending" ? "No gates evaluated yet." : "No gate holds this promotion.",
       rows: (p.gates ?? []).map((g) => [g.gate, badge(g.verdict), g.message, g.until ? time(g.until) : "—"]),
     }),
   );

@@ -99,8 +99,10 @@ describe("the web dashboard in a browser", () => {
   let release: string;
 
   const viewerToken = () => fleet.tokens.get("vic")!;
-  const shoot = async (name: string, fullPage = false) => {
-    await page.screenshot({ path: join(shots, `dashboard-${name}.png`), fullPage });
+  /** The viewport, or the page's top `height` pixels: enough to show the view, small files. */
+  const shoot = async (name: string, height?: number) => {
+    const clip = height ? { x: 0, y: 0, width: page.viewportSize()!.width, height } : undefined;
+    await page.screenshot({ path: join(shots, `dashboard-${name}.png`), ...(clip ? { fullPage: true, clip } : {}) });
   };
   /** Navigates by hash inside the open page (no reload) and waits for the view to paint. */
   const show = async (hash: string, view: string) => {
@@ -261,7 +263,7 @@ describe("the web dashboard in a browser", () => {
     expect(await page.locator("table.commits tbody tr").count()).toBe(2);
     expect(await page.locator('[data-wave="canary"] h3 .badge').textContent()).toBe("Done");
     expect(await page.locator("#budget").textContent()).toContain("0 failed");
-    await shoot("promotion", true);
+    await shoot("promotion", 1000);
   });
 
   it("shows the drift ledger with its filters and More, a cluster's page and the break-glass windows", async () => {
@@ -338,11 +340,12 @@ describe("the web dashboard in a browser", () => {
     const text = (await page.locator("#view").textContent()) ?? "";
     expect(text).toContain(`Promote web ${release} to prod: wave 2/2 (rest)`);
     expect(text).toMatch(/Agent\s*prod-b\//);
-    expect(await page.locator('table[data-app="web"] tbody').textContent()).toContain(`ghcr.io/acme/web@${DIGEST}`);
+    // The image by its digest's head, the whole reference in the title.
+    expect(await page.locator(`table[data-app="web"] code[title="ghcr.io/acme/web@${DIGEST}"]`).textContent()).toBe(`ghcr.io/acme/web@sha256:${"3".repeat(12)}…`);
     expect(await page.locator('table[data-app="settings"] tbody').textContent()).toContain(`ConfigMap ${nsOf("prod-b")}/settings`);
     expect(await page.locator("table.pointers tbody tr").count()).toBe(2);
     expect(await page.locator("table.drift tbody tr").count()).toBe(1);
-    await shoot("cluster", true);
+    await shoot("cluster", 1000);
 
     // Break-glass: prod-c's window is active; prod-a's ended early, dev-a's expired.
     await show("#/break-glass", "break-glass");
