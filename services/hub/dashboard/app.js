@@ -755,6 +755,7 @@ async function render() {
 
   // Live views repaint (debounced) on each promotion event.
   let timer;
+  const gatesSeen = new Map();
   streamEvents({
     promotion: liveFilter,
     signal: controller.signal,
@@ -762,6 +763,13 @@ async function render() {
       if (!controller.signal.aborted) setLive(state, err);
     },
     onEvent: ({ id, type, event }) => {
+      // The controller may record the same gate verdicts again on each tick of a waiting
+      // promotion: only a change is news.
+      if (type === "gate-changed") {
+        const key = JSON.stringify(event.data?.gates ?? null);
+        if (gatesSeen.get(event.promotionId) === key) return;
+        gatesSeen.set(event.promotionId, key);
+      }
       if (liveFilter) events.push({ id: Number(id), type, actor: event.actor, at: event.at, data: event.data });
       clearTimeout(timer);
       timer = setTimeout(() => void paint(false), 150);

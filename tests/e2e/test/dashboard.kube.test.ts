@@ -177,6 +177,9 @@ describe("the web dashboard in a browser", () => {
     const res = await fetch(new URL("/ui", fleet.hub.url));
     expect(res.status).toBe(200);
     expect(res.headers.get("content-security-policy")).toContain("script-src 'self'");
+    expect((await fetch(new URL("/ui/app.js", fleet.hub.url))).headers.get("content-type")).toBe("text/javascript; charset=utf-8");
+    // Only the dashboard's own files: nothing else of the hub's directory is reachable.
+    for (const path of ["/ui/package.json", "/ui/..%2Fpackage.json", "/ui/dashboard.ts"]) expect((await fetch(new URL(path, fleet.hub.url))).status, path).toBe(404);
     const context = await browser.newContext({ viewport: { width: 1180, height: 420 } });
     const other = await context.newPage();
     await other.goto(new URL("/ui#/fleet", fleet.hub.url).href);
