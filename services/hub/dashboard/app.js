@@ -12,6 +12,9 @@
 // EventSource, which cannot send the Authorization header.
 
 const TOKEN_KEY = "flotilla.token";
+// The newest promotion event this tab has seen: the fleet and list views only need to know that
+// something changed since, not the whole history again.
+const EVENT_KEY = "flotilla.lastEventId";
 const view = document.getElementById("view");
 const alertBox = document.getElementById("alert");
 const liveBox = document.getElementById("live");
@@ -174,8 +177,8 @@ function clearError() {
  * Authorization header; reconnects with Last-Event-ID after a drop. Calls onEvent({id, type,
  * data}) per event and onState("live" | "reconnecting" | "refused", error?) as the connection goes.
  */
-function streamEvents({ promotion, signal, onEvent, onState }) {
-  let last = 0;
+function streamEvents({ promotion, from = 0, signal, onEvent, onState }) {
+  let last = from;
   const run = async () => {
     let backoff = 500;
     while (!signal.aborted) {
@@ -758,11 +761,13 @@ async function render() {
   const gatesSeen = new Map();
   streamEvents({
     promotion: liveFilter,
+    from: liveFilter ? 0 : Number(sessionStorage.getItem(EVENT_KEY)) || 0,
     signal: controller.signal,
     onState: (state, err) => {
       if (!controller.signal.aborted) setLive(state, err);
     },
     onEvent: ({ id, type, event }) => {
+      if (!liveFilter && id) sessionStorage.setItem(EVENT_KEY, id);
       // The controller may record the same gate verdicts again on each tick of a waiting
       // promotion: only a change is news.
       if (type === "gate-changed") {
