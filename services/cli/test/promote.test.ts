@@ -11,6 +11,8 @@ import { startPromotionHub, type PromotionHub } from "./promotion-hub.js";
 import type { PromotionDetail } from "../src/commands/promote-types.js";
 
 let fleet: PromotionHub;
+// Source revisions are commit-like hex: the hub reads lock files back as YAML 1.1, which takes a
+// short string such as "e5" for something else and then fails the render of the whole revision.
 const D1 = `sha256:${"1".repeat(64)}`;
 const D2 = `sha256:${"2".repeat(64)}`;
 const D3 = `sha256:${"3".repeat(64)}`;
@@ -260,7 +262,7 @@ describe("flotilla promote", () => {
   });
 
   it("--timeout ends the wait with exit 6 while the promotion goes on; cancel, then a second cancel is exit 1", async () => {
-    const created = await flotilla(["promote", "release", "create", "--app", "shop", "--commit", "b2", "--image", `ghcr.io/acme/shop@${D2}`, "-o", "json"], fleet.env("promoter"));
+    const created = await flotilla(["promote", "release", "create", "--app", "shop", "--commit", "f2".repeat(20), "--image", `ghcr.io/acme/shop@${D2}`, "-o", "json"], fleet.env("promoter"));
     expect(created.status, created.stderr).toBe(0);
     const r2 = (JSON.parse(created.stdout) as { release: { id: string } }).release.id;
     const r = await flotilla(["promote", "start", "--release", r2, "--env", "prod", "--wait", "--timeout", "1s", "-o", "json"], fleet.env("promoter"));
@@ -278,7 +280,7 @@ describe("flotilla promote", () => {
   });
 
   it("sends an Idempotency-Key: the same key answers once, another body with it is refused", async () => {
-    const args = ["promote", "release", "create", "--app", "shop", "--commit", "c3", "--image", `ghcr.io/acme/shop@${D2}`, "--idempotency-key", "build-4711"];
+    const args = ["promote", "release", "create", "--app", "shop", "--commit", "f3".repeat(20), "--image", `ghcr.io/acme/shop@${D2}`, "--idempotency-key", "build-4711"];
     const first = await flotilla(args, fleet.env("promoter"));
     expect(first.status, first.stderr).toBe(0);
     expect(first.stderr).toBe("");
@@ -291,10 +293,30 @@ describe("flotilla promote", () => {
     expect(other.stderr).toContain("FLOTILLA_ERR_IDEMPOTENCY_KEY_REUSED");
   });
 
+  it("skip takes a failed cluster out, and resume --wait then ends SucceededWithExceptions (exit 0)", async () => {
+    fleet.behaviour.set("qa-1", "degraded");
+    const created = await fleet.call<{ release: { id: string } }>("POST", "/v1/releases", "promoter", { app: "shop", sourceRevision: "f5".repeat(20), images: [{ name: "ghcr.io/acme/shop", digest: D2 }] });
+    const halted = await flotilla(["promote", "start", "--release", created.body.release.id, "--env", "qa", "--wait", "--timeout", "90s", "-o", "json"], fleet.env("promoter"));
+    expect(halted.status, halted.stderr).toBe(5);
+    const id = (JSON.parse(halted.stdout) as { promotion: PromotionDetail }).promotion.id;
+    const pause = await flotilla(["promote", "pause", id], fleet.env("promoter"));
+    expect(pause.status).toBe(1);
+    expect(pause.stderr).toContain("FLOTILLA_ERR_PROMOTION_STATE");
+    const skip = await flotilla(["promote", "skip", id, "--cluster", "qa-1", "--reason", "known bad node"], fleet.env("promoter"));
+    expect(skip.status, skip.stderr).toBe(0);
+    expect(skip.stdout).toMatch(new RegExp(`^skipped qa-1 in ${id} `));
+    const resumed = await flotilla(["promote", "resume", id, "--wait", "--timeout", "90s"], fleet.env("promoter"));
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toContain("state Halted → Running by pam");
+    expect(resumed.stderr).not.toContain("ended Halted");
+    expect(resumed.stderr).toMatch(new RegExp(`promotion ${id} ended SucceededWithExceptions: 0 failed and 1 skipped cluster\\(s\\) within budget\n$`));
+    fleet.behaviour.set("qa-1", "healthy");
+  });
+
   it("--wait survives a dropped event stream: it reconnects with Last-Event-ID and prints each event once", async () => {
     const proxy = await startDropProxy(fleet.hub.url);
     try {
-      const created = await fleet.call<{ release: { id: string } }>("POST", "/v1/releases", "promoter", { app: "shop", sourceRevision: "d4", images: [{ name: "ghcr.io/acme/shop", digest: D3 }] });
+      const created = await fleet.call<{ release: { id: string } }>("POST", "/v1/releases", "promoter", { app: "shop", sourceRevision: "f4".repeat(20), images: [{ name: "ghcr.io/acme/shop", digest: D3 }] });
       const r = await flotilla(["promote", "start", "--release", created.body.release.id, "--env", "dev", "--wait", "--timeout", "90s"], fleet.env("promoter", { FLOTILLA_HUB_URL: proxy.url }));
       expect(r.status, r.stderr).toBe(0);
       expect(proxy.drops).toBe(1);
