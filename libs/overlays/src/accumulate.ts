@@ -212,8 +212,8 @@ export class Accumulator {
     applyPatchesStrategicMerge(rs, k, this.loader);
     applyPatches(rs, k, this.loader);
     if (k.namespace) applyNamespace(rs, k.namespace, config.namespace, k.file);
-    if (k.namePrefix) applyNamePrefix(rs, k.namePrefix);
-    if (k.nameSuffix) applyNameSuffix(rs, k.nameSuffix);
+    if (k.namePrefix) applyNamePrefix(rs, k.namePrefix, config.namePrefix);
+    if (k.nameSuffix) applyNameSuffix(rs, k.nameSuffix, config.nameSuffix);
     applyLabels(rs, k.labels, k.commonLabels, config, k.file);
     applyAnnotations(rs, k.commonAnnotations, config, k.file);
     applyPatchesJson6902(rs, k, this.loader);

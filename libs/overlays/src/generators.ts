@@ -16,8 +16,9 @@ interface Entry {
 
 export function generate(k: Kustomization, loader: Loader): Resource[] {
   const out: Resource[] = [];
-  k.configMapGenerator.forEach((args, i) => out.push(generateOne(k, args, false, `configMapGenerator[${i}]`, loader)));
-  k.secretGenerator.forEach((args, i) => out.push(generateOne(k, args, true, `secretGenerator[${i}]`, loader)));
+  const global = k.generatorOptions;
+  k.configMapGenerator.forEach((args, i) => out.push(generateOne(k, args, false, `configMapGenerator[${i}]`, loader, global)));
+  k.secretGenerator.forEach((args, i) => out.push(generateOne(k, args, true, `secretGenerator[${i}]`, loader, global)));
   return out;
 }
 
@@ -32,7 +33,21 @@ function mergeOptions(local: GeneratorOptions | undefined, global: GeneratorOpti
   return o;
 }
 
-function generateOne(k: Kustomization, args: GeneratorArgs, secret: boolean, field: string, loader: Loader): Resource {
+/** What a generator's files resolve against: the kustomization's directory, and the file errors name. */
+export type GeneratorSite = Pick<Kustomization, "dir" | "file">;
+
+/**
+ * One ConfigMap or Secret. `global` is the kustomization's generatorOptions (none for a
+ * generator plugin config, which kustomize gives only its own options).
+ */
+export function generateOne(
+  k: GeneratorSite,
+  args: GeneratorArgs,
+  secret: boolean,
+  field: string,
+  loader: Loader,
+  global: GeneratorOptions | undefined,
+): Resource {
   const kindName = secret ? "Secret" : "ConfigMap";
   const entries = collectEntries(k, args, field, loader);
   const seen = new Set<string>();
@@ -43,7 +58,7 @@ function generateOne(k: Kustomization, args: GeneratorArgs, secret: boolean, fie
     seen.add(e.key);
   }
 
-  const options = mergeOptions(args.options, k.generatorOptions);
+  const options = mergeOptions(args.options, global);
   const metadata: KubeObject["metadata"] = { name: args.name };
   if (args.namespace) metadata.namespace = args.namespace;
   if (options.labels && Object.keys(options.labels).length > 0) metadata.labels = { ...options.labels };
@@ -69,7 +84,7 @@ function generateOne(k: Kustomization, args: GeneratorArgs, secret: boolean, fie
   return res;
 }
 
-function collectEntries(k: Kustomization, args: GeneratorArgs, field: string, loader: Loader): Entry[] {
+function collectEntries(k: GeneratorSite, args: GeneratorArgs, field: string, loader: Loader): Entry[] {
   const entries: Entry[] = [];
   for (const lit of args.literals) {
     const eq = lit.indexOf("=");

@@ -22,6 +22,8 @@ import { documentsOfText } from "./parse-cache.js";
 import { isPlainObject } from "./yaml-io.js";
 
 type Where = { file: string; field: string };
+/** What a patch's files resolve against: the kustomization's directory, and the file errors name. */
+export type PatchSite = Pick<Kustomization, "dir" | "file">;
 
 interface LoadedPatch {
   where: Where;
@@ -38,7 +40,7 @@ interface PatchText {
   parse: () => unknown[];
 }
 
-function loadPatchText(k: Kustomization, entry: { path?: string; patch?: string }, field: string, loader: Loader): PatchText {
+function loadPatchText(k: PatchSite, entry: { path?: string; patch?: string }, field: string, loader: Loader): PatchText {
   if (entry.path) {
     const path = resolveFileInKustomization(k.dir, entry.path, k.file, field);
     const from = { file: k.file, field };
@@ -231,29 +233,57 @@ function applyJson6902WithAnnotations(obj: KubeObject, ops: unknown[]): KubeObje
 
 const NO_OPTIONS: PatchEntry["options"] = { allowNameChange: false, allowKindChange: false };
 
+/** Heuristic for a patchesStrategicMerge entry: a file path unless it is obviously inline YAML. */
+export function looksInline(entry: string): boolean {
+  return entry.includes("\n") || /^\s*[\w$.-]+\s*:\s/.test(entry) || entry.trim().startsWith("{");
+}
+
+/** One strategic-merge patch source (file or inline text) applied to the objects its documents name. */
+export function applyStrategicMergeEntry(
+  resources: Resource[],
+  k: PatchSite,
+  entry: { path?: string; patch?: string },
+  where: Where,
+  loader: Loader,
+  what = "patchesStrategicMerge entries",
+): void {
+  const loaded = classify(loadPatchText(k, entry, where.field, loader), where);
+  if (!loaded.smp) throw renderFailed(`${what} must be strategic merge patches`, where);
+  applyLoaded(resources, loaded, undefined, NO_OPTIONS);
+}
+
+/** One `patches:` entry: a strategic-merge or JSON 6902 patch, for its target or the objects it names. */
+export function applyPatchEntry(resources: Resource[], k: PatchSite, entry: PatchEntry, where: Where, loader: Loader): void {
+  applyLoaded(resources, classify(loadPatchText(k, entry, where.field, loader), where), entry.target, entry.options);
+}
+
+/** One JSON 6902 patch (file or inline operations) applied to the objects its target selects. */
+export function applyJson6902Entry(
+  resources: Resource[],
+  k: PatchSite,
+  entry: Json6902Entry,
+  where: Where,
+  loader: Loader,
+  what = "patchesJson6902 entries",
+): void {
+  const loaded = classify(loadPatchText(k, entry, where.field, loader), where);
+  if (!loaded.json6902) throw renderFailed(`${what} must be lists of JSON 6902 operations`, where);
+  applyLoaded(resources, loaded, entry.target, NO_OPTIONS);
+}
+
 export function applyPatchesStrategicMerge(resources: Resource[], k: Kustomization, loader: Loader): void {
   k.patchesStrategicMerge.forEach((entry, i) => {
-    const field = `patchesStrategicMerge[${i}]`;
-    // An entry is a file path unless it is obviously inline YAML.
-    const inline = entry.includes("\n") || /^\s*[\w$.-]+\s*:\s/.test(entry) || entry.trim().startsWith("{");
-    const loaded = classify(loadPatchText(k, inline ? { patch: entry } : { path: entry }, field, loader), { file: k.file, field });
-    if (!loaded.smp) throw renderFailed("patchesStrategicMerge entries must be strategic merge patches", { file: k.file, field });
-    applyLoaded(resources, loaded, undefined, NO_OPTIONS);
+    const where = { file: k.file, field: `patchesStrategicMerge[${i}]` };
+    applyStrategicMergeEntry(resources, k, looksInline(entry) ? { patch: entry } : { path: entry }, where, loader);
   });
 }
 
 export function applyPatches(resources: Resource[], k: Kustomization, loader: Loader): void {
-  k.patches.forEach((entry, i) => {
-    const field = `patches[${i}]`;
-    applyLoaded(resources, classify(loadPatchText(k, entry, field, loader), { file: k.file, field }), entry.target, entry.options);
-  });
+  k.patches.forEach((entry, i) => applyPatchEntry(resources, k, entry, { file: k.file, field: `patches[${i}]` }, loader));
 }
 
 export function applyPatchesJson6902(resources: Resource[], k: Kustomization, loader: Loader): void {
-  k.patchesJson6902.forEach((entry: Json6902Entry, i) => {
-    const field = `patchesJson6902[${i}]`;
-    const loaded = classify(loadPatchText(k, entry, field, loader), { file: k.file, field });
-    if (!loaded.json6902) throw renderFailed("patchesJson6902 entries must be lists of JSON 6902 operations", { file: k.file, field });
-    applyLoaded(resources, loaded, entry.target, NO_OPTIONS);
-  });
+  k.patchesJson6902.forEach((entry, i) =>
+    applyJson6902Entry(resources, k, entry, { file: k.file, field: `patchesJson6902[${i}]` }, loader),
+  );
 }

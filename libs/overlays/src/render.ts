@@ -6,7 +6,7 @@
 // nameSuffix, commonLabels, labels, commonAnnotations, images, replicas, patches,
 // patchesStrategicMerge, patchesJson6902, configMapGenerator, secretGenerator, generatorOptions,
 // replacements, sortOptions, vars, buildMetadata (originAnnotations, managedByLabel),
-// configurations (except custom namePrefix/nameSuffix specs).
+// configurations (field specs of every transformer, namePrefix/nameSuffix included).
 // Refused with an error naming file and field: remote bases, crds, openapi, the
 // generators/transformers/validators plugins, helm*, buildMetadata transformerAnnotations, and
 // any field kustomize itself does not know.

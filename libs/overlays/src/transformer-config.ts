@@ -11,11 +11,14 @@ import {
   VAR_REFERENCE_SPECS,
   type NameReference,
 } from "./builtin-config.js";
-import { unsupported } from "./errors.js";
 import { FieldReader } from "./field-reader.js";
 import type { FieldSpec } from "./field-spec.js";
+import { NAME_AFFIX_SPECS } from "./transformers/name-affix.js";
 
 export interface TransformerConfig {
+  /** Fields namePrefix / nameSuffix change (kustomize's default: metadata/name of every object). */
+  namePrefix: FieldSpec[];
+  nameSuffix: FieldSpec[];
   /** Namespace fields besides metadata.namespace. */
   namespace: FieldSpec[];
   commonLabels: FieldSpec[];
@@ -31,6 +34,8 @@ export interface TransformerConfig {
 
 export function defaultTransformerConfig(): TransformerConfig {
   return {
+    namePrefix: [...NAME_AFFIX_SPECS],
+    nameSuffix: [...NAME_AFFIX_SPECS],
     namespace: [...NAMESPACE_SPECS],
     commonLabels: [...COMMON_LABEL_SPECS],
     templateLabels: [...TEMPLATE_LABEL_SPECS],
@@ -76,6 +81,8 @@ export function mergeTransformerConfig(a: TransformerConfig, b: Partial<Transfor
     else refs.push({ target: nr.target, referrers: [...nr.referrers] });
   }
   return {
+    namePrefix: mergeSpecs(a.namePrefix, b.namePrefix ?? []),
+    nameSuffix: mergeSpecs(a.nameSuffix, b.nameSuffix ?? []),
     namespace: mergeSpecs(a.namespace, b.namespace ?? []),
     commonLabels: mergeSpecs(a.commonLabels, b.commonLabels ?? []),
     templateLabels: mergeSpecs(a.templateLabels, b.templateLabels ?? []),
@@ -116,13 +123,10 @@ export function parseTransformerConfig(raw: unknown, file: string): Partial<Tran
     "images",
     "replicas",
   ]);
-  for (const key of ["namePrefix", "nameSuffix"]) {
-    if (r.list(key).length > 0) {
-      throw unsupported(file, key, `custom ${key} field specs are not supported; only metadata.name gets prefixes and suffixes`);
-    }
-  }
   const specs = (key: string) => r.list(key).map((v, i) => parseSpec(r.sub(v, `${key}[${i}]`)));
   return {
+    namePrefix: specs("namePrefix"),
+    nameSuffix: specs("nameSuffix"),
     namespace: specs("nameSpace"),
     commonLabels: specs("commonLabels"),
     templateLabels: specs("templateLabels"),

@@ -7,7 +7,8 @@ import type { Resource } from "../resource.js";
 import type { TransformerConfig } from "../transformer-config.js";
 import { isPlainObject } from "../yaml-io.js";
 
-function setPairs(resources: Resource[], pairs: Record<string, string>, specs: FieldSpec[], file: string, field: string): void {
+/** Sets every pair in every map the field specs reach (creating maps where a spec says create). */
+export function setPairs(resources: Resource[], pairs: Record<string, string>, specs: FieldSpec[], file: string, field: string): void {
   const keys = Object.keys(pairs).sort();
   if (keys.length === 0) return;
   for (const r of resources) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { find, loose, render, renderError } from "./helpers.js";
+import { find, loose, render } from "./helpers.js";
 
 // A base declares, for its custom resource, which fields hold names, labels, images and so on;
 // the overlay's transformers use that. Expected values from `kubectl kustomize` (v5.5).
@@ -46,9 +46,9 @@ describe("configurations", () => {
     });
   });
 
-  it("refuse custom namePrefix field specs", () => {
-    const err = renderError({ ...files, "base/kustomizeconfig.yaml": "namePrefix:\n- {path: spec/x}\n" }, "o");
-    expect(err.file).toBe("base/kustomizeconfig.yaml");
-    expect(err.field).toBe("namePrefix");
+  it("prefix the fields custom namePrefix field specs name, as kubectl kustomize does", () => {
+    const app = loose(find(render({ ...files, "base/kustomizeconfig.yaml": `${config}namePrefix:\n- {path: spec/label, kind: MyApp}\n`,
+      "base/app.yaml": "apiVersion: example.com/v1\nkind: MyApp\nmetadata: {name: app}\nspec:\n  label: x\n" }, "o"), "MyApp", "p-app"));
+    expect(app.spec).toMatchObject({ label: "p-x" });
   });
 });
