@@ -1,6 +1,7 @@
 // Building one kustomization, in kustomize's order: resources (files and nested kustomizations),
-// generators, components, then the built-in transformers (patches, namespace, prefix/suffix,
-// labels, annotations, JSON 6902 patches, replicas, images, replacements).
+// generators (configMapGenerator, secretGenerator, then `generators:` plugins), components, then
+// the built-in transformers (patches, namespace, prefix/suffix, labels, annotations, JSON 6902
+// patches, replicas, images, replacements) and last the `transformers:` plugins.
 import { ErrorCode } from "@flotilla/model";
 import { OverlayError, renderFailed } from "./errors.js";
 import { generate } from "./generators.js";
@@ -23,7 +24,14 @@ import { applyNamespace } from "./transformers/namespace.js";
 import { applyReplacements } from "./transformers/replacements.js";
 import { applyReplicas } from "./transformers/replicas.js";
 import { addVars, bindVars, type VarDecl } from "./vars.js";
-import { toKubeObjects } from "./yaml-io.js";
+import { isPlainObject, toKubeObjects } from "./yaml-io.js";
+import { documentsOfText } from "./parse-cache.js";
+import {
+  parseGeneratorConfig,
+  parseTransformerConfig as parsePluginTransformer,
+  type PluginObject,
+} from "./plugins/plugin-config.js";
+import { runGeneratorPlugin, runTransformerPlugin } from "./plugins/run-plugins.js";
 
 /** The transformer configuration being collected for one build (shared with components). */
 export interface ConfigHolder {
@@ -51,6 +59,7 @@ export class Accumulator {
       // As in kustomize ≥ 5.1: this kustomization's generators run before its components, so a
       // component's transformers also see (and can merge into) what the generators made.
       for (const res of generate(k, this.loader)) this.appendGenerated(k, res, into);
+      this.runGenerators(k, into);
       for (const [i, entry] of k.components.entries()) this.addComponent(k, entry, `components[${i}]`, into, config);
       this.transform(k, into, config.value);
       bindVars(k.vars, into, config.vars, "vars");
@@ -220,6 +229,57 @@ export class Accumulator {
     applyReplicas(rs, k.replicas, config.replicas, k.file);
     applyImages(rs, k.images, config.images);
     applyReplacements(rs, this.replacementsOf(k), k.file);
+    // `transformers:` run after all of the above, in the order listed.
+    for (const { config, field } of this.pluginObjects(k, "transformers")) {
+      const c = listedIn(k, field, () => parsePluginTransformer(config));
+      listedIn(k, field, () => runTransformerPlugin(rs, c, k, field, this.loader));
+    }
+  }
+
+  /** `generators:` run after configMapGenerator/secretGenerator; their objects merge or replace the same way. */
+  private runGenerators(k: Kustomization, into: Resource[]): void {
+    for (const { config, field } of this.pluginObjects(k, "generators")) {
+      const c = listedIn(k, field, () => parseGeneratorConfig(config));
+      const res = listedIn(k, field, () => runGeneratorPlugin(c, k, field, this.loader));
+      this.appendGenerated(k, res, into);
+    }
+  }
+
+  /**
+   * The plugin configs of a `generators:` / `transformers:` list, as kustomize reads them: an
+   * entry that is YAML of objects is an inline config; else a file of configs, or a directory
+   * whose kustomization builds to configs (with its own transformers applied to them).
+   */
+  private pluginObjects(k: Kustomization, role: "generators" | "transformers"): Array<{ config: PluginObject; field: string }> {
+    const out: Array<{ config: PluginObject; field: string }> = [];
+    k[role].forEach((entry, i) => {
+      const field = `${role}[${i}]`;
+      const where = { file: k.file, field };
+      const inline = inlineObjects(entry, k.file);
+      if (inline) {
+        for (const raw of listedIn(k, field, () => toKubeObjects(inline, k.file))) out.push({ config: { raw, source: k.file }, field });
+        return;
+      }
+      if (looksRemote(entry)) {
+        throw new OverlayError(ErrorCode.KustomizationUnsupported, `remote plugin config "${entry}" is not supported; vendor it into the repo`, where);
+      }
+      const path = resolveInRepo(k.dir, entry, k.file, field);
+      if (this.loader.isDir(path)) {
+        refuseEnclosingDir(k, entry, path, where);
+        const sub = this.loader.loadKustomization(path, where);
+        if (sub.kind === "Component") throw renderFailed(`"${entry}" is a Component; a ${role} entry must be a kustomization`, where);
+        for (const r of this.build(sub, [], { value: defaultTransformerConfig(), vars: [] })) {
+          out.push({ config: { raw: r.obj, source: r.source }, field });
+        }
+        return;
+      }
+      resolveFileInKustomization(k.dir, entry, k.file, field);
+      const bytes = this.loader.readBytes(path, where);
+      if (!bytes) throw renderFailed(`${role} entry "${entry}" does not exist (looked for ${path})`, where);
+      const docs = this.loader.documentsOf(bytes, this.loader.textOf(bytes, path, where), path);
+      for (const raw of listedIn(k, field, () => toKubeObjects(docs, path))) out.push({ config: { raw, source: path }, field });
+    });
+    return out;
   }
 
   private replacementsOf(k: Kustomization): Replacement[] {
@@ -230,6 +290,29 @@ export class Accumulator {
       return parseReplacementFile(this.loader.readDocument(path, { file: k.file, field }), path);
     });
   }
+}
+
+/** Runs `f`, naming the listing kustomization in errors about another file (a plugin config's). */
+function listedIn<T>(k: Kustomization, field: string, f: () => T): T {
+  try {
+    return f();
+  } catch (err) {
+    if (err instanceof OverlayError && err.file !== k.file) throw err.listedIn(k.file, field);
+    throw err;
+  }
+}
+
+/** The objects of an inline plugin config, or undefined when the entry is a path. */
+function inlineObjects(entry: string, file: string): unknown[] | undefined {
+  if (!entry.includes("\n") && !/^\s*[{\w$.-]+\s*:/.test(entry)) return undefined;
+  let docs: unknown[];
+  try {
+    docs = documentsOfText(entry, file);
+  } catch {
+    return undefined;
+  }
+  const objects = docs.filter((d) => d !== null && d !== undefined);
+  return objects.length > 0 && objects.every(isPlainObject) ? objects : undefined;
 }
 
 /**

@@ -98,6 +98,10 @@ export interface Kustomization {
   /** Transformer configuration files (field specs for custom resources). */
   configurations: string[];
   vars: VarDecl[];
+  /** Builtin generator plugin configs: files, directories or inline YAML (run after configMapGenerator/secretGenerator). */
+  generators: string[];
+  /** Builtin transformer plugin configs, run in order after the kustomization's own transformers. */
+  transformers: string[];
   /** Build options; only the kustomization being built reads them (kustomize ignores a base's). */
   buildMetadata: string[];
 }
@@ -105,8 +109,6 @@ export interface Kustomization {
 /** Fields kustomize accepts that this engine refuses (unless empty). */
 const KNOWN_UNSUPPORTED = [
   "crds",
-  "generators",
-  "transformers",
   "validators",
   "helmCharts",
   "helmGlobals",
@@ -145,6 +147,8 @@ const SUPPORTED = new Set([
   "configurations",
   "vars",
   "buildMetadata",
+  "generators",
+  "transformers",
 ]);
 
 /** Every field name kustomize knows, for matching keys written in another case. */
@@ -214,6 +218,8 @@ export function parseKustomizationValue(raw: unknown, file: string, dir: string)
     configurations: p.stringList("configurations"),
     vars: p.list("vars").map((v, i) => parseVar(p.sub(v, `vars[${i}]`), file)),
     buildMetadata: p.stringList("buildMetadata"),
+    generators: p.stringList("generators"),
+    transformers: p.stringList("transformers"),
     replacements: p.list("replacements").map((v, i) => {
       const r = p.sub(v, `replacements[${i}]`);
       canonicalizeFieldNames(r.raw, REPLACEMENT_ENTRY_FIELDS);
@@ -268,7 +274,7 @@ function parseLabel(r: FieldReader): LabelEntry {
   };
 }
 
-function parseImage(r: FieldReader): ImageEntry {
+export function parseImage(r: FieldReader): ImageEntry {
   r.checkKeys(["name", "newName", "newTag", "digest"]);
   const img: ImageEntry = { name: r.reqString("name") };
   const newName = r.optString("newName");
@@ -281,7 +287,7 @@ function parseImage(r: FieldReader): ImageEntry {
   return img;
 }
 
-function parseReplica(r: FieldReader): ReplicaEntry {
+export function parseReplica(r: FieldReader): ReplicaEntry {
   r.checkKeys(["name", "count"]);
   const count = r.raw.count;
   if (typeof count !== "number" || !Number.isInteger(count) || count < 0) throw r.bad("count", "must be a non-negative integer");
@@ -333,7 +339,7 @@ function parseGeneratorOptions(r: FieldReader): GeneratorOptions {
   return o;
 }
 
-function parseGenerator(r: FieldReader, secret: boolean): GeneratorArgs {
+export function parseGenerator(r: FieldReader, secret: boolean): GeneratorArgs {
   r.checkKeys(["name", "namespace", "behavior", "literals", "files", "envs", "env", "options", ...(secret ? ["type"] : [])]);
   const behavior = r.optString("behavior") ?? "create";
   if (behavior !== "create" && behavior !== "merge" && behavior !== "replace") {

@@ -6,10 +6,11 @@
 // nameSuffix, commonLabels, labels, commonAnnotations, images, replicas, patches,
 // patchesStrategicMerge, patchesJson6902, configMapGenerator, secretGenerator, generatorOptions,
 // replacements, sortOptions, vars, buildMetadata (originAnnotations, managedByLabel),
-// configurations (field specs of every transformer, namePrefix/nameSuffix included).
-// Refused with an error naming file and field: remote bases, crds, openapi, the
-// generators/transformers/validators plugins, helm*, buildMetadata transformerAnnotations, and
-// any field kustomize itself does not know.
+// configurations (field specs of every transformer, namePrefix/nameSuffix included), and
+// generators/transformers with builtin plugin configs (src/plugins).
+// Refused with an error naming file and field: remote bases, crds, openapi, validators, exec and
+// KRM-function plugins, helm*, buildMetadata transformerAnnotations, and any field kustomize
+// itself does not know.
 import type { KubeObject } from "@flotilla/model";
 import { ErrorCode } from "@flotilla/model";
 import { Accumulator, type ConfigHolder } from "./accumulate.js";

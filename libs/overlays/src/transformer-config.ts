@@ -94,7 +94,8 @@ export function mergeTransformerConfig(a: TransformerConfig, b: Partial<Transfor
   };
 }
 
-function parseSpec(r: FieldReader): FieldSpec {
+/** One field spec (path, create, group, version, kind) of a configuration or plugin config. */
+export function parseSpec(r: FieldReader): FieldSpec {
   r.checkKeys(["path", "create", "group", "version", "kind", "behavior"]);
   const spec: FieldSpec = { path: r.reqString("path") };
   const create = r.optBool("create");
