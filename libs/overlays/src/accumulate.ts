@@ -213,6 +213,8 @@ export class Accumulator {
       old.source = res.source;
       if (res.generatedBy) old.generatedBy = res.generatedBy;
       else delete old.generatedBy;
+      if (res.generatorName) old.generatorName = res.generatorName;
+      else delete old.generatorName;
     }
     old.needsHash = old.needsHash && res.needsHash;
   }

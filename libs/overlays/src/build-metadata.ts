@@ -39,7 +39,8 @@ export function applyBuildMetadata(resources: readonly Resource[], k: Kustomizat
 function originOf(r: Resource, dir: string): string {
   const path = yamlScalar(relativePath(dir, r.source));
   if (!r.generatedBy) return `path: ${path}\n`;
-  return `configuredIn: ${path}\nconfiguredBy:\n  apiVersion: builtin\n  kind: ${r.generatedBy}\n`;
+  const name = r.generatorName ? `  name: ${yamlScalar(r.generatorName)}\n` : "";
+  return `configuredIn: ${path}\nconfiguredBy:\n  apiVersion: builtin\n  kind: ${r.generatedBy}\n${name}`;
 }
 
 /** A path as a plain YAML scalar, double-quoted when it could not be read back plain. */

@@ -28,6 +28,8 @@ export interface Resource {
   source: string;
   /** Set on objects a generator made: `source` is then the kustomization that configured it. */
   generatedBy?: "ConfigMapGenerator" | "SecretGenerator";
+  /** metadata.name of the generator plugin config that made it (a `generators:` entry). */
+  generatorName?: string;
   /**
    * Label/annotation values kustomize set at several places at once. kustomize writes one shared
    * YAML node into all of them, so a later in-place update of the value at one place shows at all

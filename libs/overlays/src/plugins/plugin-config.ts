@@ -32,7 +32,12 @@ interface Base {
   source: string;
 }
 
-export type GeneratorConfig = Base & { kind: "ConfigMapGenerator" | "SecretGenerator"; args: GeneratorArgs };
+export type GeneratorConfig = Base & {
+  kind: "ConfigMapGenerator" | "SecretGenerator";
+  args: GeneratorArgs;
+  /** The config's metadata.name (origin annotations name it as configuredBy). */
+  configName: string;
+};
 
 export type TransformerPluginConfig = Base &
   (
@@ -135,7 +140,7 @@ export function parseGeneratorConfig(o: PluginObject): GeneratorConfig {
   // The generated object's name and namespace: the config's own fields, else its metadata's.
   if (!args.name && meta) args.name = meta.optString("name");
   if (!args.namespace && meta) args.namespace = meta.optString("namespace");
-  return { kind, name: `${kind}/${nameOf(o)}`, source: o.source, args: parseGenerator(new FieldReader({}, o.source).sub(args, ""), secret) };
+  return { kind, name: `${kind}/${nameOf(o)}`, configName: nameOf(o), source: o.source, args: parseGenerator(new FieldReader({}, o.source).sub(args, ""), secret) };
 }
 
 export function parseTransformerConfig(o: PluginObject): TransformerPluginConfig {

@@ -20,6 +20,7 @@ import type { GeneratorConfig, TransformerPluginConfig } from "./plugin-config.j
 
 export function runGeneratorPlugin(c: GeneratorConfig, k: Kustomization, field: string, loader: Loader): Resource {
   const res = generateOne({ dir: k.dir, file: c.source }, c.args, c.kind === "SecretGenerator", field, loader, undefined);
+  if (c.configName) res.generatorName = c.configName;
   return res;
 }
 
