@@ -245,6 +245,8 @@ export interface PromotionsTable {
   paused_from: PromotionState | null;
   error: NullableJson<ErrorInfo>;
   attempts: ColumnType<number, number | undefined, number>;
+  /** The promotion of a newer release that replaced this one while it was queued (state Superseded). */
+  superseded_by: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface PromotionClustersTable {

@@ -8,7 +8,7 @@ import { parse as parseYaml } from "yaml";
 import { startDropProxy } from "./drop-proxy.js";
 import { flotilla } from "./fleet-hub.js";
 import { startPromotionHub, type PromotionHub } from "./promotion-hub.js";
-import type { PromotionDetail } from "../src/commands/promote-types.js";
+import type { PromotionDetail, PromotionSummary } from "../src/commands/promote-types.js";
 
 let fleet: PromotionHub;
 // Source revisions are commit-like hex: the hub reads lock files back as YAML 1.1, which takes a
@@ -277,6 +277,26 @@ describe("flotilla promote", () => {
     const again = await flotilla(["promote", "cancel", id], fleet.env("promoter"));
     expect(again.status).toBe(1);
     expect(again.stderr).toContain("flotilla promote cancel: FLOTILLA_ERR_PROMOTION_STATE:");
+  });
+
+  it("a Pending promotion gives way to one of a newer release: --wait on it exits 5 saying Superseded, show names the newer one", async () => {
+    const release = async (commit: string, digest: string) => (await fleet.call<{ release: { id: string } }>("POST", "/v1/releases", "promoter", { app: "shop", sourceRevision: commit, images: [{ name: "ghcr.io/acme/shop", digest }] })).body.release.id;
+    const older = await release("f6".repeat(20), D1);
+    const newer = await release("f7".repeat(20), D3);
+    const waiting = flotilla(["promote", "start", "--release", older, "--env", "prod", "--wait", "--timeout", "90s", "-o", "json"], fleet.env("promoter"));
+    const olderId = await waitFor(async () => (await fleet.call<{ promotions: PromotionSummary[] }>("GET", "/v1/promotions?environment=prod", "viewer")).body.promotions.find((p) => p.releaseId === older)?.id, { what: "the older release's promotion" });
+    const started = await flotilla(["promote", "start", "--release", newer, "--env", "prod", "-o", "json"], fleet.env("promoter"));
+    expect(started.status, started.stderr).toBe(0);
+    const newerId = (JSON.parse(started.stdout) as { promotion: PromotionDetail }).promotion.id;
+    const r = await waiting;
+    expect(r.status, r.stderr).toBe(5);
+    expect(r.stderr).toContain(`state Pending → Superseded: superseded by ${newerId}: release ${newer} is newer than ${older}`);
+    expect(JSON.parse(r.stdout)).toMatchObject({ promotion: { id: olderId } });
+    const show = await flotilla(["promote", "show", olderId], fleet.env("viewer"));
+    expect(show.status, show.stderr).toBe(0);
+    expect(show.stdout).toMatch(new RegExp(`^Superseded by: +${newerId}$`, "m"));
+    expect((await promotion(olderId)).supersededBy).toBe(newerId);
+    expect((await flotilla(["promote", "cancel", newerId], fleet.env("promoter"))).status).toBe(0);
   });
 
   it("sends an Idempotency-Key: the same key answers once, another body with it is refused", async () => {

@@ -1,7 +1,8 @@
 // The hub's promotion loop: releases into environments, wave by wave, as Git commits.
 //
 //   every tick, on the elected leader only, for each open promotion (oldest first):
-//   Pending   → another promotion of the same app and environment active? wait in the queue
+//   Pending   → a promotion of a newer release of the same app and environment open? Superseded
+//             → another promotion of the same app and environment active? wait in the queue
 //             → evaluate gates (digests, upstream success + soak, approvals, freeze)
 //             → all pass: plan the waves over the environment's clusters, note the branch head
 //               (a rollback restores the lock files as they were there) → Running
@@ -75,6 +76,7 @@ import { clusterOutcome } from "./promotion/cluster-outcome.js";
 import { budgetBreach, settled, tally } from "./promotion/budget.js";
 import { freezeState } from "./promotion/freeze.js";
 import { planWaves } from "./promotion/waves.js";
+import { supersessions } from "./promotion/supersede.js";
 import { commitMessage, parseTrailers, type Trailers } from "./promotion/trailers.js";
 import type { LeaderLease } from "./leader.js";
 import type { ResolverLogger } from "./resolver.js";
@@ -125,7 +127,7 @@ export function createPromotionController(opts: PromotionControllerOptions): Pro
 
   async function tick(): Promise<void> {
     if (!(await leader.isLeader())) return;
-    const open = await listOpenPromotions(db);
+    const open = await supersedeQueued(await listOpenPromotions(db));
     if (open.length === 0 && !(await anyAutoPromotion())) return;
     const head = await fleetAtHead();
     for (const p of open) {
@@ -158,6 +160,24 @@ export function createPromotionController(opts: PromotionControllerOptions): Pro
       default:
         return; // Paused, Halted, Errored: a person decides (resume, abort, retry, rollback).
     }
+  }
+
+  // --- Pending → Superseded ---------------------------------------------------------------
+
+  /** Queued promotions of an older release give way to the newest one (promotion/supersede.ts); returns the rest. */
+  async function supersedeQueued(open: PromotionRow[]): Promise<PromotionRow[]> {
+    const queues = new Set(open.filter((p) => p.kind === PromotionKind.Promote).map((p) => `${p.app}\u0000${p.environment}`));
+    if (queues.size === open.filter((p) => p.kind === PromotionKind.Promote).length) return open; // no queue holds two
+    const created = new Map<string, string>();
+    for (const id of new Set(open.map((p) => p.release_id))) created.set(id, (await releaseOf(open.find((p) => p.release_id === id)!)).createdAt);
+    const entries = open.map((p) => ({ id: p.id, app: p.app, environment: p.environment, kind: p.kind, state: p.state, pausedFrom: p.paused_from, committed: p.commits.length > 0 || p.base_revision !== null, releaseId: p.release_id, releaseCreatedAt: created.get(p.release_id)! }));
+    const gone = new Set<string>();
+    for (const s of supersessions(entries)) {
+      const p = open.find((q) => q.id === s.id)!;
+      const reason = `superseded by ${s.by}: release ${s.byRelease} is newer than ${p.release_id}, and the queue of ${p.app} in ${p.environment} runs only the newest release`;
+      if (await setState(p, PromotionState.Superseded, reason, { supersededBy: s.by }, { supersededBy: s.by })) gone.add(p.id);
+    }
+    return open.filter((p) => !gone.has(p.id));
   }
 
   // --- Pending → Running -----------------------------------------------------------------
@@ -407,10 +427,11 @@ export function createPromotionController(opts: PromotionControllerOptions): Pro
     await event(p, PromotionEventType.GateChanged, { gates });
   }
 
-  async function setState(p: PromotionRow, to: PromotionState, reason: string | null, extra: Parameters<typeof updatePromotion>[2] = {}): Promise<void> {
+  async function setState(p: PromotionRow, to: PromotionState, reason: string | null, extra: Parameters<typeof updatePromotion>[2] = {}, eventData: Record<string, unknown> = {}): Promise<boolean> {
     const now = clock();
     const updated = await updatePromotion(db, p.id, { state: to, reason, ...extra, ...(isTerminal(to) ? { finishedAt: now } : {}) }, now, p.state);
-    if (updated) await event(p, PromotionEventType.StateChanged, { from: p.state, to, ...(reason ? { reason } : {}) });
+    if (updated) await event(p, PromotionEventType.StateChanged, { from: p.state, to, ...(reason ? { reason } : {}), ...eventData });
+    return !!updated;
   }
 
   async function event(p: PromotionRow, type: PromotionEventType, data: Record<string, unknown>): Promise<void> {

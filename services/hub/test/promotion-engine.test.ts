@@ -1,6 +1,6 @@
 // The pure parts of promotion: wave plans, freeze windows, cluster outcomes, budgets, gates, trailers.
 import { describe, expect, it } from "vitest";
-import { ClusterOutcome, type Cluster, type PromotionPolicy, type Release } from "@flotilla/model";
+import { ClusterOutcome, PromotionKind, PromotionState, type Cluster, type PromotionPolicy, type Release } from "@flotilla/model";
 import { defaultPromotionPolicy } from "@flotilla/envrepo";
 import { planWaves } from "../src/promotion/waves.js";
 import { freezeState } from "../src/promotion/freeze.js";
@@ -8,6 +8,7 @@ import { clusterOutcome, type OutcomeInput } from "../src/promotion/cluster-outc
 import { budgetBreach, settled, tally } from "../src/promotion/budget.js";
 import { allPass, evaluateGates } from "../src/promotion/gates.js";
 import { commitMessage, parseTrailers } from "../src/promotion/trailers.js";
+import { supersessions, type QueueEntry } from "../src/promotion/supersede.js";
 
 const cluster = (name: string, labels: Record<string, string> = {}): Cluster => ({ name, environment: "prod", labels });
 const fleet = [cluster("prod-3"), cluster("prod-1", { ring: "canary" }), cluster("prod-2"), cluster("prod-4")];
@@ -132,5 +133,47 @@ describe("trailers", () => {
     expect(msg).toContain("\n\nFlotilla-Promotion: prm-1\nFlotilla-Release: rel-shop-1\nFlotilla-Wave: 1/3\nFlotilla-Approved-By: carol\n");
     expect(parseTrailers(msg)).toEqual({ Promotion: "prm-1", Release: "rel-shop-1", Wave: "1/3", ApprovedBy: "carol" });
     expect(parseTrailers("just a subject")).toEqual({});
+  });
+});
+
+describe("supersessions", () => {
+  const entry = (id: string, release: number, over: Partial<QueueEntry> = {}): QueueEntry => ({
+    id,
+    app: "shop",
+    environment: "prod",
+    kind: PromotionKind.Promote,
+    state: PromotionState.Pending,
+    pausedFrom: null,
+    committed: false,
+    releaseId: `rel-shop-${release}`,
+    releaseCreatedAt: new Date(Date.UTC(2026, 11, 1, release)).toISOString(),
+    ...over,
+  });
+  const by = (open: QueueEntry[]) => supersessions(open).map((s) => [s.id, s.by]);
+
+  it("queued promotions of older releases give way to the newest release's, whenever it was asked for", () => {
+    expect(by([entry("p1", 1), entry("p2", 2), entry("p3", 3)])).toEqual([
+      ["p1", "p3"],
+      ["p2", "p3"],
+    ]);
+    // An older release asked for after a newer one is queued gives way at once.
+    expect(by([entry("p3", 3), entry("p1", 1)])).toEqual([["p1", "p3"]]);
+    // The newest may already run: what queues behind it for an older release gives way too.
+    expect(by([entry("p2", 2, { state: PromotionState.Running, committed: true }), entry("p1", 1)])).toEqual([["p1", "p2"]]);
+  });
+
+  it("never a promotion that has a plan or a commit, never across apps or environments, never rollbacks", () => {
+    expect(by([entry("p1", 1, { state: PromotionState.Running }), entry("p2", 2)])).toEqual([]);
+    expect(by([entry("p1", 1, { state: PromotionState.Halted, committed: true }), entry("p2", 2)])).toEqual([]);
+    expect(by([entry("p1", 1, { state: PromotionState.Paused, pausedFrom: PromotionState.Running }), entry("p2", 2)])).toEqual([]);
+    expect(by([entry("p1", 1), entry("p2", 2, { environment: "stage" }), entry("p3", 3, { app: "cart" })])).toEqual([]);
+    expect(by([entry("p1", 1, { kind: PromotionKind.Rollback }), entry("p2", 2)])).toEqual([]);
+    expect(by([entry("p1", 1), entry("p2", 2, { kind: PromotionKind.Rollback })])).toEqual([]);
+  });
+
+  it("a promotion paused or errored before it started gives way too; the same instant orders by release id", () => {
+    expect(by([entry("p1", 1, { state: PromotionState.Paused, pausedFrom: PromotionState.Pending }), entry("p2", 2)])).toEqual([["p1", "p2"]]);
+    expect(by([entry("p1", 1, { state: PromotionState.Errored, pausedFrom: PromotionState.Pending }), entry("p2", 2)])).toEqual([["p1", "p2"]]);
+    expect(by([entry("pa", 1, { releaseId: "rel-shop-b" }), entry("pb", 1, { releaseId: "rel-shop-a" })])).toEqual([["pb", "pa"]]);
   });
 });

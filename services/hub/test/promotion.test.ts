@@ -145,6 +145,7 @@ async function api<T = Record<string, unknown>>(method: string, path: string, bo
 interface PromotionView {
   id: string;
   state: string;
+  supersededBy?: string;
   environment: string;
   releaseId: string;
   reason: string | null;
@@ -481,5 +482,62 @@ describe("promotion dev → stage → prod", () => {
     const done = await waitState(qa.id, ["SucceededWithExceptions"], "qa finishes with exceptions");
     expect(done.reason).toBe("1 failed and 1 skipped cluster(s) within budget");
     expect(done.waves[0]!.clusters.map((c) => c.outcome)).toEqual(["Skipped", "TimedOut", "Succeeded"]);
+  });
+  it("a queued promotion of an older release is Superseded by the newer release's (reason, supersededBy, an event); one that committed a wave never is", async () => {
+    for (const c of ["qa-1", "qa-2", "qa-3"]) behaviour.set(c, "healthy");
+    // Ticks by hand: nothing starts between the requests below.
+    await hub.promotion.stop();
+    const writer = openEnvRepoWriter({ url, token: TOKEN, workDir: join(tmp, "supersede-writer") });
+    const controller = createPromotionController({ db: hub.database.db, repo: hub.repo, writer, resolve: () => hub.resolver.refresh(), leader: SOLE_LEADER, tickMs: 60_000 });
+    const release = async (rev: string, digit: string) =>
+      (await api<{ release: { id: string; createdAt: string }; promotions: PromotionView[] }>("POST", "/v1/releases", { app: "shop", sourceRevision: rev, images: [{ name: "ghcr.io/acme/shop", digest: `sha256:${digit.repeat(64)}` }] })).body;
+    const start = async (r: string, environment: string) => (await api<{ promotion: PromotionView }>("POST", "/v1/promotions", { release: r, environment })).body.promotion;
+    const r5 = await release("a5", "5");
+    const r6 = await release("a6", "6");
+    expect(new Date(r6.release.createdAt).getTime()).toBeGreaterThan(new Date(r5.release.createdAt).getTime());
+    const qa5 = await start(r5.release.id, "qa");
+    const prod5 = await start(r5.release.id, "prod");
+    const prod6 = await start(r6.release.id, "prod");
+    await controller.tick(); // supersedes; qa5: Pending → Running
+    await controller.tick(); // qa5: wave 1 committed and issued
+    expect((await promotion(qa5.id)).commits).toHaveLength(1);
+    const qa6 = await start(r6.release.id, "qa");
+    await controller.tick();
+
+    // Entry environments auto-promote every release: dev's promotion of release 5 gives way too.
+    const dev5 = r5.promotions.find((p) => p.environment === "dev")!;
+    const dev6 = r6.promotions.find((p) => p.environment === "dev")!;
+    for (const [older, newer] of [[prod5, prod6], [dev5, dev6]] as const) {
+      const p = await promotion(older.id);
+      expect(p).toMatchObject({ state: "Superseded", supersededBy: newer.id, commits: [] });
+      expect(p.reason).toBe(`superseded by ${newer.id}: release ${r6.release.id} is newer than ${r5.release.id}, and the queue of shop in ${older.environment} runs only the newest release`);
+    }
+    expect((await promotion(prod6.id)).state).toBe("Pending");
+    // qa5 committed its wave: it finishes; qa6 queues behind it.
+    const qa5now = await promotion(qa5.id);
+    expect(["Running", "Verifying"]).toContain(qa5now.state);
+    expect(qa5now.supersededBy).toBeUndefined();
+    expect((await promotion(qa6.id)).gates).toEqual([{ gate: "hold", verdict: "pending", message: `queued behind ${qa5.id} (${qa5now.state})` }]);
+
+    // An older release asked for while a newer one is queued gives way at once.
+    const prod5again = await start(r5.release.id, "prod");
+    await controller.tick();
+    expect(await promotion(prod5again.id)).toMatchObject({ state: "Superseded", supersededBy: prod6.id });
+    expect((await history()).filter((c) => [prod5.id, dev5.id, prod5again.id].includes(c.trailers.Promotion ?? ""))).toEqual([]);
+
+    // The event stream says so, with the promotion that took over.
+    const res = await fetch(`${hub.url}/v1/promotion-events?promotion=${prod5.id}`, { headers: bearer("vic") });
+    const reader = res.body!.getReader();
+    let text = "";
+    while (!text.includes('"to":"Superseded"')) text += new TextDecoder().decode((await reader.read()).value);
+    await reader.cancel();
+    const changed = text.split("\n\n").find((e) => e.includes('"to":"Superseded"'))!;
+    expect(changed).toContain("event: state-changed");
+    expect(JSON.parse(changed.slice(changed.indexOf("data: ") + 6)).data).toMatchObject({ from: "Pending", to: "Superseded", supersededBy: prod6.id });
+
+    await controller.stop();
+    hub.promotion.start();
+    await waitState(qa5.id, ["Succeeded"], "qa5 finishes");
+    await waitState(qa6.id, ["Succeeded"], "qa6 runs after it");
   });
 });

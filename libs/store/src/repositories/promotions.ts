@@ -124,6 +124,7 @@ export interface PromotionPatch {
   attempts?: number;
   plan?: StoredPlan;
   finishedAt?: Date;
+  supersededBy?: string;
 }
 
 /**
@@ -144,6 +145,7 @@ export async function updatePromotion(db: Db, id: string, patch: PromotionPatch,
   if (patch.attempts !== undefined) set.attempts = patch.attempts;
   if (patch.plan !== undefined) set.plan = JSON.stringify(patch.plan);
   if (patch.finishedAt !== undefined) set.finished_at = patch.finishedAt;
+  if (patch.supersededBy !== undefined) set.superseded_by = patch.supersededBy;
   let q = db.updateTable("promotions").set(set).where("id", "=", id);
   if (expectState !== undefined) q = q.where("state", "in", Array.isArray(expectState) ? expectState : [expectState]);
   return q.returningAll().executeTakeFirst();

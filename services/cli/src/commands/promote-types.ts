@@ -10,6 +10,8 @@ export interface PromotionSummary {
   kind: "promote" | "rollback";
   rollbackOf?: string;
   state: string;
+  /** Set when the state is Superseded: the promotion of a newer release that replaced this one. */
+  supersededBy?: string;
   reason: string | null;
   requestedBy: string;
   auto: boolean;

@@ -29,6 +29,7 @@ export function promotionText(p: PromotionDetail): string {
     ["Release", releaseLine(p.release)],
     ["Kind", p.kind === "rollback" ? `rollback of ${p.rollbackOf ?? "-"}` : p.kind],
     ["State", `${p.state}${p.reason ? `: ${p.reason}` : ""}`],
+    ...(p.supersededBy ? [["Superseded by", p.supersededBy] as [string, string]] : []),
     ["Requested", `${p.requestedBy}${p.auto ? " (auto-promotion)" : ""} at ${when(p.createdAt)}`],
     ["Wave", p.waveCount ? `${p.currentWave} of ${p.waveCount}` : "- (not planned yet)"],
     ["Budget", p.waveCount ? `${p.budget.failed} failed of ${p.budget.totalFailureBudget} allowed (${p.budget.remaining} remaining)` : "-"],

@@ -307,6 +307,7 @@ export function summary(p: PromotionRow) {
     kind: p.kind,
     ...(p.rollback_of ? { rollbackOf: p.rollback_of } : {}),
     state: p.state,
+    ...(p.superseded_by ? { supersededBy: p.superseded_by } : {}),
     reason: p.reason,
     requestedBy: p.requested_by,
     auto: p.auto,
