@@ -5,6 +5,7 @@
 // ConfigMap in the cluster's namespace).
 //
 //   node --conditions=@flotilla/source --import tsx bench/fleet.mts [--clusters 100] [--idle 30] [--changes 2]
+//     [--ceiling-concurrency 32] [--steady-minutes 0]
 //
 // B1: a commit changing every cluster's app → until every cluster applied it and its Synced
 // status is a row in Postgres, with the breakdown:
@@ -14,6 +15,10 @@
 //   apply    Applying → Synced report (`at`; includes the agent's 250 ms status debounce)
 //   report   Synced report → its row visible in cluster_status (polled every 50 ms)
 // The hub's refresh() is called right after the commit, as the Git webhook does.
+// Ceiling: the same apply on the API server alone (bench/lib/apply-ceiling.mts): one server-side
+// apply per namespace with the admin credentials, --ceiling-concurrency at a time, no Flotilla.
+// Steady state (--steady-minutes M): after B1, the agents process and hub RSS (and CPU over the
+// minute) printed every minute, then first → last.
 // B3: idle cost after convergence: RSS and CPU of the agents process over --idle seconds divided
 // by N, and the hub's RSS (the hub runs in this bench's process, which only adds its NATS
 // subscriptions and a DB poll that is paused while idle).
@@ -31,6 +36,7 @@ import { commitFiles, createWorkRepo } from "@flotilla/envrepo/testing";
 import { mintApiToken, Role, startHub } from "@flotilla/hub";
 import { createTestDatabase, createTestNats, kubeRequestOk, startControlPlane } from "@flotilla/testkit";
 import { generateSigningKey } from "@flotilla/wire";
+import { applyCeiling } from "./lib/apply-ceiling.mts";
 import { Cleanup } from "./lib/cleanup.mts";
 import type { FleetAgentsConfig, FromAgents } from "./lib/fleet-agents.mts";
 import { fleetYaml, type FleetEntry } from "./lib/lab.mts";
@@ -43,6 +49,8 @@ const { values } = parseArgs({
     changes: { type: "string", default: "2" },
     "start-concurrency": { type: "string", default: "8" },
     "timeout-seconds": { type: "string", default: "600" },
+    "ceiling-concurrency": { type: "string", default: "32" },
+    "steady-minutes": { type: "string", default: "0" },
   },
 });
 const N = Number(values.clusters);
@@ -214,6 +222,10 @@ async function main(cleanup: Cleanup): Promise<void> {
   figure("per simulated cluster (RSS / N)", `${(perClusterMiB * 1024).toFixed(0)} KiB RSS, ${perClusterMcpu.toFixed(3)} mCPU`);
   figure("per simulated cluster above the empty process", `${marginalKiB.toFixed(0)} KiB RSS (empty process with the agent's code loaded: ${(started.baselineRssKiB / 1024).toFixed(1)} MiB)`);
   figure("hub (bench process) RSS; CPU while idle", `${hubRssMiB.toFixed(1)} MiB; ${(((h1.cpuS - h0.cpuS) / IDLE_S) * 1000).toFixed(1)} mCPU`);
+  // The bench process also created the namespaces, identities and commits: its RSS keeps their
+  // peak. The live JS heap says what the hub (and the bench's maps) really hold.
+  const mem = process.memoryUsage();
+  figure("bench process JS heap used / total; external", `${(mem.heapUsed / 1048576).toFixed(1)} / ${(mem.heapTotal / 1048576).toFixed(1)} MiB; ${(mem.external / 1048576).toFixed(1)} MiB`);
 
   // ---- B1: commit → applied and reported everywhere
   const b1: number[] = [];
@@ -257,8 +269,37 @@ async function main(cleanup: Cleanup): Promise<void> {
     figure(`commit → all ${N} applied and reported`, `${ms(total)} — goal ≤ ${ms(GOAL_B1_MS)} ${total <= GOAL_B1_MS ? "met" : "NOT met"}`);
   }
 
+  // ---- Ceiling: the same apply on the API server alone
+  heading(`ceiling: ${N} server-side applies on the API server alone (no Flotilla)`);
+  const ceiling: number[] = [];
+  for (let round = 1; round <= CHANGES; round++) {
+    const c = await applyCeiling(plane.kubeConfig, namespaces, round, Number(values["ceiling-concurrency"]));
+    ceiling.push(c.totalMs);
+    figure(`round ${round}: ${N} applies, ${values["ceiling-concurrency"]} at a time`, `${ms(c.totalMs)} (${((N / c.totalMs) * 1000).toFixed(0)}/s); per apply ${formatSummary(summarize(c.perObjectMs))}`);
+  }
+
+  // ---- Steady state
+  const steadyMinutes = Number(values["steady-minutes"]);
+  if (steadyMinutes > 0) {
+    heading(`steady state: ${steadyMinutes} min at ${N} clusters (RSS every minute)`);
+    const first = { a: await procStats(child.pid!), h: await procStats(process.pid) };
+    let prev = first;
+    for (let m = 1; m <= steadyMinutes; m++) {
+      await sleep(60_000);
+      const now = { a: await procStats(child.pid!), h: await procStats(process.pid) };
+      figure(
+        `minute ${m}`,
+        `agents ${(now.a.rssKiB / 1024).toFixed(1)} MiB, ${(((now.a.cpuS - prev.a.cpuS) / 60) * 1000).toFixed(1)} mCPU; hub ${(now.h.rssKiB / 1024).toFixed(1)} MiB, ${(((now.h.cpuS - prev.h.cpuS) / 60) * 1000).toFixed(1)} mCPU; heap ${(process.memoryUsage().heapUsed / 1048576).toFixed(1)} MiB`,
+      );
+      prev = now;
+    }
+    figure("agents RSS first → last minute", `${(first.a.rssKiB / 1024).toFixed(1)} → ${(prev.a.rssKiB / 1024).toFixed(1)} MiB (${(((prev.a.rssKiB - first.a.rssKiB) / first.a.rssKiB) * 100).toFixed(1)} %)`);
+    figure("hub RSS first → last minute", `${(first.h.rssKiB / 1024).toFixed(1)} → ${(prev.h.rssKiB / 1024).toFixed(1)} MiB`);
+  }
+
   heading(`goals at ${N} clusters`);
   figure(`B1 commit → all applied and reported ≤ ${ms(GOAL_B1_MS)}`, `${b1.map((t) => ms(t)).join(", ")} — ${Math.max(...b1) <= GOAL_B1_MS ? "met" : "NOT met"}`);
+  figure("ceiling: the same applies on the API server alone", ceiling.map((t) => ms(t)).join(", "));
   figure("B3 RSS per cluster ≤ 1 MiB (RSS / N)", `${(perClusterMiB * 1024).toFixed(0)} KiB — ${perClusterMiB <= 1 ? "met" : "NOT met"} (${marginalKiB.toFixed(0)} KiB above the empty process)`);
   figure("B3 CPU per cluster ≤ 0.1 mCPU", `${perClusterMcpu.toFixed(3)} mCPU — ${perClusterMcpu <= 0.1 ? "met" : "NOT met"}`);
   figure("B3 hub RSS ≤ 256 MiB", `${hubRssMiB.toFixed(1)} MiB — ${hubRssMiB <= 256 ? "met" : "NOT met"}`);
