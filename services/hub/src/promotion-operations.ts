@@ -34,6 +34,7 @@ import {
 import type { Kysely } from "kysely";
 import { createPromotion, environmentOf, lockedRelease, runningApp, type PromotionController } from "./promotion.js";
 import { unpinnedImages } from "./promotion/gates.js";
+import { countTransition, forgetPromotion } from "./promotion-telemetry.js";
 
 /** Who asks: the authenticated subject and its groups (approval gates may require a group). */
 export interface Actor {
@@ -200,6 +201,8 @@ export class PromotionOperations {
     const now = this.clock();
     if (!TERMINAL_PROMOTION_STATES.includes(p.state)) {
       await updatePromotion(this.db, p.id, { state: PromotionState.Aborted, reason: `rolled back by ${actor.subject}`, finishedAt: now }, now);
+      countTransition(p.environment, p.state, PromotionState.Aborted);
+      forgetPromotion(p.id);
       await this.event(p, PromotionEventType.StateChanged, actor, { from: p.state, to: PromotionState.Aborted, reason: "rolled back" });
     }
     const release = (await getRelease(this.db, p.previous_release_id ?? p.release_id))!;
@@ -245,6 +248,8 @@ export class PromotionOperations {
     if (!from.includes(p.state)) throw stateError(p, `move to ${to}`, from);
     const updated = await updatePromotion(this.db, p.id, { state: to, reason, ...extra }, this.clock(), [...from]);
     if (!updated) throw new FlotillaError(ErrorCode.PromotionState, `promotion ${p.id} changed state meanwhile; read it again and retry`);
+    countTransition(p.environment, p.state, to);
+    if (TERMINAL_PROMOTION_STATES.includes(to)) forgetPromotion(p.id);
     await this.event(p, PromotionEventType.StateChanged, actor, { from: p.state, to, reason });
     return updated;
   }

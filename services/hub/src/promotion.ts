@@ -81,6 +81,7 @@ import { commitMessage, parseTrailers, type Trailers } from "./promotion/trailer
 import type { LeaderLease } from "./leader.js";
 import type { ResolverLogger } from "./resolver.js";
 import { countPromotionEvent, tracedPromotionStep } from "./telemetry.js";
+import { countTransition, forgetPromotion, noteClusterOutcomes, recordGateWait, recordWaveDuration, tracedWave, tracedWaveStep } from "./promotion-telemetry.js";
 
 /** The actor of what the controller does by itself (auto-promotion, state changes). */
 export const CONTROLLER_ACTOR = "flotilla/promotion-controller";
@@ -203,7 +204,10 @@ export function createPromotionController(opts: PromotionControllerOptions): Pro
     const now = clock();
     await insertPromotionClusters(db, p.id, plan.waves, now);
     const started = await updatePromotion(db, p.id, { state: PromotionState.Running, plan, baseRevision: head.revision, currentWave: 0, waveSettledAt: null }, now, PromotionState.Pending);
-    if (started) await event(p, PromotionEventType.StateChanged, { from: p.state, to: PromotionState.Running, waves: plan.waves.map((w) => ({ name: w.name, clusters: w.clusters })) });
+    if (!started) return;
+    countTransition(p.environment, p.state, PromotionState.Running);
+    recordGateWait(p.environment, p.created_at, now);
+    await event(p, PromotionEventType.StateChanged, { from: p.state, to: PromotionState.Running, waves: plan.waves.map((w) => ({ name: w.name, clusters: w.clusters })) });
   }
 
   async function gatesOf(p: PromotionRow, policy: PromotionPolicy, release: Release): Promise<GateResult[]> {
@@ -233,15 +237,19 @@ export function createPromotionController(opts: PromotionControllerOptions): Pro
         const name = freeze.window?.name ? ` "${freeze.window.name}"` : "";
         return saveGates(p, [{ gate: GateKind.Freeze, verdict: GateVerdict.Pending, message: `wave ${k + 1} waits: freeze window${name}`, ...(freeze.until ? { until: freeze.until } : {}) }]);
       }
-      await event(p, PromotionEventType.WaveStarted, { wave: k + 1, of: plan.waves.length, name: wave.name, clusters: wave.clusters });
-      const revision = await commitWave(p, k, head);
-      const commits = [...p.commits, { wave: k, revision, at: clock().toISOString() }];
-      await updatePromotion(db, p.id, { commits, gates: [] }, clock());
-      await event(p, PromotionEventType.WaveCommitted, { wave: k + 1, revision });
-      const resolved = await opts.resolve();
-      if (resolved.failed) throw new FlotillaError(ErrorCode.RenderFailed, `wave ${k + 1} commit ${revision.slice(0, 12)} did not render; see GET /v1/render-failures`);
-      await notePointers(p, wave.clusters, revision);
-      return;
+      return tracedWave(p, k, plan.waves.length, async (span) => {
+        await event(p, PromotionEventType.WaveStarted, { wave: k + 1, of: plan.waves.length, name: wave.name, clusters: wave.clusters });
+        const revision = await tracedWaveStep("promotion commit", () => commitWave(p, k, head));
+        span.setAttribute("flotilla.revision", revision);
+        const commits = [...p.commits, { wave: k, revision, at: clock().toISOString() }];
+        await updatePromotion(db, p.id, { commits, gates: [] }, clock());
+        await event(p, PromotionEventType.WaveCommitted, { wave: k + 1, revision });
+        await tracedWaveStep("promotion pointers", async () => {
+          const resolved = await opts.resolve();
+          if (resolved.failed) throw new FlotillaError(ErrorCode.RenderFailed, `wave ${k + 1} commit ${revision.slice(0, 12)} did not render; see GET /v1/render-failures`);
+          await notePointers(p, wave.clusters, revision);
+        });
+      });
     }
 
     // 2. Outcomes of every issued cluster (earlier waves too: a regression there halts as well).
@@ -273,10 +281,14 @@ export function createPromotionController(opts: PromotionControllerOptions): Pro
       r.outcome = next.outcome;
     }
 
+    noteClusterOutcomes(p.id, p.environment, rows.map((r) => (r.wave <= k ? r.outcome : ClusterOutcome.Pending)));
+
     // 3. Budgets: the wave's own, the promotion's total, and no regression anywhere.
     const waveTally = tally(issued.filter((r) => r.wave === k).map((r) => r.outcome));
     const all = tally(issued.map((r) => r.outcome));
     const breach = budgetBreach({ wave: { ...waveTally, regressed: all.regressed }, waveBudget: wave.failureBudget, totalFailed: all.failed, totalBudget: plan.totalFailureBudget });
+    const committedAt = p.commits.find((c) => c.wave === k)?.at;
+    if (breach) recordWaveDuration(p.environment, "halted", committedAt, now);
     if (breach) return void (await setState(p, PromotionState.Halted, `wave ${k + 1} (${wave.name}): ${breach}; no further wave starts — resume, roll back or abort`));
 
     // 4. Settled, soaked, paused: the next wave, or done.
@@ -287,6 +299,8 @@ export function createPromotionController(opts: PromotionControllerOptions): Pro
     const last = k === plan.waves.length - 1;
     if (!p.wave_settled_at) {
       await updatePromotion(db, p.id, { waveSettledAt: now, ...(last ? { state: PromotionState.Verifying } : {}) }, now);
+      recordWaveDuration(p.environment, "settled", committedAt, now);
+      if (last) countTransition(p.environment, p.state, PromotionState.Verifying);
       await event(p, PromotionEventType.WaveSucceeded, { wave: k + 1, name: wave.name, ...waveTally });
       if (last) await event(p, PromotionEventType.StateChanged, { from: p.state, to: PromotionState.Verifying });
       return;
@@ -430,8 +444,11 @@ export function createPromotionController(opts: PromotionControllerOptions): Pro
   async function setState(p: PromotionRow, to: PromotionState, reason: string | null, extra: Parameters<typeof updatePromotion>[2] = {}, eventData: Record<string, unknown> = {}): Promise<boolean> {
     const now = clock();
     const updated = await updatePromotion(db, p.id, { state: to, reason, ...extra, ...(isTerminal(to) ? { finishedAt: now } : {}) }, now, p.state);
-    if (updated) await event(p, PromotionEventType.StateChanged, { from: p.state, to, ...(reason ? { reason } : {}), ...eventData });
-    return !!updated;
+    if (!updated) return false;
+    countTransition(p.environment, p.state, to);
+    if (isTerminal(to)) forgetPromotion(p.id);
+    await event(p, PromotionEventType.StateChanged, { from: p.state, to, ...(reason ? { reason } : {}), ...eventData });
+    return true;
   }
 
   async function event(p: PromotionRow, type: PromotionEventType, data: Record<string, unknown>): Promise<void> {

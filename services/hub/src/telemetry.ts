@@ -1,7 +1,7 @@
 // The hub's metrics and spans (meter and tracer "flotilla-hub"), through @opentelemetry/api only:
 // without a started SDK (telemetry-sdk.ts) every call here is a no-op.
 //
-// Metrics (Prometheus names in parentheses):
+// Metrics (Prometheus names in parentheses; promotion progress is in promotion-telemetry.ts):
 //   flotilla.hub.reports.ingested        counter   kind, outcome   (flotilla_hub_reports_ingested_total)
 //   flotilla.hub.reports.rejected        counter   code            (flotilla_hub_reports_rejected_total)
 //   flotilla.hub.render.duration         histogram s, outcome      (flotilla_hub_render_duration)

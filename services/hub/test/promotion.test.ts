@@ -4,6 +4,7 @@
 // reports on it as an agent would (the agent itself is tested on a real kube-apiserver
 // elsewhere); each cluster can be told to report Healthy, Degraded, or nothing.
 import { randomUUID } from "node:crypto";
+import { createServer } from "node:http";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,6 +13,7 @@ import git from "isomorphic-git";
 import fs from "node:fs";
 import http from "isomorphic-git/http/node";
 import { jetstream } from "@nats-io/jetstream";
+import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { ErrorCode, type HeartbeatReport, type StatusReport } from "@flotilla/model";
 import { openEnvRepoWriter, type EnvRepoWriter } from "@flotilla/envrepo";
 import { createWorkRepo, pushWorkRepo, startGitHttpServer, type GitHttpServer } from "@flotilla/envrepo/testing";
@@ -22,6 +24,7 @@ import { startHub, type Hub } from "../src/hub.js";
 import { mintApiToken, Role } from "../src/api/index.js";
 import { createPromotionController } from "../src/promotion.js";
 import { parseTrailers } from "../src/promotion/trailers.js";
+import { startTelemetry } from "../src/telemetry-sdk.js";
 
 const TOKEN = "promotion-test-token";
 const D1 = `sha256:${"1".repeat(64)}`;
@@ -539,5 +542,62 @@ describe("promotion dev → stage → prod", () => {
     hub.promotion.start();
     await waitState(qa5.id, ["Succeeded"], "qa5 finishes");
     await waitState(qa6.id, ["Succeeded"], "qa6 runs after it");
+  });
+  it("promotion progress in metrics and traces: a span per wave start with its commit and pointers (the resolve inside), transitions, gate wait, wave duration, clusters by outcome", async () => {
+    const spans = new InMemorySpanExporter();
+    const telemetry = await startTelemetry({ serviceName: "flotilla-hub", prometheus: true, spanProcessors: [new SimpleSpanProcessor(spans)] });
+    const server = createServer(telemetry.metricsHandler!);
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const sample = async (name: string, labels: Record<string, string> = {}): Promise<number | undefined> => {
+      const text = await (await fetch(`http://127.0.0.1:${(server.address() as { port: number }).port}/metrics`)).text();
+      for (const line of text.split("\n")) {
+        const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+        if (!m || m[1] !== name) continue;
+        const got = Object.fromEntries([...(m[2] ?? "").matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1], l[2]]));
+        if (Object.entries(labels).every(([k, v]) => got[k] === v)) return Number(m[3]);
+      }
+      return undefined;
+    };
+    await hub.promotion.stop();
+    const controller = createPromotionController({ db: hub.database.db, repo: hub.repo, writer: openEnvRepoWriter({ url, token: TOKEN, workDir: join(tmp, "telemetry-writer") }), resolve: () => hub.resolver.refresh(), leader: SOLE_LEADER, tickMs: 60_000 });
+    try {
+      const r = (await api<{ release: { id: string } }>("POST", "/v1/releases", { app: "shop", sourceRevision: "a7", images: [{ name: "ghcr.io/acme/shop", digest: `sha256:${"7".repeat(64)}` }] })).body.release.id;
+      const qa = (await api<{ promotion: PromotionView }>("POST", "/v1/promotions", { release: r, environment: "qa" })).body.promotion;
+      await controller.tick(); // Pending → Running
+      await controller.tick(); // the wave: commit, resolve, pointers
+      const commit = (await promotion(qa.id)).commits[0]!.revision;
+      const wave = spans.getFinishedSpans().find((s) => s.name === "promotion wave" && s.attributes["flotilla.promotion"] === qa.id)!;
+      expect(wave.attributes).toMatchObject({ "flotilla.release": r, "flotilla.environment": "qa", "flotilla.promotion.wave": 1, "flotilla.promotion.waves": 1, "flotilla.revision": commit });
+      const children = spans.getFinishedSpans().filter((s) => s.parentSpanContext?.spanId === wave.spanContext().spanId).map((s) => s.name);
+      expect(children).toEqual(["promotion commit", "promotion pointers"]);
+      const pointers = spans.getFinishedSpans().find((s) => s.name === "promotion pointers" && s.parentSpanContext?.spanId === wave.spanContext().spanId)!;
+      const resolve = spans.getFinishedSpans().find((s) => s.name === "resolve" && s.parentSpanContext?.spanId === pointers.spanContext().spanId);
+      expect(resolve?.attributes["flotilla.revision"]).toBe(commit);
+      // The wave tick runs inside the controller's "promotion step" span: one trace from step to resolve.
+      const step = spans.getFinishedSpans().find((s) => s.name === "promotion step" && s.spanContext().spanId === wave.parentSpanContext?.spanId);
+      expect(step?.attributes["flotilla.promotion"]).toBe(qa.id);
+
+      await waitFor(async () => {
+        await controller.tick();
+        return (await promotion(qa.id)).state === "Verifying";
+      }, { what: "qa's wave settled", timeoutMs: 60_000, intervalMs: 100 });
+      expect(await sample("flotilla_hub_promotion_clusters", { environment: "qa", outcome: "Succeeded" })).toBe(3);
+      expect(await sample("flotilla_hub_promotion_wave_duration_count", { environment: "qa", outcome: "settled" })).toBe(1);
+      expect(await sample("flotilla_hub_promotion_gate_wait_count", { environment: "qa" })).toBe(1);
+      await waitFor(async () => {
+        await controller.tick();
+        return (await promotion(qa.id)).state === "Succeeded";
+      }, { what: "qa succeeds", timeoutMs: 60_000, intervalMs: 100 });
+      expect(await sample("flotilla_hub_promotion_transitions_total", { environment: "qa", from: "Pending", to: "Running" })).toBe(1);
+      expect(await sample("flotilla_hub_promotion_transitions_total", { environment: "qa", from: "Running", to: "Verifying" })).toBe(1);
+      expect(await sample("flotilla_hub_promotion_transitions_total", { environment: "qa", from: "Verifying", to: "Succeeded" })).toBe(1);
+      // Ended: its clusters leave the gauge.
+      expect(await sample("flotilla_hub_promotion_clusters", { environment: "qa", outcome: "Succeeded" })).toBe(0);
+    } finally {
+      await controller.stop();
+      await new Promise((r) => server.close(r));
+      await telemetry.shutdown();
+      hub.promotion.start();
+    }
   });
 });
