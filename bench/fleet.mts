@@ -20,8 +20,8 @@
 // Steady state (--steady-minutes M): after B1, the agents process and hub RSS (and CPU over the
 // minute) printed every minute, then first → last.
 // B3: idle cost after convergence: RSS and CPU of the agents process over --idle seconds divided
-// by N, and the hub's RSS (the hub runs in this bench's process, which only adds its NATS
-// subscriptions and a DB poll that is paused while idle).
+// by N, and the hub's RSS (the hub runs alone in its own process, bench/lib/fleet-hub.mts; the
+// bench process, which made the namespaces and commits, is printed apart).
 //
 // Goals (issue "Fleet at scale"): B1 ≤ 3 s at 100 clusters, ≤ 20 s at 1,000; B3 ≤ 1 MiB and
 // ≤ 0.1 mCPU per cluster, hub ≤ 256 MiB.
@@ -30,15 +30,16 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import pg from "pg";
 import { parseArgs } from "node:util";
 import { connect } from "@nats-io/transport-node";
 import { commitFiles, createWorkRepo } from "@flotilla/envrepo/testing";
-import { mintApiToken, Role, startHub } from "@flotilla/hub";
 import { createTestDatabase, createTestNats, kubeRequestOk, startControlPlane } from "@flotilla/testkit";
 import { generateSigningKey } from "@flotilla/wire";
 import { applyCeiling } from "./lib/apply-ceiling.mts";
 import { Cleanup } from "./lib/cleanup.mts";
 import type { FleetAgentsConfig, FromAgents } from "./lib/fleet-agents.mts";
+import type { FleetHubConfig, FromHub, ToHub } from "./lib/fleet-hub.mts";
 import { fleetYaml, type FleetEntry } from "./lib/lab.mts";
 import { figure, formatSummary, heading, ms, summarize } from "./lib/stats.mts";
 
@@ -112,21 +113,46 @@ async function main(cleanup: Cleanup): Promise<void> {
   const nats = createTestNats("benchfleet");
   cleanup.add("nats streams", () => nats.cleanup());
   const signingKey = generateSigningKey();
-  const t2 = performance.now();
-  const hub = await startHub({
-    auth: { tokens: [mintApiToken({ subject: "bench", roles: [Role.Admin] }).entry] },
-    repo: { path: repoDir },
-    promotionWriter: false,
+  const here = fileURLToPath(new URL(".", import.meta.url));
+  const hubConfigPath = join(tmp, "hub.json");
+  const hubConfig: FleetHubConfig = {
+    repoDir,
     databaseUrl: db.url,
     natsUrl: nats.url,
     natsPrefix: nats.prefix,
-    signingKey,
-    port: 0,
-    pollIntervalMs: 3_600_000,
-    logger: false,
+    signingKeyPem: signingKey.privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+  };
+  await writeFile(hubConfigPath, JSON.stringify(hubConfig));
+  const hubChild = fork(join(here, "lib/fleet-hub.mts"), [hubConfigPath], { stdio: "inherit" });
+  cleanup.add("hub process", async () => {
+    if (hubChild.exitCode !== null || hubChild.signalCode !== null) return;
+    const exited = new Promise((r) => hubChild.once("exit", r));
+    hubChild.send({ stop: true } satisfies ToHub);
+    await Promise.race([exited, sleep(15_000)]);
+    if (hubChild.exitCode === null) hubChild.kill("SIGKILL");
   });
-  cleanup.add("hub", () => hub.stop());
-  figure("hub start (first resolve of N clusters included)", ms(performance.now() - t2));
+  const fromHub = () =>
+    new Promise<FromHub>((resolve, reject) => {
+      const onExit = (code: number | null) => reject(new Error(`hub process exited (${code})`));
+      hubChild.once("message", (m: FromHub) => {
+        hubChild.off("exit", onExit);
+        resolve(m);
+      });
+      hubChild.once("exit", onExit);
+    });
+  const hubStarted = await fromHub();
+  if (!("started" in hubStarted)) throw new Error(`hub did not start: ${"failed" in hubStarted ? hubStarted.failed : JSON.stringify(hubStarted)}`);
+  figure("hub start, own process (first resolve of N clusters included)", ms(hubStarted.ms));
+  const refresh = async () => {
+    const answer = fromHub();
+    hubChild.send({ refresh: true } satisfies ToHub);
+    const m = await answer;
+    if (!("refreshed" in m)) throw new Error(`refresh failed: ${JSON.stringify(m).slice(0, 500)}`);
+    return m.refreshed;
+  };
+  const pgClient = new pg.Client({ connectionString: db.url });
+  await pgClient.connect();
+  cleanup.add("bench database connection", () => pgClient.end());
 
   // What the bench sees on NATS: new pointers (the KV bucket's subjects) and status reports.
   const nc = await connect({ servers: nats.url });
@@ -134,7 +160,7 @@ async function main(cleanup: Cleanup): Promise<void> {
   const decoder = new TextDecoder();
   const pointerAt = new Map<string, { generation: number; at: number }>();
   const reports = new Map<string, { generation: number; syncState: string; at: number }[]>();
-  nc.subscribe(`$KV.${hub.names.desiredBucket}.*.desired`, {
+  nc.subscribe(`$KV.${hubStarted.desiredBucket}.*.desired`, {
     callback: (err, m) => {
       if (err || m.data.length === 0) return;
       const p = JSON.parse(decoder.decode(m.data)) as { payload?: { cluster: string; generation: number }; cluster?: string; generation?: number };
@@ -158,7 +184,7 @@ async function main(cleanup: Cleanup): Promise<void> {
     const visible = new Map<string, number>();
     const deadline = performance.now() + TIMEOUT_MS;
     for (;;) {
-      const rows = await hub.database.db.selectFrom("cluster_status").select(["cluster", "generation", "sync_state"]).where("sync_state", "=", "Synced").execute();
+      const { rows } = await pgClient.query<{ cluster: string; generation: string }>("SELECT cluster, generation FROM cluster_status WHERE sync_state = 'Synced'");
       const at = Date.now();
       for (const r of rows) {
         const g = wanted(r.cluster);
@@ -182,7 +208,7 @@ async function main(cleanup: Cleanup): Promise<void> {
   };
   await writeFile(configPath, JSON.stringify(agentsConfig));
   const t3 = performance.now();
-  const child = fork(join(fileURLToPath(new URL(".", import.meta.url)), "lib/fleet-agents.mts"), [configPath], { stdio: "inherit" });
+  const child = fork(join(here, "lib/fleet-agents.mts"), [configPath], { stdio: "inherit" });
   cleanup.add("agents process", async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((r) => child.once("exit", r));
@@ -204,14 +230,15 @@ async function main(cleanup: Cleanup): Promise<void> {
   heading(`B3: idle ${IDLE_S} s after convergence`);
   await sleep(5_000); // let the first sync's last reports and timers settle
   const a0 = await procStats(child.pid!);
-  const h0 = await procStats(process.pid);
+  const h0 = await procStats(hubChild.pid!);
   const rss: number[] = [];
   for (let s = 0; s < IDLE_S; s += 5) {
     await sleep(Math.min(5, IDLE_S - s) * 1000);
     rss.push((await procStats(child.pid!)).rssKiB);
   }
   const a1 = await procStats(child.pid!);
-  const h1 = await procStats(process.pid);
+  const h1 = await procStats(hubChild.pid!);
+  const b0 = await procStats(process.pid);
   const agentsRssMiB = a1.rssKiB / 1024;
   const perClusterMiB = agentsRssMiB / N;
   const perClusterMcpu = ((a1.cpuS - a0.cpuS) / IDLE_S / N) * 1000;
@@ -221,11 +248,8 @@ async function main(cleanup: Cleanup): Promise<void> {
   const marginalKiB = (a1.rssKiB - started.baselineRssKiB) / N;
   figure("per simulated cluster (RSS / N)", `${(perClusterMiB * 1024).toFixed(0)} KiB RSS, ${perClusterMcpu.toFixed(3)} mCPU`);
   figure("per simulated cluster above the empty process", `${marginalKiB.toFixed(0)} KiB RSS (empty process with the agent's code loaded: ${(started.baselineRssKiB / 1024).toFixed(1)} MiB)`);
-  figure("hub (bench process) RSS; CPU while idle", `${hubRssMiB.toFixed(1)} MiB; ${(((h1.cpuS - h0.cpuS) / IDLE_S) * 1000).toFixed(1)} mCPU`);
-  // The bench process also created the namespaces, identities and commits: its RSS keeps their
-  // peak. The live JS heap says what the hub (and the bench's maps) really hold.
-  const mem = process.memoryUsage();
-  figure("bench process JS heap used / total; external", `${(mem.heapUsed / 1048576).toFixed(1)} / ${(mem.heapTotal / 1048576).toFixed(1)} MiB; ${(mem.external / 1048576).toFixed(1)} MiB`);
+  figure("hub process RSS; CPU while idle", `${hubRssMiB.toFixed(1)} MiB; ${(((h1.cpuS - h0.cpuS) / IDLE_S) * 1000).toFixed(1)} mCPU`);
+  figure("bench process RSS (not the hub: namespaces, commits, what it saw on NATS)", `${(b0.rssKiB / 1024).toFixed(1)} MiB`);
 
   // ---- B1: commit → applied and reported everywhere
   const b1: number[] = [];
@@ -235,7 +259,7 @@ async function main(cleanup: Cleanup): Promise<void> {
     const tCommit = Date.now();
     const revision = await commitFiles(repoDir, files(round + 1), `bench change ${round}`);
     const tRefresh = Date.now();
-    const outcome = await hub.resolver.refresh();
+    const outcome = await refresh();
     const tResolved = Date.now();
     if (outcome.failed || outcome.revision !== revision) throw new Error(`resolve failed: ${JSON.stringify(outcome).slice(0, 500)}`);
     const target = (c: string) => {
@@ -282,14 +306,14 @@ async function main(cleanup: Cleanup): Promise<void> {
   const steadyMinutes = Number(values["steady-minutes"]);
   if (steadyMinutes > 0) {
     heading(`steady state: ${steadyMinutes} min at ${N} clusters (RSS every minute)`);
-    const first = { a: await procStats(child.pid!), h: await procStats(process.pid) };
+    const first = { a: await procStats(child.pid!), h: await procStats(hubChild.pid!) };
     let prev = first;
     for (let m = 1; m <= steadyMinutes; m++) {
       await sleep(60_000);
-      const now = { a: await procStats(child.pid!), h: await procStats(process.pid) };
+      const now = { a: await procStats(child.pid!), h: await procStats(hubChild.pid!) };
       figure(
         `minute ${m}`,
-        `agents ${(now.a.rssKiB / 1024).toFixed(1)} MiB, ${(((now.a.cpuS - prev.a.cpuS) / 60) * 1000).toFixed(1)} mCPU; hub ${(now.h.rssKiB / 1024).toFixed(1)} MiB, ${(((now.h.cpuS - prev.h.cpuS) / 60) * 1000).toFixed(1)} mCPU; heap ${(process.memoryUsage().heapUsed / 1048576).toFixed(1)} MiB`,
+        `agents ${(now.a.rssKiB / 1024).toFixed(1)} MiB, ${(((now.a.cpuS - prev.a.cpuS) / 60) * 1000).toFixed(1)} mCPU; hub ${(now.h.rssKiB / 1024).toFixed(1)} MiB, ${(((now.h.cpuS - prev.h.cpuS) / 60) * 1000).toFixed(1)} mCPU; bench ${((await procStats(process.pid)).rssKiB / 1024).toFixed(1)} MiB`,
       );
       prev = now;
     }

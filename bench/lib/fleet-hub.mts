@@ -1,0 +1,59 @@
+// The hub process of bench/fleet.mts: the real hub (startHub on Postgres and NATS) alone in its
+// process, so its RSS is the hub's and not the bench's (which creates the namespaces, identities
+// and commits, and keeps what it saw on NATS). The bench asks for a refresh (the Git webhook's
+// call) over IPC and reads cluster_status itself.
+//
+//   node --conditions=@flotilla/source --import tsx bench/lib/fleet-hub.mts <config.json>
+import { readFile } from "node:fs/promises";
+import { mintApiToken, Role, startHub, type Hub } from "@flotilla/hub";
+import { signingKeyFromPem } from "@flotilla/wire";
+
+export interface FleetHubConfig {
+  repoDir: string;
+  databaseUrl: string;
+  natsUrl: string;
+  natsPrefix: string;
+  signingKeyPem: string;
+}
+
+export type ToHub = { refresh: true } | { stop: true };
+export type FromHub =
+  | { started: true; ms: number; desiredBucket: string }
+  | { refreshed: { revision: string; published: number; failed: boolean; errors?: unknown } }
+  | { failed: string };
+
+const config = JSON.parse(await readFile(process.argv[2]!, "utf8")) as FleetHubConfig;
+const send = (m: FromHub) => process.send?.(m);
+let hub: Hub | undefined;
+const t0 = performance.now();
+try {
+  hub = await startHub({
+    auth: { tokens: [mintApiToken({ subject: "bench", roles: [Role.Admin] }).entry] },
+    repo: { path: config.repoDir },
+    promotionWriter: false,
+    databaseUrl: config.databaseUrl,
+    natsUrl: config.natsUrl,
+    natsPrefix: config.natsPrefix,
+    signingKey: signingKeyFromPem(config.signingKeyPem),
+    port: 0,
+    pollIntervalMs: 3_600_000,
+    logger: false,
+  });
+  send({ started: true, ms: performance.now() - t0, desiredBucket: hub.names.desiredBucket });
+} catch (err) {
+  send({ failed: (err as Error).stack ?? String(err) });
+}
+
+const stop = async () => {
+  await hub?.stop().catch(() => undefined);
+  process.exit(0);
+};
+process.on("message", (m: ToHub) => {
+  if ("stop" in m) return void stop();
+  void hub?.resolver.refresh().then(
+    (o) => send({ refreshed: { revision: o.revision, published: o.published, failed: o.failed, ...(o.errors ? { errors: o.errors } : {}) } }),
+    (err: unknown) => send({ failed: (err as Error).stack ?? String(err) }),
+  );
+});
+process.on("SIGTERM", () => void stop());
+process.on("disconnect", () => void stop());
