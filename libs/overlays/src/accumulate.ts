@@ -101,6 +101,7 @@ export class Accumulator {
     if (this.loader.isDir(path)) {
       refuseEnclosingDir(k, entry, path, where);
       const sub = this.loader.loadKustomization(path, where);
+      this.loader.openapi.enter(sub, this.loader, false);
       if (sub.kind === "Component") {
         throw renderFailed(`"${entry}" is a Component; list it under components, not resources`, where);
       }
@@ -124,6 +125,7 @@ export class Accumulator {
       if (err instanceof OverlayError) throw err.listedIn(k.file, field);
       throw err;
     }
+    for (const o of objects) this.loader.openapi.noteLoaded(o.apiVersion, o.kind);
     this.appendAll(
       k,
       objects.map((o) => newResource(o, path)),
@@ -141,6 +143,7 @@ export class Accumulator {
     if (!this.loader.isDir(path)) throw renderFailed(`component "${entry}" is not a directory`, where);
     refuseEnclosingDir(k, entry, path, where);
     const sub = this.loader.loadKustomization(path, where);
+    this.loader.openapi.enter(sub, this.loader, false);
     if (sub.kind !== "Component") {
       throw renderFailed(`"${entry}" must have kind: Component to be listed under components`, where);
     }

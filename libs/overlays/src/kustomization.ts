@@ -104,6 +104,8 @@ export interface Kustomization {
   transformers: string[];
   /** Build options; only the kustomization being built reads them (kustomize ignores a base's). */
   buildMetadata: string[];
+  /** kustomize's `openapi:` field: a schema file (merge keys of custom resources) or a builtin version. */
+  openapi: { path?: string; version?: string };
 }
 
 /** Fields kustomize accepts that this engine refuses (unless empty). */
@@ -113,7 +115,6 @@ const KNOWN_UNSUPPORTED = [
   "helmCharts",
   "helmGlobals",
   "helmChartInflationGenerator",
-  "openapi",
 ];
 
 /** Fields of a `replacements:` entry: a file, or one replacement written inline. */
@@ -149,6 +150,7 @@ const SUPPORTED = new Set([
   "buildMetadata",
   "generators",
   "transformers",
+  "openapi",
 ]);
 
 /** Every field name kustomize knows, for matching keys written in another case. */
@@ -174,6 +176,9 @@ export function parseKustomizationValue(raw: unknown, file: string, dir: string)
     const empty = value === null || (Array.isArray(value) && value.length === 0) || (isPlainObject(value) && Object.keys(value).length === 0);
     if (KNOWN_UNSUPPORTED.includes(key)) {
       if (empty) continue;
+      if (key === "crds") {
+        throw unsupported(file, key, 'the legacy kustomization field "crds" is not supported by flotilla\'s overlay engine; write its name references as configurations: field specs and its merge keys as an openapi: schema');
+      }
       throw unsupported(file, key, `the kustomization field "${key}" is not supported by flotilla's overlay engine; remove it or render it into plain manifests`);
     }
     throw unsupported(file, key, `unknown kustomization field "${key}"`);
@@ -218,6 +223,7 @@ export function parseKustomizationValue(raw: unknown, file: string, dir: string)
     configurations: p.stringList("configurations"),
     vars: p.list("vars").map((v, i) => parseVar(p.sub(v, `vars[${i}]`), file)),
     buildMetadata: p.stringList("buildMetadata"),
+    openapi: {},
     generators: p.stringList("generators"),
     transformers: p.stringList("transformers"),
     replacements: p.list("replacements").map((v, i) => {
@@ -230,6 +236,7 @@ export function parseKustomizationValue(raw: unknown, file: string, dir: string)
       return { inline: parseReplacement(r) };
     }),
   };
+  if (raw.openapi !== undefined && raw.openapi !== null) k.openapi = parseOpenApi(p.sub(raw.openapi, "openapi"));
   const ns = p.optString("namespace");
   if (ns) k.namespace = ns;
   const prefix = p.optString("namePrefix");
@@ -262,6 +269,19 @@ function parseFieldSpec(r: FieldReader): FieldSpec {
     if (v) spec[k] = v;
   }
   return spec;
+}
+
+/** kustomize reads `openapi` as a map of strings and uses only `path` and `version`. */
+function parseOpenApi(r: FieldReader): Kustomization["openapi"] {
+  const out: Kustomization["openapi"] = {};
+  for (const [key, v] of Object.entries(r.raw)) {
+    if (v !== null && typeof v !== "string") throw r.bad(key, "must be a string");
+  }
+  const path = r.optString("path");
+  if (path !== undefined) out.path = path;
+  const version = r.optString("version");
+  if (version !== undefined) out.version = version;
+  return out;
 }
 
 function parseLabel(r: FieldReader): LabelEntry {

@@ -1,5 +1,6 @@
 // File access for one render: resolves paths inside the repo, enforces the file-size limit and
 // records every path read (files and kustomization directories) for incremental re-rendering.
+import { OpenApiState } from "./openapi.js";
 import { ErrorCode } from "@flotilla/model";
 import { OverlayError, renderFailed } from "./errors.js";
 import type { FileView } from "./file-view.js";
@@ -24,6 +25,11 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 export class Loader {
   readonly readPaths = new Set<string>();
+  /**
+   * The build's `openapi:` merge rules. kustomize keeps them in globals that every patch
+   * consults; they travel with the loader because every patch entry point already receives it.
+   */
+  readonly openapi = new OpenApiState();
 
   constructor(
     readonly view: FileView,

@@ -150,6 +150,7 @@ function applySmpTo(
   patch: Record<string, unknown>,
   options: PatchEntry["options"],
   where: Where,
+  loader: Loader,
 ): void {
   if (patch.$patch === "delete") {
     resources.splice(resources.indexOf(r), 1);
@@ -169,7 +170,7 @@ function applySmpTo(
   }
   let result: KubeObject;
   try {
-    result = applyStrategicMergePatch(r.obj, copy, options);
+    result = applyStrategicMergePatch(r.obj, copy, { ...options, schemas: loader.openapi });
   } catch (err) {
     wrapPatchError(err, where, r);
   }
@@ -193,7 +194,13 @@ function replaceObject(r: Resource, result: KubeObject, where: Where): void {
   r.obj = result;
 }
 
-function applyLoaded(resources: Resource[], loaded: LoadedPatch, target: PatchTarget | undefined, options: PatchEntry["options"]): void {
+function applyLoaded(
+  resources: Resource[],
+  loaded: LoadedPatch,
+  target: PatchTarget | undefined,
+  options: PatchEntry["options"],
+  loader: Loader,
+): void {
   const { where } = loaded;
   if (loaded.json6902) {
     if (!target) throw renderFailed("a JSON 6902 patch needs a target", where);
@@ -210,7 +217,7 @@ function applyLoaded(resources: Resource[], loaded: LoadedPatch, target: PatchTa
   }
   for (const patch of loaded.smp ?? []) {
     const targets = target ? selectResources(resources, target) : [findById(resources, patch, where)];
-    for (const r of targets) applySmpTo(resources, r, patch, options, where);
+    for (const r of targets) applySmpTo(resources, r, patch, options, where, loader);
   }
 }
 
@@ -249,12 +256,12 @@ export function applyStrategicMergeEntry(
 ): void {
   const loaded = classify(loadPatchText(k, entry, where.field, loader), where);
   if (!loaded.smp) throw renderFailed(`${what} must be strategic merge patches`, where);
-  applyLoaded(resources, loaded, undefined, NO_OPTIONS);
+  applyLoaded(resources, loaded, undefined, NO_OPTIONS, loader);
 }
 
 /** One `patches:` entry: a strategic-merge or JSON 6902 patch, for its target or the objects it names. */
 export function applyPatchEntry(resources: Resource[], k: PatchSite, entry: PatchEntry, where: Where, loader: Loader): void {
-  applyLoaded(resources, classify(loadPatchText(k, entry, where.field, loader), where), entry.target, entry.options);
+  applyLoaded(resources, classify(loadPatchText(k, entry, where.field, loader), where), entry.target, entry.options, loader);
 }
 
 /** One JSON 6902 patch (file or inline operations) applied to the objects its target selects. */
@@ -268,7 +275,7 @@ export function applyJson6902Entry(
 ): void {
   const loaded = classify(loadPatchText(k, entry, where.field, loader), where);
   if (!loaded.json6902) throw renderFailed(`${what} must be lists of JSON 6902 operations`, where);
-  applyLoaded(resources, loaded, entry.target, NO_OPTIONS);
+  applyLoaded(resources, loaded, entry.target, NO_OPTIONS, loader);
 }
 
 export function applyPatchesStrategicMerge(resources: Resource[], k: Kustomization, loader: Loader): void {

@@ -5,10 +5,11 @@
 // Supported kustomization fields: resources (+ legacy bases), components, namespace, namePrefix,
 // nameSuffix, commonLabels, labels, commonAnnotations, images, replicas, patches,
 // patchesStrategicMerge, patchesJson6902, configMapGenerator, secretGenerator, generatorOptions,
-// replacements, sortOptions, vars, buildMetadata (originAnnotations, managedByLabel),
+// replacements, sortOptions, vars, buildMetadata (originAnnotations, managedByLabel), openapi
+// (custom schemas' merge keys for strategic merge patches, see openapi.ts),
 // configurations (field specs of every transformer, namePrefix/nameSuffix included), and
 // generators/transformers with builtin plugin configs (src/plugins).
-// Refused with an error naming file and field: remote bases, crds, openapi, validators, exec and
+// Refused with an error naming file and field: remote bases, crds, validators, exec and
 // KRM-function plugins, helm*, buildMetadata transformerAnnotations, and any field kustomize
 // itself does not know.
 import type { KubeObject } from "@flotilla/model";
@@ -53,6 +54,7 @@ export function renderKustomization(view: FileView, dir: string, options: Render
     }
     // 1. Load and build the target kustomization (recursively through its bases and components).
     const k = loader.loadKustomization(root);
+    loader.openapi.enter(k, loader, true);
     // A Component built directly (`kustomize build comp/`) is built like a Kustomization: its
     // resources and generators start an empty list that its own transformers then change.
     const config: ConfigHolder = { value: defaultTransformerConfig(), vars: [] };

@@ -12,8 +12,22 @@ export interface FieldSchema {
   type?: TypeSchema;
 }
 
+/** Stands for every field a type's `properties` do not name (an OpenAPI `additionalProperties` schema). */
+export const ANY_FIELD: unique symbol = Symbol("any field");
+
 /** The fields of one object type that need more than the default rules. */
-export type TypeSchema = { readonly [field: string]: FieldSchema };
+export type TypeSchema = { readonly [field: string]: FieldSchema; readonly [ANY_FIELD]?: FieldSchema };
+
+/** The field schema of `key` in `schema`: its own entry, else the one for any field. */
+export function fieldOf(schema: TypeSchema | undefined, key: string): FieldSchema | undefined {
+  if (schema === undefined) return undefined;
+  return Object.hasOwn(schema, key) ? schema[key] : schema[ANY_FIELD];
+}
+
+/** Where a strategic merge finds the schema of an object's root. */
+export interface MergeSchemas {
+  rootFor(apiVersion: unknown, kind: unknown): TypeSchema | undefined;
+}
 
 const byName = ["name"] as const;
 
@@ -107,3 +121,6 @@ export function schemaFor(apiVersion: unknown, kindName: unknown): TypeSchema | 
   const key = `${group}/${kindName}`;
   return kinds.get(key) ?? (plainBuiltins.has(key) ? plain : undefined);
 }
+
+/** The built-in Kubernetes kinds' merge rules (what kustomize uses without an `openapi:` schema). */
+export const BUILTIN_SCHEMAS: MergeSchemas = { rootFor: schemaFor };

@@ -19,13 +19,15 @@
 
 import { PatchError } from "./patch-error.js";
 import { cloneJson, isMap, jsonEqual, setKey, type JsonMap, type KubeObject } from "./kube-object.js";
-import { schemaFor, type FieldSchema, type TypeSchema } from "./merge-schema.js";
+import { BUILTIN_SCHEMAS, fieldOf, type FieldSchema, type MergeSchemas, type TypeSchema } from "./merge-schema.js";
 
 export interface StrategicMergeOptions {
   /** Keep the patch's metadata.name / namespace instead of the target's (kustomize's allowNameChange). */
   allowNameChange?: boolean;
   /** Keep the patch's kind instead of the target's (kustomize's allowKindChange). */
   allowKindChange?: boolean;
+  /** Where list merge keys come from: the built-in kinds' (default) or an `openapi:` schema's. */
+  schemas?: MergeSchemas;
 }
 
 const DIRECTIVE = "$patch";
@@ -64,7 +66,7 @@ export function applyStrategicMergePatch(
   // kustomize (v5.5) leaves the object untouched when the root says `$patch: replace`.
   if (rootDirective === "replace") return cloneJson(target);
   checkDirective(rootDirective, "");
-  const schema = schemaFor(target.apiVersion, target.kind);
+  const schema = (options.schemas ?? BUILTIN_SCHEMAS).rootFor(target.apiVersion, target.kind);
   const merged = mergeMap(target, patch, schema, "") as KubeObject;
   if (!options.allowKindChange) merged.kind = target.kind;
   if (!isMap(merged.metadata)) merged.metadata = { name: target.metadata.name };
@@ -113,7 +115,7 @@ function mergeMap(target: JsonMap, patch: JsonMap, schema: TypeSchema | undefine
   const out = cloneJson(target);
   for (const [key, pv] of Object.entries(patch)) {
     if (key.startsWith("$")) continue; // directives, handled below
-    const merged = mergeValue(out[key], pv, schema?.[key], `${path}/${key}`);
+    const merged = mergeValue(out[key], pv, fieldOf(schema, key), `${path}/${key}`);
     if (merged === ABSENT) delete out[key];
     else setKey(out, key, merged);
   }
