@@ -341,9 +341,11 @@ describe("deploy/docker/Dockerfile", () => {
       // Numeric, so the kubelet can enforce runAsNonRoot; not root (0).
       expect(s!.user, `target ${target}`).toMatch(/^[1-9][0-9]*(:[1-9][0-9]*)?$/);
     }
-    // Starts the command the CLI package declares as its bin.
+    // Starts the built CLI directly: the same dist/main.js the package's bin launcher runs once
+    // built (the launcher's fallback to the TypeScript sources has no place in an image).
     const bin = (JSON.parse(readFileSync(join(ROOT, "services/cli/package.json"), "utf8")) as { bin: Record<string, string> }).bin["flotilla"]!;
-    expect(lines.some((l) => l.startsWith("ENTRYPOINT") && l.includes(join("/app/services/cli", bin)))).toBe(true);
+    expect(readFileSync(join(ROOT, "services/cli", bin), "utf8")).toContain('"dist", "main.js"');
+    expect(lines.some((l) => l.startsWith("ENTRYPOINT") && l.includes("/app/services/cli/dist/main.js"))).toBe(true);
     // The images the manifests run are the two targets.
     expect(readFileSync(join(DEPLOY, "hub", "kustomization.yaml"), "utf8")).toMatch(/newName: \S+\/flotilla-hub/);
     expect(readFileSync(join(DEPLOY, "agent", "base", "kustomization.yaml"), "utf8")).toMatch(/newName: \S+\/flotilla-agent/);
