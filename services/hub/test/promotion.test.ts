@@ -421,7 +421,7 @@ describe("promotion dev → stage → prod", () => {
     await waitState(p.id, ["Succeeded"], "the promotion finishes on the hub's own controller");
   });
 
-  it("a paused promotion stays paused across a hub restart; a freeze window blocks its next wave but not its rollback; a fleet-file change that renders the same bundles issues no pointer", async () => {
+  it("a paused promotion stays paused across a hub restart; a freeze window blocks its next wave but not its rollback; a fleet-file change and a base change that render the same bundles issue no pointer", async () => {
     const r4 = (await api<{ release: { id: string } }>("POST", "/v1/releases", { app: "shop", sourceRevision: "a4", images: [{ name: "ghcr.io/acme/shop", digest: `sha256:${"4".repeat(64)}` }] })).body.release.id;
     await waitState((await promotionIn(r4, "stage")).id, ["Succeeded"], "release 4 in stage");
     const imageBefore = await imageOn("prod-1");
@@ -442,6 +442,12 @@ describe("promotion dev → stage → prod", () => {
     // A person's commit to the env repo (the branch has the hub's commits: write on top of them).
     const person = openEnvRepoWriter({ url, token: TOKEN, workDir: join(tmp, "person"), author: { name: "Frank", email: "frank@example.test" } });
     await person.commit({ "flotilla.yaml": FLEET.replace("      digestOnly: true\n", `      digestOnly: true\n      freeze: [{ name: change-freeze, kind: deny, start: "${start}", end: "${end}" }]\n`) }, "Freeze prod");
+    expect((await api<{ published: number }>("POST", "/v1/refresh")).body.published).toBe(0);
+    expect(await generations()).toEqual(before);
+    // A change to the app's base that renders byte-identical bundles downstream: no pointer either.
+    const reformatted = `# owned by the shop team\n${DEPLOYMENT.replace("metadata: { name: shop, namespace: shop }", "metadata:\n  name: shop\n  namespace: shop")}`;
+    expect(reformatted).not.toBe(DEPLOYMENT);
+    await person.commit({ "apps/shop/deployment.yaml": reformatted }, "shop: reformat the base");
     expect((await api<{ published: number }>("POST", "/v1/refresh")).body.published).toBe(0);
     expect(await generations()).toEqual(before);
 
