@@ -10,3 +10,5 @@ export { FAKE_NODE_ANNOTATION } from "./component-flags.js";
 export type { NamespacedIdentity, NamespacedIdentityOptions } from "./namespaced-identity.js";
 export { reapOrphanedPlanes, planesDir } from "./plane-reaper.js";
 export * from "./private-nats.js";
+export * from "./private-nats-cluster.js";
+export * from "./private-postgres.js";

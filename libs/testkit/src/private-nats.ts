@@ -34,6 +34,8 @@ export interface NatsServerProcess {
   pid: number;
   /** SIGTERM, resolved once the process has exited (a no-op when it already has). */
   stop(): Promise<void>;
+  /** SIGKILL (a crash: no flush, no goodbye to the cluster), resolved once it has exited. */
+  kill(): Promise<void>;
 }
 
 /**
@@ -53,16 +55,18 @@ export async function spawnNatsServer(args: readonly string[], port: number, tim
     }
     await new Promise((r) => setTimeout(r, 25));
   }
+  const end = async (signal: NodeJS.Signals) => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((r) => child.once("exit", () => r()));
+    child.kill(signal);
+    await exited;
+  };
   return {
     url: `nats://127.0.0.1:${port}`,
     port,
     pid: child.pid!,
-    async stop() {
-      if (child.exitCode !== null) return;
-      const exited = new Promise<void>((r) => child.once("exit", () => r()));
-      child.kill("SIGTERM");
-      await exited;
-    },
+    stop: () => end("SIGTERM"),
+    kill: () => end("SIGKILL"),
   };
 }
 

@@ -41,6 +41,10 @@ export interface HubConfig {
   natsToken?: string;
   /** Prefix of every NATS bucket, stream and subject (several fleets can share one NATS). */
   natsPrefix?: string;
+  /** JetStream replicas of the streams, buckets and stores the hub creates (default 1). On a
+   * 3-node NATS cluster give 3: with R1 a stream lives on one node, and that node's loss stops
+   * reports and desired state until it returns. */
+  natsReplicas?: number;
   signingKey: SigningKey;
   /** Who may call the API: tokens (see `flotilla token mint`), or `{ insecureNoAuth: true }`. No default. */
   auth: ApiAuth;
@@ -139,13 +143,13 @@ export async function startHub(config: HubConfig): Promise<Hub> {
       ...(config.natsToken ? { token: config.natsToken } : {}),
     });
     stops.push(() => nc.drain());
-    const ingest = await startIngest({ nc, names, db: database.db, logger: log });
+    const ingest = await startIngest({ nc, names, db: database.db, logger: log, ...(config.natsReplicas ? { stream: { replicas: config.natsReplicas } } : {}) });
     stops.push(() => ingest.stop());
     const retention = startRetention({ db: database.db, onError: (err) => log.warn({ err: String(err) }, "retention sweep failed") });
     stops.push(() => retention.stop());
 
     // 4. The resolver publishes bundles and pointers; its sink keeps Postgres in step.
-    const publisher = new BundlePublisher({ nc, names });
+    const publisher = new BundlePublisher({ nc, names, ...(config.natsReplicas ? { replicas: config.natsReplicas } : {}) });
     await publisher.ensureResources();
     await breakGlass.attach(nc, log);
     stops.push(() => breakGlass.stop());

@@ -18,11 +18,14 @@ export interface ReportStreamOptions {
   duplicateWindowMs: number;
   /** How long reports stay in the stream (default 7 days; 0 = forever). */
   maxAgeMs: number;
+  /** JetStream replicas of the stream (default 1; 3 on a 3-node cluster, so a lost node loses no report). */
+  replicas: number;
 }
 
 export const defaultReportStreamOptions: ReportStreamOptions = {
   duplicateWindowMs: 2 * 60_000,
   maxAgeMs: 7 * 24 * 3600_000,
+  replicas: 1,
 };
 
 export async function ensureReportStream(jsm: JetStreamManager, names: WireNames, opts: ReportStreamOptions): Promise<void> {
@@ -30,6 +33,7 @@ export async function ensureReportStream(jsm: JetStreamManager, names: WireNames
     subjects: [names.reportSubjects],
     duplicate_window: nanos(opts.duplicateWindowMs),
     max_age: nanos(opts.maxAgeMs),
+    num_replicas: opts.replicas,
   };
   const existing = await jsm.streams.info(names.reportStream).catch((err: unknown) => {
     if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound) return undefined;
@@ -45,6 +49,7 @@ export async function ensureReportStream(jsm: JetStreamManager, names: WireNames
   } else if (
     existing.config.duplicate_window !== wanted.duplicate_window ||
     existing.config.max_age !== wanted.max_age ||
+    existing.config.num_replicas !== wanted.num_replicas ||
     !existing.config.subjects?.includes(names.reportSubjects)
   ) {
     await jsm.streams.update(names.reportStream, { ...existing.config, ...wanted });

@@ -23,6 +23,8 @@ export const DESIRED_HISTORY = 10;
 export interface BundlePublisherOptions {
   nc: NatsConnection;
   names: WireNames;
+  /** JetStream replicas of the bucket and the store when this creates them (default 1). */
+  replicas?: number;
 }
 
 export interface PublishStats {
@@ -45,8 +47,9 @@ export class BundlePublisher {
   async ensureResources(): Promise<void> {
     const { nc, names } = this.opts;
     // Direct gets let NATS permissions scope an agent to its own keys (see stack notes).
-    this.kv = await new Kvm(nc).create(names.desiredBucket, { history: DESIRED_HISTORY, allow_direct: true });
-    this.store = await new Objm(nc).create(names.bundleStore);
+    const replicas = this.opts.replicas ?? 1;
+    this.kv = await new Kvm(nc).create(names.desiredBucket, { history: DESIRED_HISTORY, allow_direct: true, replicas });
+    this.store = await new Objm(nc).create(names.bundleStore, { replicas });
   }
 
   /** Stores a bundle as canonical JSON under its sha256 digest, unless that digest is already there. */
