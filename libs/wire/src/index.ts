@@ -7,3 +7,4 @@ export * from "./control.js";
 export * from "./trace-context.js";
 export * from "./metric-instruments.js";
 export * from "./active-span.js";
+export * from "./trace-log-fields.js";

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { startAgent, type Agent, type AgentLogger } from "@flotilla/cluster-agent";
 import type { EnvRepoWriterOptions, OpenEnvRepoOptions } from "@flotilla/envrepo";
-import { mintApiToken, Role, startHub, type ApiTokenGrant, type Hub } from "@flotilla/hub";
+import { mintApiToken, Role, startHub, type ApiTokenGrant, type Hub, type HubConfig } from "@flotilla/hub";
 import { generateSigningKey, type SigningKey } from "@flotilla/wire";
 
 export interface LocalCluster {
@@ -36,6 +36,8 @@ export interface LocalFleetOptions {
   pollIntervalMs?: number;
   heartbeatIntervalMs?: number;
   hubLogger?: boolean | { level: string };
+  /** The hub's process logger (see process-logger.ts); wins over `hubLogger`. */
+  hubLoggerInstance?: HubConfig["loggerInstance"];
   /** The people who may call the API; each gets a freshly minted token (default: one admin, "admin"). */
   apiUsers?: ApiTokenGrant[];
   agentLogger?: (cluster: string) => AgentLogger | undefined;
@@ -83,6 +85,7 @@ export async function startLocalFleet(opts: LocalFleetOptions): Promise<LocalFle
     port: 0,
     pollIntervalMs: opts.pollIntervalMs ?? 15_000,
     logger: opts.hubLogger ?? false,
+    ...(opts.hubLoggerInstance ? { loggerInstance: opts.hubLoggerInstance } : {}),
   });
   const agents = new Map<string, Agent>();
   const byName = new Map(opts.clusters.map((c) => [c.name, c]));

@@ -2,7 +2,7 @@
 // (JetStream → Postgres) and the fleet API together. Each part's loop lives in its own file
 // (resolver.ts, ingest.ts); this file only connects them, in start order, and stops them in
 // reverse order.
-import type { FastifyInstance } from "fastify";
+import type { FastifyBaseLogger, FastifyInstance } from "fastify";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import fs from "node:fs";
 import { join } from "node:path";
@@ -57,6 +57,9 @@ export interface HubConfig {
   /** How often expired break-glass windows are swept (default 1 s). */
   breakGlassSweepMs?: number;
   logger?: boolean | { level: string };
+  /** The process's logger (the CLI's pino logger: component, trace ids, level); wins over `logger`.
+   * The API, the resolver, ingest and break-glass all log through it. */
+  loggerInstance?: FastifyBaseLogger;
   /** Start OpenTelemetry for this process (W3C propagation, OTLP traces when OTEL_EXPORTER_OTLP_ENDPOINT
    * is set) and serve Prometheus metrics on GET /metrics. Off by default: it registers globals. */
   telemetry?: boolean;
@@ -131,7 +134,7 @@ export async function startHub(config: HubConfig): Promise<Hub> {
       ...(config.promotionTickMs ? { tickMs: config.promotionTickMs } : {}),
     });
     const promotionApi = { controller: promotion, operations: new PromotionOperations(database.db, promotion) };
-    const api = buildApi({ db: database.db, auth: config.auth, ...(config.webhookSecrets?.length ? { webhooks: { secrets: config.webhookSecrets } } : {}), hub: { refresh: () => resolver.refresh(), ready: () => ready, breakGlass }, logger: config.logger ?? false, promotion: promotionApi, ...(telemetry?.metricsHandler ? { metrics: telemetry.metricsHandler } : {}) });
+    const api = buildApi({ db: database.db, auth: config.auth, ...(config.webhookSecrets?.length ? { webhooks: { secrets: config.webhookSecrets } } : {}), hub: { refresh: () => resolver.refresh(), ready: () => ready, breakGlass }, logger: config.logger ?? false, ...(config.loggerInstance ? { loggerInstance: config.loggerInstance } : {}), promotion: promotionApi, ...(telemetry?.metricsHandler ? { metrics: telemetry.metricsHandler } : {}) });
     const log: ResolverLogger = api.log;
 
     // 3. NATS: report ingest first, so no report waits for the first render.

@@ -4,7 +4,7 @@ import { observeReconciler, startAgent } from "@flotilla/cluster-agent";
 import { publicKeyFromPem } from "@flotilla/wire";
 import { helpText, parseCommand, requireString, UsageError, type CommandSpec } from "../args.js";
 import { keepYoungGenerationSmall } from "../agent-heap.js";
-import { jsonLogger } from "../logger.js";
+import { createProcessLogger, LOG_LEVEL_ENV, parseLogLevel } from "../process-logger.js";
 import { waitForSignal } from "../signals.js";
 
 export const agentCommand: CommandSpec = {
@@ -23,6 +23,7 @@ export const agentCommand: CommandSpec = {
     { name: "nats-inbox-prefix", env: "FLOTILLA_NATS_INBOX_PREFIX", type: "string", description: "inbox prefix the agent's NATS permissions allow (e.g. _INBOX_<cluster>)" },
     { name: "nats-prefix", env: "FLOTILLA_NATS_PREFIX", type: "string", description: "prefix of NATS buckets, streams and subjects", default: "flotilla" },
     { name: "heartbeat-interval", env: "FLOTILLA_HEARTBEAT_INTERVAL", type: "string", description: "seconds between heartbeats", default: "10" },
+    { name: "log-level", env: LOG_LEVEL_ENV, type: "string", description: "fatal, error, warn, info, debug, trace or silent (JSON lines on stderr)", default: "info" },
     { name: "metrics-listen", env: "FLOTILLA_METRICS_LISTEN", type: "string", description: "serve Prometheus metrics on GET /metrics at host:port (default: no metrics)" },
   ],
 };
@@ -35,6 +36,7 @@ export async function runAgent(argv: string[]): Promise<number> {
   }
   const cluster = requireString(p, agentCommand, "cluster");
   const keyFile = requireString(p, agentCommand, "hub-public-key");
+  const level = parseLogLevel(p.values["log-level"] as string | undefined);
   let hubPublicKey;
   try {
     hubPublicKey = publicKeyFromPem(readFileSync(keyFile, "utf8"));
@@ -43,7 +45,7 @@ export async function runAgent(argv: string[]): Promise<number> {
   }
   // Before the first sync: its burst of allocations would grow the young generation for good.
   keepYoungGenerationSmall();
-  const log = jsonLogger(`agent/${cluster}`);
+  const log = createProcessLogger({ component: "agent", cluster, level });
   const metricsListen = p.values["metrics-listen"] ? parseListen(String(p.values["metrics-listen"])) : undefined;
   // Before the agent: its spans and reports need the propagator, its counters the meter provider.
   const telemetry = await startAgentTelemetry(metricsListen);

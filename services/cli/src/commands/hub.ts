@@ -2,6 +2,7 @@
 import { startHub, loadSigningKey, openApiTokensFile, apiTokensFromEnv, API_TOKENS_ENV, INSECURE_NO_AUTH_WARNING, type ApiAuth, type ApiTokensSource } from "@flotilla/hub";
 import { publicKeyPem } from "@flotilla/wire";
 import { helpText, parseCommand, requireString, UsageError, type CommandSpec, type Parsed } from "../args.js";
+import { createProcessLogger, LOG_LEVEL_ENV, parseLogLevel, type ProcessLogger } from "../process-logger.js";
 import { waitForSignal } from "../signals.js";
 
 export const hubCommand: CommandSpec = {
@@ -24,24 +25,23 @@ export const hubCommand: CommandSpec = {
     { name: "api-tokens", env: "FLOTILLA_API_TOKENS_FILE", type: "string", description: "API tokens file (hashed; `flotilla token mint` writes it); re-read when it changes. Or put the same JSON in FLOTILLA_API_TOKENS" },
     { name: "webhook-secret", env: "FLOTILLA_WEBHOOK_SECRET", type: "string", multiple: true, description: "shared secret of Git push webhooks (POST /v1/webhooks/git; GitHub, Gitea, GitLab), repeatable for rotation" },
     { name: "insecure-no-auth", type: "boolean", description: "serve the API with no authentication (everyone is admin): local experiments only" },
+    { name: "log-level", env: LOG_LEVEL_ENV, type: "string", description: "fatal, error, warn, info, debug, trace or silent (JSON lines on stderr)", default: "info" },
     { name: "poll-interval", env: "FLOTILLA_POLL_INTERVAL", type: "string", description: "seconds between env repo polls", default: "15" },
   ],
 };
 
 /** The API's authentication: a tokens file, inline tokens, or an explicit and loud opt-out. */
-function apiAuthOf(p: Parsed, env: NodeJS.ProcessEnv): { auth: ApiAuth; tokens?: ApiTokensSource } {
+function apiAuthOf(p: Parsed, env: NodeJS.ProcessEnv, log: ProcessLogger): { auth: ApiAuth; tokens?: ApiTokensSource } {
   const file = p.values["api-tokens"];
   const inline = env[API_TOKENS_ENV];
   if (p.values["insecure-no-auth"] === true) {
     if (file || inline) throw new UsageError(`flotilla hub: --insecure-no-auth and API tokens (--api-tokens / ${API_TOKENS_ENV}) contradict each other; give one`);
     console.error(`\n*** ${INSECURE_NO_AUTH_WARNING} ***\n`);
+    log.warn({ insecureNoAuth: true }, INSECURE_NO_AUTH_WARNING);
     return { auth: { insecureNoAuth: true } };
   }
   if (typeof file === "string" && file.length > 0) {
-    const tokens = openApiTokensFile(file, {
-      info: (o, m) => console.error(JSON.stringify({ level: "info", msg: m, ...o })),
-      error: (o, m) => console.error(JSON.stringify({ level: "error", msg: m, ...o })),
-    });
+    const tokens = openApiTokensFile(file, log);
     return { auth: { tokens: tokens.registry }, tokens };
   }
   if (inline) return { auth: { tokens: apiTokensFromEnv(inline) } };
@@ -62,8 +62,9 @@ export async function runHub(argv: string[]): Promise<number> {
     return 0;
   }
   const repo = requireString(p, hubCommand, "repo");
+  const log = createProcessLogger({ component: "hub", level: parseLogLevel(p.values["log-level"] as string | undefined) });
   // Before anything is opened: a hub that would serve an open API does not start.
-  const { auth, tokens } = apiAuthOf(p, process.env);
+  const { auth, tokens } = apiAuthOf(p, process.env, log);
   const keyPath = requireString(p, hubCommand, "signing-key");
   const signingKey = loadSigningKey({ path: keyPath, generateIfMissing: p.values["generate-signing-key"] === true });
   const [host, port] = String(p.values.listen).split(":");
@@ -83,11 +84,11 @@ export async function runHub(argv: string[]): Promise<number> {
     host: host || "127.0.0.1",
     port: Number(port ?? 8080),
     pollIntervalMs: Number(p.values["poll-interval"]) * 1000,
-    logger: { level: "info" },
+    loggerInstance: log,
     // OpenTelemetry: GET /metrics on the API; OTLP traces when OTEL_EXPORTER_OTLP_ENDPOINT is set.
     telemetry: true,
   });
-  hub.api.log.info({ url: hub.url, keyId: signingKey.keyId, publicKey: publicKeyPem(signingKey.publicKey) }, "hub serving");
+  log.info({ url: hub.url, keyId: signingKey.keyId, publicKey: publicKeyPem(signingKey.publicKey) }, "hub serving");
   await waitForSignal();
   await hub.stop();
   tokens?.close();

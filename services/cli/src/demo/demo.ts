@@ -15,6 +15,7 @@ import { createWorkRepo, readFilesFrom } from "@flotilla/envrepo/testing";
 import { kubeRequest, startControlPlane, waitFor, type ControlPlane } from "@flotilla/testkit";
 import { Role } from "@flotilla/hub";
 import { startLocalFleet, type LocalFleet } from "../local-fleet.js";
+import { createProcessLogger, LOG_LEVEL_ENV, parseLogLevel } from "../process-logger.js";
 import { resolveNats, type DemoNats } from "./demo-nats.js";
 import { printFleet, say, step, type FleetRow } from "./demo-print.js";
 import { demoPromotionFiles, runPromotionAct, TENANTS } from "./demo-promotion.js";
@@ -30,9 +31,12 @@ interface DeploymentLive {
 
 export async function runDemo(argv: string[]): Promise<number> {
   if (argv.includes("--help")) {
-    console.log("Usage: flotilla demo\n\nWalks the GitOps lab end to end on two local Kubernetes control planes, then cleans up.\nEnvironment: NATS_URL (optional), DATABASE_URL (optional; default embedded PGlite).");
+    console.log(`Usage: flotilla demo [--log-level LEVEL]\n\nWalks the GitOps lab end to end on two local Kubernetes control planes, then cleans up.\n--log-level (or ${LOG_LEVEL_ENV}): the hub's and agents' JSON logs on stderr (default: silent; the narration is on stdout).\nEnvironment: NATS_URL (optional), DATABASE_URL (optional; default embedded PGlite).`);
     return 0;
   }
+  // The narration is the demo's output; the processes' logs only when asked for.
+  const flagAt = argv.indexOf("--log-level");
+  const logLevel = parseLogLevel(flagAt >= 0 ? argv[flagAt + 1] ?? "(none)" : process.env[LOG_LEVEL_ENV], "silent");
   const started = Date.now();
   const work = mkdtempSync(join(tmpdir(), "flotilla-demo-"));
   const planes = new Map<string, ControlPlane>();
@@ -89,6 +93,8 @@ export async function runDemo(argv: string[]): Promise<number> {
       stateDir: join(work, "agents"),
       pollIntervalMs: 2_000,
       heartbeatIntervalMs: 2_000,
+      hubLoggerInstance: createProcessLogger({ component: "hub", level: logLevel }),
+      agentLogger: (cluster) => createProcessLogger({ component: "agent", cluster, level: logLevel }),
       // The API needs a token for every call; the demo mints one per person, valid for this run.
       apiUsers: [
         { subject: "erin", roles: [Role.Promoter, Role.Operator], environments: ["*"] },

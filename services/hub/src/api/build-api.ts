@@ -1,6 +1,6 @@
 // The fleet API: views of the fleet from Postgres, probes, refresh, break-glass and promotion,
 // every route behind a bearer token (bearer-auth.ts) unless it is declared public.
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from "fastify";
 import type { Kysely } from "kysely";
 import type { FleetSchema } from "@flotilla/store";
 import { installAuth, type ApiAuth } from "./bearer-auth.js";
@@ -29,6 +29,9 @@ export interface ApiOptions {
   hub?: HubControl;
   /** fastify logger option (default off). */
   logger?: FastifyServerOptions["logger"];
+  /** A logger the process made (the CLI's pino logger, with its component and trace fields);
+   * wins over `logger`. */
+  loggerInstance?: FastifyBaseLogger;
   /** Clock for heartbeat deadlines (default: system time). */
   clock?: () => Date;
   /**
@@ -60,7 +63,7 @@ declare module "fastify" {
 }
 
 export function buildApi(options: ApiOptions): FastifyInstance {
-  const app = Fastify({ logger: options.logger ?? false });
+  const app: FastifyInstance = options.loggerInstance ? Fastify({ loggerInstance: options.loggerInstance }) : Fastify({ logger: options.logger ?? false });
   const routeTable: RouteEntry[] = [];
   app.decorate("routeTable", routeTable);
   app.addHook("onRoute", (route) => {
