@@ -2,9 +2,9 @@
 // no client-node at runtime) or a client-node KubeConfig (its exec plugins and auth providers):
 // client-node's typed client is never used, it drops fields it does not know, which would
 // silently corrupt server-side apply.
+import { createHash } from "node:crypto";
 import http from "node:http";
 import https from "node:https";
-import { acquireAgent, releaseAgent, tlsKey, type TlsMaterial } from "./http-agents.js";
 import { isKubeConfig, type KubeCredentials } from "./kube-connection.js";
 
 export interface HttpResponse {
@@ -29,8 +29,6 @@ export class KubeHttp {
   readonly server: URL;
   private agent: http.Agent | undefined;
   private agentKey = "";
-  /** The TLS inputs the current key was computed from: the same references skip the hash. */
-  private lastTls: TlsMaterial | undefined;
   private readonly requestTimeoutMs: number;
 
   constructor(private readonly kc: KubeCredentials, opts: KubeHttpOptions = {}) {
@@ -56,41 +54,32 @@ export class KubeHttp {
 
   /**
    * Request options with fresh credentials (tokens and exec-plugin certificates may rotate) on a
-   * keep-alive agent shared with every client of the same TLS material (http-agents.ts), switched
-   * only when the TLS material changes.
+   * keep-alive agent, rebuilt only when the TLS material changes.
    */
   private async options(method: string, path: string, headers: Record<string, string>, signal?: AbortSignal): Promise<https.RequestOptions> {
     const opts: https.RequestOptions = { method, headers: { ...headers } };
     await this.authenticate(opts);
-    const { ca, cert, key: privateKey, rejectUnauthorized, servername, ...rest } = opts;
-    const material: TlsMaterial = {
-      ...(ca ? { ca } : {}),
-      ...(cert ? { cert } : {}),
-      ...(privateKey ? { key: privateKey as TlsMaterial["key"] } : {}),
-      ...(rejectUnauthorized !== undefined ? { rejectUnauthorized } : {}),
-      ...(servername ? { servername } : {}),
+    const tls = {
+      ...(opts.ca ? { ca: opts.ca } : {}),
+      ...(opts.cert ? { cert: opts.cert } : {}),
+      ...(opts.key ? { key: opts.key } : {}),
+      ...(opts.rejectUnauthorized !== undefined ? { rejectUnauthorized: opts.rejectUnauthorized } : {}),
+      ...(opts.servername ? { servername: opts.servername } : {}),
     };
-    const isHttps = this.server.protocol === "https:";
-    const last = this.lastTls;
-    const same = last !== undefined && last.ca === material.ca && last.cert === material.cert && last.key === material.key && last.rejectUnauthorized === material.rejectUnauthorized && last.servername === material.servername;
-    if (!same) {
-      const key = tlsKey(isHttps, material);
-      if (!this.agent || key !== this.agentKey) {
-        const previous = this.agent ? this.agentKey : undefined;
-        this.agent = acquireAgent(key, isHttps, material);
-        this.agentKey = key;
-        if (previous !== undefined) releaseAgent(previous);
-      }
-      this.lastTls = material;
+    const key = createHash("sha256").update(JSON.stringify(tls, (_k, v: unknown) => (Buffer.isBuffer(v) ? v.toString("base64") : v))).digest("hex");
+    if (!this.agent || key !== this.agentKey) {
+      this.agent?.destroy();
+      const AgentClass = this.server.protocol === "https:" ? https.Agent : http.Agent;
+      this.agent = new AgentClass({ keepAlive: true, ...tls } as https.AgentOptions);
+      this.agentKey = key;
     }
     const base = this.server.pathname.replace(/\/$/, "");
-    // TLS material stays out of the request: the shared agent's secure context carries it.
     return {
-      ...rest,
+      ...opts,
       agent: this.agent,
       protocol: this.server.protocol,
       hostname: this.server.hostname.replace(/^\[|\]$/g, ""),
-      port: this.server.port || (isHttps ? 443 : 80),
+      port: this.server.port || (this.server.protocol === "https:" ? 443 : 80),
       path: base + path,
       ...(signal ? { signal } : {}),
     };
@@ -197,10 +186,8 @@ export class KubeHttp {
     });
   }
 
-  /** Releases this client's use of the shared agent (the last user's release closes its sockets). */
   close(): void {
-    if (this.agent) releaseAgent(this.agentKey);
+    this.agent?.destroy();
     this.agent = undefined;
-    this.lastTls = undefined;
   }
 }
