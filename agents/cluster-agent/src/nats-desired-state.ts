@@ -1,10 +1,11 @@
 // The agent's desired state from NATS: watches its own signed pointer in KV, fetches the bundle
 // the pointer names from the object store, verifies both, caches them on disk and hands them to
-// the reconciler. The agent trusts nothing because of where it came from (object store reads
-// cannot be scoped per cluster on NATS 2.9): only the hub's signature and the digest count.
+// the reconciler. Bundles come from the cluster's own object store, which NATS permissions let
+// only this agent (and the hub) read; still, the agent trusts nothing because of where it came
+// from: only the hub's signature and the digest count.
 import type { KeyObject } from "node:crypto";
 import { ErrorCode, type SignedPointer } from "@flotilla/model";
-import { desiredKey, sha256Digest, type WireNames } from "@flotilla/wire";
+import { bundleStoreOf, desiredKey, sha256Digest, type WireNames } from "@flotilla/wire";
 import { Objm, type ObjectStore } from "@nats-io/obj";
 import { DesiredCache } from "./desired-cache.js";
 import { RetryBackoff, DEFAULT_RETRY, type RetryOptions } from "./nats-backoff.js";
@@ -65,7 +66,7 @@ export class NatsDesiredStateSource implements DesiredStateSource {
       bucket: opts.names.desiredBucket,
       key: desiredKey(opts.cluster),
       beforeWatch: async (js) => {
-        this.bundles = await new Objm(js).open(opts.names.bundleStore, false);
+        this.bundles = await new Objm(js).open(bundleStoreOf(opts.names, opts.cluster), false);
       },
       onPut: (value) => this.onPointer(value),
       retry: opts.retry,
@@ -158,7 +159,7 @@ export class NatsDesiredStateSource implements DesiredStateSource {
             pointer: { cluster: pointer.cluster, revision: pointer.revision, bundleDigest: pointer.bundleDigest, generation: pointer.generation },
             error: {
               code: ErrorCode.BundleUnavailable,
-              message: `bundle ${pointer.bundleDigest} for cluster "${pointer.cluster}" generation ${pointer.generation} is not available from object store ${this.opts.names.bundleStore}${why}; retrying`,
+              message: `bundle ${pointer.bundleDigest} for cluster "${pointer.cluster}" generation ${pointer.generation} is not available from object store ${bundleStoreOf(this.opts.names, this.opts.cluster)}${why}; retrying`,
             },
           });
         }

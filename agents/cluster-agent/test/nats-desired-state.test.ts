@@ -38,7 +38,7 @@ describe("NatsDesiredStateSource", () => {
   /** Stores a bundle and puts its signed pointer, like the hub. */
   async function publish(generation: number, key = hub, revision = `rev${generation}`.padEnd(40, "0")) {
     const b = makeBundle(CLUSTER, revision, generation);
-    await publishBundle(nc, names, b.digest, b.bytes);
+    await publishBundle(nc, names, CLUSTER, b.digest, b.bytes);
     const pointer = signedPointer(key, CLUSTER, revision, b.digest, generation);
     await putPointer(nc, names, CLUSTER, pointer);
     return { ...b, pointer };
@@ -88,7 +88,7 @@ describe("NatsDesiredStateSource", () => {
     expect(rec.refused[0]?.pointer?.generation).toBe(1);
 
     const b = makeBundle(CLUSTER, "a".repeat(40));
-    await publishBundle(nc, names, b.digest, b.bytes);
+    await publishBundle(nc, names, CLUSTER, b.digest, b.bytes);
     const { signature: _s, ...unsigned } = signedPointer(hub, CLUSTER, "a".repeat(40), b.digest, 2);
     await putPointer(nc, names, CLUSTER, unsigned);
     await waitFor("refusal of the unsigned pointer", () => rec.refused.length === 2);
@@ -105,7 +105,7 @@ describe("NatsDesiredStateSource", () => {
     await newSource().start(rec.handlers);
     const real = makeBundle(CLUSTER, "b".repeat(40), 1);
     const tampered = makeBundle(CLUSTER, "b".repeat(40), 99);
-    await publishBundle(nc, names, real.digest, tampered.bytes); // different bytes under the digest's name
+    await publishBundle(nc, names, CLUSTER, real.digest, tampered.bytes); // different bytes under the digest's name
     await putPointer(nc, names, CLUSTER, signedPointer(hub, CLUSTER, "b".repeat(40), real.digest, 1));
     await waitFor("digest refusal", () => rec.refused.length === 1);
     expect(rec.refused[0]?.error.code).toBe(ErrorCode.DigestMismatch);
@@ -113,7 +113,7 @@ describe("NatsDesiredStateSource", () => {
     expect(rec.desired).toEqual([]);
 
     // The hub stores the right bytes again: the agent, still retrying, takes them (refused once only).
-    await publishBundle(nc, names, real.digest, real.bytes);
+    await publishBundle(nc, names, CLUSTER, real.digest, real.bytes);
     await waitFor("desired state after the repair", () => rec.desired.length === 1);
     expect(rec.desired[0]?.bundle).toEqual(real.bundle);
     expect(rec.refused).toHaveLength(1);
@@ -123,7 +123,7 @@ describe("NatsDesiredStateSource", () => {
     const rec = recorder();
     await newSource().start(rec.handlers);
     const foreign = makeBundle("other", "d".repeat(40));
-    await publishBundle(nc, names, foreign.digest, foreign.bytes);
+    await publishBundle(nc, names, CLUSTER, foreign.digest, foreign.bytes);
     await putPointer(nc, names, CLUSTER, signedPointer(hub, CLUSTER, "d".repeat(40), foreign.digest, 1));
     await waitFor("refusal of the foreign bundle", () => rec.refused.length === 1);
     expect(rec.refused[0]?.error).toMatchObject({ code: ErrorCode.DigestMismatch, message: expect.stringContaining('"other"') });
@@ -158,7 +158,7 @@ describe("NatsDesiredStateSource", () => {
     await putPointer(nc, names, CLUSTER, pointer);
     await waitFor("unavailable refusal", () => rec.refused.length === 1);
     expect(rec.refused[0]?.error.code).toBe(ErrorCode.BundleUnavailable);
-    await publishBundle(nc, names, b.digest, b.bytes);
+    await publishBundle(nc, names, CLUSTER, b.digest, b.bytes);
     await waitFor("desired state after the bundle arrived", () => rec.desired.length === 1);
     expect(rec.desired[0]?.pointer).toEqual(pointer);
     expect(rec.refused).toHaveLength(1);
@@ -234,7 +234,7 @@ describe("NatsDesiredStateSource across a NATS restart", () => {
       admin = await connect({ servers: server.url });
       await ensureWireResources(admin, names);
       const b = makeBundle(CLUSTER, "9".repeat(40));
-      await publishBundle(admin, names, b.digest, b.bytes);
+      await publishBundle(admin, names, CLUSTER, b.digest, b.bytes);
       await putPointer(admin, names, CLUSTER, signedPointer(hub, CLUSTER, "9".repeat(40), b.digest, 1));
       await waitFor("the pointer once NATS is up", () => rec.desired.length === 1);
       expect(rec.desired[0]?.bundle).toEqual(b.bundle);
@@ -263,7 +263,7 @@ describe("NatsDesiredStateSource across a NATS restart", () => {
         const put = async (generation: number) => {
           const revision = `r${generation}`.padEnd(40, "0");
           const b = makeBundle(CLUSTER, revision, generation);
-          await publishBundle(hubNc, names, b.digest, b.bytes);
+          await publishBundle(hubNc, names, CLUSTER, b.digest, b.bytes);
           await putPointer(hubNc, names, CLUSTER, signedPointer(hub, CLUSTER, revision, b.digest, generation));
         };
         source = new NatsDesiredStateSource({

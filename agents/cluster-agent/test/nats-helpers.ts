@@ -2,7 +2,7 @@
 // hub-side publisher of signed pointers and bundles, a private nats-server the tests can stop
 // and restart (re-exported from @flotilla/testkit), and a reader of the report stream.
 import { BUNDLE_API_VERSION, type Bundle, type Report, type SignedPointer } from "@flotilla/model";
-import { canonicalJson, desiredKey, encodeJson, parseReport, sha256Digest, signPointer, decodeJson, type SigningKey, type WireNames } from "@flotilla/wire";
+import { bundleStoreOf, canonicalJson, desiredKey, encodeJson, parseReport, sha256Digest, signPointer, decodeJson, type SigningKey, type WireNames } from "@flotilla/wire";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { Objm } from "@nats-io/obj";
@@ -14,11 +14,10 @@ export { freePort, privateNats, type PrivateNats } from "@flotilla/testkit";
 /** Short JetStream timeouts: tests retry the hub's calls while a restarted server recovers. */
 const JS_TIMEOUT_MS = 1_000;
 
-/** Creates the KV bucket, object store and report stream the way the hub does. */
+/** Creates the KV bucket and report stream the way the hub does (bundle stores: publishBundle). */
 export async function ensureWireResources(nc: NatsConnection, names: WireNames): Promise<void> {
   const js = jetstream(nc, { timeout: JS_TIMEOUT_MS });
   await new Kvm(js).create(names.desiredBucket, { history: 5, allow_direct: true });
-  await new Objm(js).create(names.bundleStore);
   const jsm = await jetstreamManager(nc, { timeout: JS_TIMEOUT_MS });
   await jsm.streams.add({ name: names.reportStream, subjects: [names.reportSubjects], duplicate_window: nanos(120_000) });
   // Read back what the agent relies on (2.9 silently ignores what it does not know).
@@ -49,9 +48,9 @@ export function signedPointer(key: SigningKey, cluster: string, revision: string
   return signPointer({ cluster, revision, bundleDigest: digest, generation, issuedAt: new Date().toISOString() }, key);
 }
 
-/** What the hub does per cluster: store the bundle by digest, then put the pointer. */
-export async function publishBundle(nc: NatsConnection, names: WireNames, digest: string, bytes: Uint8Array): Promise<void> {
-  const os = await new Objm(jetstream(nc, { timeout: JS_TIMEOUT_MS })).open(names.bundleStore);
+/** What the hub does per cluster: store the bundle by digest in `cluster`'s store, then put the pointer. */
+export async function publishBundle(nc: NatsConnection, names: WireNames, cluster: string, digest: string, bytes: Uint8Array): Promise<void> {
+  const os = await new Objm(jetstream(nc, { timeout: JS_TIMEOUT_MS })).create(bundleStoreOf(names, cluster));
   await os.putBlob({ name: digest }, bytes);
 }
 

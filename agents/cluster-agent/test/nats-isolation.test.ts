@@ -1,6 +1,6 @@
 // Per-agent NATS isolation on a private nats-server 2.9 running the configuration the hub
 // generates: each agent gets its own desired state and reports through, and nothing of another
-// cluster's keys, watches or report subjects.
+// cluster's keys, watches, report subjects or bundles.
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BUNDLE_API_VERSION, type Bundle, type SignedPointer } from "@flotilla/model";
 import { BundlePublisher } from "@flotilla/hub";
 import { freePort, startConfiguredNats, type NatsServerProcess } from "@flotilla/testkit";
-import { generateSigningKey, reportSubject, wireNames, type SigningKey, type WireNames } from "@flotilla/wire";
+import { bundleStoreOf, generateSigningKey, reportSubject, wireNames, type SigningKey, type WireNames } from "@flotilla/wire";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Kvm, type KV } from "@nats-io/kv";
 import { Objm } from "@nats-io/obj";
@@ -283,31 +283,77 @@ describe("per-agent NATS isolation (generated nats-server 2.9 config)", () => {
     expect(onB.every((r) => r.report.cluster === "b" && r.report.agent.startsWith("b/"))).toBe(true);
   });
 
-  it("residual risk on 2.9: agent A can read every bundle in the object store (so bundles are verified, and must carry no secret in clear)", async () => {
+  it("agent A reads its own bundles and no other cluster's: not by object get, chunk subscription, consumer, stream or direct get", async () => {
     const nc = await agentNc("a");
-    // By name: the metadata lookup takes the object's subject in the request body.
-    const os = await new Objm(jetstream(nc, { checkAPI: false })).open(names.bundleStore, false);
-    const bytes = await os.getBlob(digests.b!);
-    expect(bytes && JSON.parse(new TextDecoder().decode(bytes)).cluster).toBe("b");
-    // Without knowing any name: a `*` in a grant also matches a literal `>` token, so the chunk
-    // consumer grant accepts a filter over every object's chunks.
-    const stream = `OBJ_${names.bundleStore}`;
-    const filter = `$O.${names.bundleStore}.C.>`;
-    const sub = nc.subscribe("_INBOX_a.every-bundle");
-    const res = await nc
+    const js = jetstream(nc, { checkAPI: false });
+    const storeA = bundleStoreOf(names, "a");
+    const storeB = bundleStoreOf(names, "b");
+    const decode = (bytes: Uint8Array | null) => (bytes ? (JSON.parse(new TextDecoder().decode(bytes)) as Bundle) : null);
+
+    // Its own: by name, and every chunk of its own store holds only its own bundles.
+    const own = await new Objm(js).open(storeA, false);
+    expect(decode(await own.getBlob(digests.a!))?.cluster).toBe("a");
+    expect(await own.getBlob(digests.b!)).toBeNull(); // B's digest is not in A's store
+    const everyOwn = await nc
       .request(
-        `$JS.API.CONSUMER.CREATE.${stream}.every-bundle.${filter}`,
-        JSON.stringify({ stream_name: stream, config: { name: "every-bundle", ack_policy: "none", deliver_subject: "_INBOX_a.every-bundle", filter_subject: filter } }),
+        `$JS.API.CONSUMER.CREATE.OBJ_${storeA}.every-own.$O.${storeA}.C.>`,
+        JSON.stringify({ stream_name: `OBJ_${storeA}`, config: { name: "every-own", ack_policy: "none", deliver_subject: "_INBOX_a.every-own", filter_subject: `$O.${storeA}.C.>` } }),
         { timeout: 2_000 },
       )
       .then((m) => m.json<{ error?: unknown; num_pending?: number }>());
-    expect(res.error).toBeUndefined();
-    const clusters = new Set<string>();
-    for await (const m of sub) {
-      clusters.add(JSON.parse(m.string()).cluster);
-      if (clusters.has("a") && clusters.has("b")) break;
+    expect(everyOwn.error).toBeUndefined();
+
+    // 1. Object get of B's bundle from B's store: the metadata lookup is refused.
+    const other = await new Objm(js).open(storeB, false);
+    await expect(other.getBlob(digests.b!)).rejects.toSatisfy(isPermissionViolation);
+    await expect(other.info(digests.b!)).rejects.toSatisfy(isPermissionViolation);
+
+    // 2. Subscribing to the chunk (or metadata) subjects directly: refused.
+    for (const subject of [`$O.${storeB}.C.>`, `$O.${storeB}.M.>`, "$O.>", `$O.*.C.*`]) {
+      const sub = nc.subscribe(subject);
+      await expect(sub.closed, subject).resolves.toSatisfy(isPermissionViolation);
     }
-    expect([...clusters].sort()).toEqual(["a", "b"]);
+
+    // 3. A consumer on B's OBJ stream, in every form of the create API, or on A's own stream
+    //    with a filter over B's subjects: refused.
+    const consumer = (name: string) => ({ name, ack_policy: "none", deliver_subject: `_INBOX_a.${name}`, filter_subject: `$O.${storeB}.C.>` });
+    const creates: [string, unknown][] = [
+      [`$JS.API.CONSUMER.CREATE.OBJ_${storeB}.steal.$O.${storeB}.C.>`, { stream_name: `OBJ_${storeB}`, config: consumer("steal") }],
+      [`$JS.API.CONSUMER.CREATE.OBJ_${storeB}.steal.$O.${storeB}.C.*`, { stream_name: `OBJ_${storeB}`, config: consumer("steal") }],
+      [`$JS.API.CONSUMER.CREATE.OBJ_${storeB}`, { stream_name: `OBJ_${storeB}`, config: consumer("steal") }],
+      [`$JS.API.CONSUMER.DURABLE.CREATE.OBJ_${storeB}.steal`, { stream_name: `OBJ_${storeB}`, config: { ...consumer("steal"), durable_name: "steal" } }],
+      [`$JS.API.CONSUMER.CREATE.OBJ_${storeA}.steal.$O.${storeB}.C.>`, { stream_name: `OBJ_${storeB}`, config: consumer("steal") }],
+    ];
+    for (const [subject, body] of creates) {
+      await expect(nc.request(subject, JSON.stringify(body), { timeout: 2_000 }), subject).rejects.toSatisfy(isPermissionViolation);
+    }
+    // The granted subject with B's stream in the body: JetStream refuses the mismatch.
+    const mismatch = await nc
+      .request(`$JS.API.CONSUMER.CREATE.OBJ_${storeA}.steal.$O.${storeA}.C.x`, JSON.stringify({ stream_name: `OBJ_${storeB}`, config: { ...consumer("steal"), filter_subject: `$O.${storeA}.C.x` } }), {
+        timeout: 2_000,
+      })
+      .then((m) => m.json<{ error?: unknown }>());
+    expect(mismatch.error).toBeDefined();
+
+    // 4. Stream message get and direct get on B's stream: refused; on A's own stream a B subject
+    //    finds nothing (it is not a subject of A's stream).
+    const metaB = `$O.${storeB}.M.>`;
+    for (const subject of [`$JS.API.STREAM.MSG.GET.OBJ_${storeB}`, `$JS.API.DIRECT.GET.OBJ_${storeB}`, `$JS.API.DIRECT.GET.OBJ_${storeB}.${metaB}`]) {
+      await expect(nc.request(subject, JSON.stringify({ last_by_subj: metaB }), { timeout: 2_000 }), subject).rejects.toSatisfy(isPermissionViolation);
+    }
+    await expect(nc.request(`$JS.API.STREAM.MSG.GET.OBJ_${storeB}`, JSON.stringify({ seq: 1 }), { timeout: 2_000 })).rejects.toSatisfy(isPermissionViolation);
+    for (const body of [{ last_by_subj: `$O.${storeB}.M.${digests.b!.replace(":", "_")}` }, { seq: 1 }, { seq: 2 }]) {
+      const res = await nc.request(`$JS.API.STREAM.MSG.GET.OBJ_${storeA}`, JSON.stringify(body), { timeout: 2_000 }).then((m) => m.json<{ message?: { subject: string } }>());
+      if (res.message) expect(res.message.subject.startsWith(`$O.${storeA}.`)).toBe(true);
+    }
+    // Nor may A list or inspect streams to find other stores.
+    for (const subject of ["$JS.API.STREAM.NAMES", "$JS.API.STREAM.LIST", `$JS.API.STREAM.INFO.OBJ_${storeB}`]) {
+      await expect(nc.request(subject, "{}", { timeout: 2_000 }), subject).rejects.toSatisfy(isPermissionViolation);
+    }
+
+    // The hub saw no consumer of A's on B's stream.
+    const jsm = await jetstreamManager(hubNc);
+    expect(await jsm.consumers.list(`OBJ_${storeB}`).next()).toEqual([]);
   });
 });
 

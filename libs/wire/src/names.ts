@@ -5,7 +5,10 @@ export interface WireNames {
   prefix: string;
   /** KV bucket with keys `<cluster>.desired` (signed pointer) and `<cluster>.control` (break-glass). */
   desiredBucket: string;
-  /** Object store holding bundles by digest. */
+  /**
+   * Base name of the bundle object stores: each cluster has its own, `<bundleStore>-<cluster>`
+   * (bundleStoreOf), so NATS permissions can give an agent its own store's stream and no other.
+   */
   bundleStore: string;
   /** JetStream stream capturing every agent report. */
   reportStream: string;
@@ -28,6 +31,13 @@ export function wireNames(prefix = "flotilla"): WireNames {
     ingestConsumer: `${prefix}-hub-ingest`,
   };
 }
+
+/**
+ * The object store holding one cluster's bundles by digest. Per cluster because nats-server 2.9
+ * can scope permissions per stream but not per object (docs/nats-security.md); nothing is lost to
+ * de-duplication, since every bundle names its cluster and so no two clusters share a digest.
+ */
+export const bundleStoreOf = (names: WireNames, cluster: string): string => `${names.bundleStore}-${cluster}`;
 
 export const desiredKey = (cluster: string): string => `${cluster}.desired`;
 export const controlKey = (cluster: string): string => `${cluster}.control`;

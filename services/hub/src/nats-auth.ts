@@ -3,7 +3,7 @@
 // so every agent gets its own block, and adding a cluster means regenerating the file and
 // reloading the server (see nats-auth-files.ts). Why each subject is there: docs/nats-security.md.
 import { randomBytes } from "node:crypto";
-import { CLUSTER_NAME, type WireNames } from "@flotilla/wire";
+import { CLUSTER_NAME, bundleStoreOf, type WireNames } from "@flotilla/wire";
 
 export interface NatsPermissions {
   publish: string[];
@@ -44,7 +44,7 @@ export function generateNatsPassword(): string {
 }
 
 const kvStream = (names: WireNames): string => `KV_${names.desiredBucket}`;
-const objStream = (names: WireNames): string => `OBJ_${names.bundleStore}`;
+const objStream = (names: WireNames, cluster: string): string => `OBJ_${bundleStoreOf(names, cluster)}`;
 
 /**
  * What the hub may do: everything JetStream offers (it creates and updates the bucket, the object
@@ -56,7 +56,9 @@ export function hubPermissions(names: WireNames): NatsPermissions {
     publish: [
       "$JS.API.>",
       `$KV.${names.desiredBucket}.>`,
-      `$O.${names.bundleStore}.>`,
+      // Every cluster's bundle store (`<bundleStore>-<cluster>`: a bucket name is one subject
+      // token, so no narrower wildcard exists; `$JS.API.>` already gives the hub the streams).
+      "$O.>",
       `$JS.ACK.${names.reportStream}.>`,
       "$JS.FC.>",
     ],
@@ -65,9 +67,9 @@ export function hubPermissions(names: WireNames): NatsPermissions {
 }
 
 /**
- * What one cluster's agent may do. Every grant but the object store ones names the cluster, and
- * the cluster token comes before any wildcard, so no subject the agent can form reaches another
- * cluster's keys, watches or reports. Deliberately absent: `$JS.API.STREAM.MSG.GET.KV_<b>` and the
+ * What one cluster's agent may do. Every grant names the cluster (or its own bundle store) before
+ * any wildcard, so no subject the agent can form reaches another cluster's keys, watches, reports
+ * or bundles. Deliberately absent: `$JS.API.STREAM.MSG.GET.KV_<b>` and the
  * unsuffixed `$JS.API.DIRECT.GET.KV_<b>` (both take any key in the request body), consumer
  * info/delete/list, and stream info.
  */
@@ -75,8 +77,8 @@ export function agentPermissions(names: WireNames, cluster: string): NatsPermiss
   checkCluster(cluster);
   const kv = kvStream(names);
   const b = names.desiredBucket;
-  const obj = objStream(names);
-  const s = names.bundleStore;
+  const obj = objStream(names, cluster);
+  const s = bundleStoreOf(names, cluster);
   return {
     publish: [
       // Reports (status, drift, heartbeat); the JetStream ack comes back on the agent's inbox.
@@ -88,8 +90,8 @@ export function agentPermissions(names: WireNames, cluster: string): NatsPermiss
       `$JS.API.CONSUMER.CREATE.${kv}.*.$KV.${b}.${cluster}.>`,
       // Flow-control replies of those watches.
       `$JS.FC.${kv}.>`,
-      // Bundles: the metadata lookup by name takes the subject in the body, so it cannot be
-      // scoped per object on 2.9 (residual risk in docs/nats-security.md) ...
+      // Bundles, from the cluster's own store only (a stream of its own: 2.9 cannot scope reads
+      // per object inside one). The metadata lookup by name takes the subject in the body ...
       `$JS.API.STREAM.MSG.GET.${obj}`,
       // ... and the chunks are read with an ordered consumer on one object's chunk subject.
       `$JS.API.CONSUMER.CREATE.${obj}.*.$O.${s}.C.*`,

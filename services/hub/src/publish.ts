@@ -1,5 +1,7 @@
-// Publishing desired state on NATS: bundles in the object store under their digest (identical
-// bundles are stored once), signed desired pointers in the KV bucket under `<cluster>.desired`.
+// Publishing desired state on NATS: bundles in their cluster's object store under their digest
+// (identical bundles are stored once), signed desired pointers in the KV bucket under
+// `<cluster>.desired`. One store per cluster so an agent can be allowed to read only its own
+// bundles (docs/nats-security.md).
 import type { NatsConnection } from "@nats-io/transport-node";
 import { Kvm, type KV } from "@nats-io/kv";
 import { Objm, type ObjectStore } from "@nats-io/obj";
@@ -7,6 +9,7 @@ import { ErrorCode, FlotillaError, type Bundle, type DesiredPointer, type Signed
 import {
   canonicalJson,
   decodeJson,
+  bundleStoreOf,
   desiredKey,
   encodeJson,
   parseBundle,
@@ -37,19 +40,19 @@ export interface PublishStats {
 export class BundlePublisher {
   readonly stats: PublishStats = { stored: 0, reused: 0 };
   private kv: KV | undefined;
-  private store: ObjectStore | undefined;
+  /** Each cluster's bundle store, created on its first bundle. */
+  private readonly stores = new Map<string, Promise<ObjectStore>>();
   private opening: Promise<void> | undefined;
   private readonly storing = new Map<string, Promise<string>>();
 
   constructor(private readonly opts: BundlePublisherOptions) {}
 
-  /** Creates (or opens) the desired-pointer bucket and the bundle store. Idempotent. */
+  /** Creates (or opens) the desired-pointer bucket. Idempotent. Bundle stores come per cluster, on demand. */
   async ensureResources(): Promise<void> {
     const { nc, names } = this.opts;
     // Direct gets let NATS permissions scope an agent to its own keys (see stack notes).
     const replicas = this.opts.replicas ?? 1;
     this.kv = await new Kvm(nc).create(names.desiredBucket, { history: DESIRED_HISTORY, allow_direct: true, replicas });
-    this.store = await new Objm(nc).create(names.bundleStore, { replicas });
   }
 
   /** Stores a bundle as canonical JSON under its sha256 digest, unless that digest is already there. */
@@ -57,6 +60,7 @@ export class BundlePublisher {
     const bytes = new TextEncoder().encode(canonicalJson(bundle));
     const digest = sha256Digest(bytes);
     // Clusters with identical bundles are published concurrently: store each digest once.
+    // (A digest names its cluster: the bundle's bytes contain it.)
     const inflight = this.storing.get(digest);
     if (inflight) {
       await inflight;
@@ -70,7 +74,7 @@ export class BundlePublisher {
   }
 
   private async storeOnce(digest: string, bundle: Bundle, bytes: Uint8Array): Promise<string> {
-    const store = await this.bundleStore();
+    const store = await this.bundleStore(bundle.cluster);
     const existing = await store.info(digest);
     if (existing && !existing.deleted) {
       this.stats.reused++;
@@ -81,11 +85,17 @@ export class BundlePublisher {
     return digest;
   }
 
-  /** Reads a bundle back by digest (undefined when absent); verifies the digest of what it read. */
-  async readBundle(digest: string): Promise<Bundle | undefined> {
-    const bytes = await (await this.bundleStore()).getBlob(digest);
+  /**
+   * Reads a cluster's bundle back by digest (undefined when absent), e.g. the one a pointer names;
+   * verifies the digest of what it read.
+   */
+  async readBundle(ref: { cluster: string; bundleDigest: string }): Promise<Bundle | undefined> {
+    const digest = ref.bundleDigest;
+    const bytes = await (await this.bundleStore(ref.cluster)).getBlob(digest);
     if (!bytes) return undefined;
-    if (sha256Digest(bytes) !== digest) throw new FlotillaError(ErrorCode.DigestMismatch, `bundle ${digest} in ${this.opts.names.bundleStore} does not match its digest`);
+    if (sha256Digest(bytes) !== digest) {
+      throw new FlotillaError(ErrorCode.DigestMismatch, `bundle ${digest} in ${bundleStoreOf(this.opts.names, ref.cluster)} does not match its digest`);
+    }
     const raw = decodeJson(bytes);
     if (raw instanceof Error) throw new FlotillaError(ErrorCode.BundleUnavailable, `bundle ${digest}: ${raw.message}`);
     return parseBundle(raw);
@@ -141,8 +151,15 @@ export class BundlePublisher {
     return this.kv!;
   }
 
-  private async bundleStore(): Promise<ObjectStore> {
-    if (!this.store) await this.opened();
-    return this.store!;
+  /** The cluster's bundle store, created once per publisher (idempotent on the server too). */
+  private bundleStore(cluster: string): Promise<ObjectStore> {
+    let store = this.stores.get(cluster);
+    if (!store) {
+      store = new Objm(this.opts.nc).create(bundleStoreOf(this.opts.names, cluster), { replicas: this.opts.replicas ?? 1 });
+      // A failed create is retried by the next call, not remembered.
+      store.catch(() => this.stores.delete(cluster));
+      this.stores.set(cluster, store);
+    }
+    return store;
   }
 }

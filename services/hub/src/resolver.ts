@@ -176,7 +176,7 @@ export function createResolver(opts: ResolverOptions): Resolver {
   async function sameContent(bundle: Bundle, current: SignedPointer): Promise<boolean> {
     let known = publishedContent.get(bundle.cluster);
     if (!known || known.digest !== current.bundleDigest) {
-      const old = await publisher.readBundle(current.bundleDigest).catch(() => undefined);
+      const old = await publisher.readBundle(current).catch(() => undefined);
       if (!old) return false;
       known = { digest: current.bundleDigest, contentKey: contentKeyOf(old), apps: old.apps };
       publishedContent.set(bundle.cluster, known);

@@ -77,13 +77,24 @@ describe("generateNatsConfig", () => {
       expect(firstWildcard, subject).toBeGreaterThan(tokens.indexOf("prod-eu-1"));
       expect(tokens.indexOf("prod-eu-1"), subject).toBeGreaterThan(-1);
     }
+    // Bundles: only the cluster's own store, whose stream and subjects name the cluster before
+    // any wildcard.
+    const bundles = p.publish.filter((s) => s.includes("OBJ_"));
+    expect(bundles).toEqual([
+      "$JS.API.STREAM.MSG.GET.OBJ_fleet-bundles-prod-eu-1",
+      "$JS.API.CONSUMER.CREATE.OBJ_fleet-bundles-prod-eu-1.*.$O.fleet-bundles-prod-eu-1.C.*",
+      "$JS.FC.OBJ_fleet-bundles-prod-eu-1.>",
+    ]);
+    expect(p.publish.filter((s) => s.includes("bundles") && !s.includes("fleet-bundles-prod-eu-1"))).toEqual([]);
     // Agents' grants differ only by their cluster.
-    expect(agentPermissions(names, "b").publish).toEqual(agentPermissions(names, "a").publish.map((s) => s.replace(".a.", ".b.")));
+    expect(agentPermissions(names, "b").publish).toEqual(
+      agentPermissions(names, "a").publish.map((s) => s.replace(".a.", ".b.").replace(/-bundles-a(?=\.|$)/g, "-bundles-b")),
+    );
   });
 
-  it("gives the hub JetStream, its bucket, store and acks, and no report subject", () => {
+  it("gives the hub JetStream, its bucket, the bundle stores and acks, and no report subject", () => {
     const p = hubPermissions(names);
-    expect(p.publish).toEqual(expect.arrayContaining(["$JS.API.>", "$KV.fleet-desired.>", "$O.fleet-bundles.>", `$JS.ACK.${names.reportStream}.>`, "$JS.FC.>"]));
+    expect(p.publish).toEqual(expect.arrayContaining(["$JS.API.>", "$KV.fleet-desired.>", "$O.>", `$JS.ACK.${names.reportStream}.>`, "$JS.FC.>"]));
     expect(p.publish.some((s) => s.startsWith("fleet.report"))).toBe(false);
     expect(p.subscribe).toEqual(["_INBOX.>"]);
   });

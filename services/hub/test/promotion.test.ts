@@ -186,7 +186,7 @@ const generationOf = async (cluster: string) => (await hub.publisher.readPointer
 
 async function imageOn(cluster: string): Promise<string> {
   const p = await hub.publisher.readPointer(cluster);
-  const bundle = await hub.publisher.readBundle(p!.bundleDigest);
+  const bundle = await hub.publisher.readBundle(p!);
   const dep = bundle!.apps[0]!.objects[0] as unknown as { spec: { template: { spec: { containers: { image: string }[] } } } };
   return dep.spec.template.spec.containers[0]!.image;
 }

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { BUNDLE_API_VERSION, ErrorCode, type Bundle } from "@flotilla/model";
-import { canonicalJson, generateSigningKey, sha256Digest, verifyPointer, wireNames, type WireNames } from "@flotilla/wire";
+import { bundleStoreOf, canonicalJson, generateSigningKey, sha256Digest, verifyPointer, wireNames, type WireNames } from "@flotilla/wire";
 import { createTestNats, type TestNats } from "@flotilla/testkit";
 import { BundlePublisher, DESIRED_HISTORY } from "../src/publish.js";
 
@@ -42,7 +42,10 @@ describe("BundlePublisher", () => {
     const kvStream = await jsm.streams.info(`KV_${names.desiredBucket}`);
     expect(kvStream.config.max_msgs_per_subject).toBe(DESIRED_HISTORY);
     expect(kvStream.config.allow_direct).toBe(true);
-    expect((await jsm.streams.info(`OBJ_${names.bundleStore}`)).config.name).toBe(`OBJ_${names.bundleStore}`);
+    // Bundle stores are per cluster, created with a cluster's first bundle.
+    await expect(jsm.streams.info(`OBJ_${bundleStoreOf(names, "dev-1")}`)).rejects.toThrow(/stream not found/);
+    await publisher.publishBundle(bundle(2));
+    expect((await jsm.streams.info(`OBJ_${bundleStoreOf(names, "dev-1")}`)).config.subjects).toEqual([`$O.${bundleStoreOf(names, "dev-1")}.>`]);
   });
 
   it("stores a bundle under the sha256 of its canonical JSON, once", async () => {
@@ -57,8 +60,10 @@ describe("BundlePublisher", () => {
     expect(await publisher.publishBundle(reordered)).toBe(digest);
     expect(await publisher.publishBundle(bundle(3))).not.toBe(digest);
     expect(publisher.stats).toEqual({ stored: 2, reused: 1 });
-    expect(await publisher.readBundle(digest)).toEqual(bundle(2));
-    expect(await publisher.readBundle(`sha256:${"0".repeat(64)}`)).toBeUndefined();
+    expect(await publisher.readBundle({ cluster: "dev-1", bundleDigest: digest })).toEqual(bundle(2));
+    expect(await publisher.readBundle({ cluster: "dev-1", bundleDigest: `sha256:${"0".repeat(64)}` })).toBeUndefined();
+    // Each cluster reads from its own store: the digest is not in another cluster's.
+    expect(await publisher.readBundle({ cluster: "dev-2", bundleDigest: digest })).toBeUndefined();
   });
 
   it("signs pointers, reads them back, and refuses a generation that does not increase", async () => {

@@ -84,7 +84,7 @@ describe("resolver: incremental rendering", () => {
     for (const cluster of ["prod-1", "prod-2"]) {
       const p = await publisher.readPointer(cluster);
       expect(p?.revision, cluster).toBe(r2);
-      const bundle = await publisher.readBundle(p!.bundleDigest);
+      const bundle = await publisher.readBundle(p!);
       const api = bundle!.apps.find((a) => a.name === "api")!.objects[0] as unknown as { spec: { replicas: number } };
       expect(api.spec.replicas, cluster).toBe(5);
     }

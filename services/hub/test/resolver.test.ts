@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { Objm } from "@nats-io/obj";
 import { ErrorCode, type Cluster, type ErrorInfo, type SignedPointer } from "@flotilla/model";
-import { generateSigningKey, verifyPointer, wireNames, type SigningKey, type WireNames } from "@flotilla/wire";
+import { bundleStoreOf, generateSigningKey, verifyPointer, wireNames, type SigningKey, type WireNames } from "@flotilla/wire";
 import { openEnvRepo, revertCommit } from "@flotilla/envrepo";
 import { commitFiles, createWorkRepo, pushWorkRepo, readFilesFrom, startGitHttpServer } from "@flotilla/envrepo/testing";
 import { createTestNats, type TestNats } from "@flotilla/testkit";
@@ -87,7 +87,7 @@ describe("resolver", () => {
       expect(verifyPointer(p, key.publicKey)).toBe(true);
       expect(verifyPointer({ ...p, generation: p.generation + 1 }, key.publicKey)).toBe(false);
       expect(p).toMatchObject({ revision: outcome.revision, generation: 1, keyId: key.keyId, commit: { message: "Initial env repo" } });
-      const bundle = await publisher.readBundle(p.bundleDigest);
+      const bundle = await publisher.readBundle(p);
       expect(bundle?.cluster).toBe(p.cluster);
       expect(bundle?.apps.map((a) => [a.name, a.policy.drift, a.objects.map((o) => `${o.kind}/${o.metadata.name}`)])).toEqual([
         ["shop", "enforce", ["Namespace/shop", "Deployment/inventory-api"]],
@@ -133,7 +133,7 @@ describe("resolver", () => {
     const { publisher, resolver } = setup();
     await resolver.refresh();
     const first = await pointers(publisher);
-    const firstBundle = await publisher.readBundle(first.prod!.bundleDigest);
+    const firstBundle = await publisher.readBundle(first.prod!);
 
     const text = (await readFilesFrom(EXAMPLE))[DEPLOYMENT]!;
     const scaled = await commitFiles(dir, { [DEPLOYMENT]: text.replace("replicas: 2", "replicas: 5") }, "Scale inventory-api to 5");
@@ -149,7 +149,7 @@ describe("resolver", () => {
     expect(third.prod).toMatchObject({ revision: reverted, generation: 3, commit: { message: 'Revert "Scale inventory-api to 5"' } });
     expect(third.dev!.generation).toBe(3);
     expect(verifyPointer(third.prod!, key.publicKey)).toBe(true);
-    const thirdBundle = await publisher.readBundle(third.prod!.bundleDigest);
+    const thirdBundle = await publisher.readBundle(third.prod!);
     expect(thirdBundle!.apps).toEqual(firstBundle!.apps);
 
     // A stale generation is refused by the publisher itself.
@@ -170,8 +170,11 @@ describe("resolver", () => {
     // It reads the bundles the current pointers name, finds the same content and stores nothing.
     expect(b.publisher.stats).toEqual({ stored: 0, reused: 0 });
     expect(await pointers(b.publisher)).toEqual(before);
-    const store = await new Objm(nc).open(names.bundleStore);
-    const objects = (await store.list()).filter((o) => !o.deleted).map((o) => o.name);
+    const objects: string[] = [];
+    for (const cluster of ["dev-1", "prod-1"]) {
+      const store = await new Objm(nc).open(bundleStoreOf(names, cluster));
+      objects.push(...(await store.list()).filter((o) => !o.deleted).map((o) => o.name));
+    }
     expect(objects.sort()).toEqual([before.dev!.bundleDigest, before.prod!.bundleDigest].sort());
     expect(generations.get("prod-1")).toBe(1);
   });

@@ -24,7 +24,7 @@ import { useSharedControlPlane } from "@flotilla/testkit/vitest";
 import { connect } from "@nats-io/transport-node";
 import { Objm } from "@nats-io/obj";
 import { Kvm } from "@nats-io/kv";
-import { canonicalJson, desiredKey, sha256Digest, signPointer, wireNames } from "@flotilla/wire";
+import { bundleStoreOf, canonicalJson, desiredKey, sha256Digest, signPointer, wireNames } from "@flotilla/wire";
 import { consoleLogger, fleetFile, inventoryApiDeployment, type ClusterView } from "./support/env-repo.js";
 
 const shared = useSharedControlPlane();
@@ -216,7 +216,7 @@ describe("the GitOps lab on two clusters", () => {
       const claimed = { apiVersion: "flotilla.dev/bundle/v1", cluster: "dev-1", revision: revisions.R4, apps: [] };
       const digest = sha256Digest(canonicalJson(claimed));
       const tampered = new TextEncoder().encode(canonicalJson({ ...claimed, apps: [{ name: "shop", policy: { drift: "enforce", prune: false, ignore: [] }, objects: [] }] }));
-      const store = await new Objm(nc).open(names.bundleStore);
+      const store = await new Objm(nc).create(bundleStoreOf(names, "dev-1"));
       await store.putBlob({ name: digest }, tampered);
       const pointer = signPointer(
         { cluster: "dev-1", revision: revisions.R4!, bundleDigest: digest, generation: current.desired!.generation + 1, issuedAt: new Date().toISOString() },

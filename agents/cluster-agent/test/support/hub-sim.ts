@@ -39,7 +39,7 @@ export async function startHubSim(): Promise<HubSim> {
       const bytes = new TextEncoder().encode(canonicalJson(bundle));
       const digest = sha256Digest(bytes);
       await withConnection(async (nc) => {
-        await publishBundle(nc, names, digest, bytes);
+        await publishBundle(nc, names, cluster, digest, bytes);
         await putPointer(nc, names, cluster, signedPointer(key, cluster, `r${generation}`, digest, generation));
       });
     },
