@@ -45,7 +45,7 @@ describe("BundlePublisher", () => {
     // Bundle stores are per cluster, created with a cluster's first bundle.
     await expect(jsm.streams.info(`OBJ_${bundleStoreOf(names, "dev-1")}`)).rejects.toThrow(/stream not found/);
     await publisher.publishBundle(bundle(2));
-    expect((await jsm.streams.info(`OBJ_${bundleStoreOf(names, "dev-1")}`)).config.subjects).toEqual([`$O.${bundleStoreOf(names, "dev-1")}.>`]);
+    expect((await jsm.streams.info(`OBJ_${bundleStoreOf(names, "dev-1")}`)).config.subjects).toEqual([`$O.${bundleStoreOf(names, "dev-1")}.C.>`, `$O.${bundleStoreOf(names, "dev-1")}.M.>`]);
   });
 
   it("stores a bundle under the sha256 of its canonical JSON, once", async () => {
