@@ -15,6 +15,10 @@ export interface GitHttpServerOptions {
   token?: string;
   /** Directory holding the bare repositories; default a fresh temporary directory (removed on close). */
   root?: string;
+  /** Called when git-http-backend has finished a request, before the response's end reaches the
+   * client: for a push (`POST …/git-receive-pack`) the refs are updated by then. Lets a test act
+   * at that instant, e.g. kill the pushing process before it learns the push succeeded. */
+  onServed?: (request: { method: string; path: string }) => void;
 }
 
 export interface GitHttpServer {
@@ -42,7 +46,7 @@ export async function startGitHttpServer(opts: GitHttpServerOptions = {}): Promi
       res.end("authentication required\n");
       return;
     }
-    serveWithBackend(root, req, res);
+    serveWithBackend(root, req, res, opts.onServed);
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -82,7 +86,7 @@ function authorized(req: IncomingMessage, token: string): boolean {
 }
 
 /** Runs one request through git-http-backend (CGI): request body → stdin, stdout → headers + body. */
-function serveWithBackend(root: string, req: IncomingMessage, res: ServerResponse): void {
+function serveWithBackend(root: string, req: IncomingMessage, res: ServerResponse, onServed?: GitHttpServerOptions["onServed"]): void {
   const url = new URL(req.url ?? "/", "http://127.0.0.1");
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
@@ -142,6 +146,7 @@ function serveWithBackend(root: string, req: IncomingMessage, res: ServerRespons
       res.end(`git http-backend failed (exit ${code}): ${stderr}\n`);
       return;
     }
+    onServed?.({ method: req.method ?? "GET", path: url.pathname });
     res.end();
   });
   cgi.on("error", (err) => {
