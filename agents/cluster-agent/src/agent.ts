@@ -22,6 +22,8 @@ export interface AgentConfig {
   /** Inbox prefix allowed by the agent's NATS permissions (e.g. `_INBOX_<cluster>`). */
   natsInboxPrefix?: string;
   natsPrefix?: string;
+  /** JetStream domain of the hub's NATS, for an agent behind a leaf node (`$JS.<domain>.API`). */
+  natsJsDomain?: string;
   /** The hub's public key (ed25519). */
   hubPublicKey: KeyObject;
   /**
@@ -80,12 +82,14 @@ export async function startAgent(config: AgentConfig): Promise<Agent> {
 
   const client = new KubeClient(await loadKubeConfig(config.kubeconfig));
   const manager = new ResourceManager(client, config.namespaces?.length ? { inventoryNamespace: config.namespaces[0]! } : {});
+  const jsDomain = config.natsJsDomain ? { jsDomain: config.natsJsDomain } : {};
   const source = new NatsDesiredStateSource({
     connection,
     names,
     cluster: config.cluster,
     publicKey: config.hubPublicKey,
     cacheDir: join(config.stateDir, "desired"),
+    ...jsDomain,
     onError,
   });
   const reporter = new NatsReporter({ connection, names, cluster: config.cluster, agent: agentId, spoolDir: join(config.stateDir, "spool"), onError });
@@ -98,6 +102,7 @@ export async function startAgent(config: AgentConfig): Promise<Agent> {
     publicKey: config.hubPublicKey,
     onChange: () => reconciler.recheckDrift(),
     onRefused: (r) => reconciler.reportRefusal(r),
+    ...jsDomain,
     onError,
   });
   const reconciler = new Reconciler({

@@ -22,6 +22,11 @@ export interface BreakGlassWatchOptions {
   /** An open connection (the caller owns it) or a factory, shared with the other adapters. */
   connection: NatsConnector;
   names: WireNames;
+  /**
+   * JetStream domain of the hub's NATS when the agent is behind a leaf node: API calls go to
+   * `$JS.<domain>.API.…` (the only JetStream a leaf node without its own reaches). Unset: `$JS.API`.
+   */
+  jsDomain?: string;
   cluster: string;
   /** The hub's ed25519 public key: the only signer of control records the agent accepts. */
   publicKey: KeyObject;
@@ -94,6 +99,7 @@ export class BreakGlassWatch implements BreakGlassView {
       conn: this.conn,
       bucket: opts.names.desiredBucket,
       key: controlKey(opts.cluster),
+      ...(opts.jsDomain ? { jsDomain: opts.jsDomain } : {}),
       onPut: (value) => this.onRecord(value),
       retry: opts.retry,
       rewatchMs: opts.rewatchMs,

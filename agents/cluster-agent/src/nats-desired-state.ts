@@ -23,6 +23,11 @@ export interface NatsDesiredStateOptions {
   publicKey: KeyObject;
   /** Directory of the local cache of the last verified pointer and bundle. */
   cacheDir: string;
+  /**
+   * JetStream domain of the hub's NATS when the agent is behind a leaf node: API calls go to
+   * `$JS.<domain>.API.…` (the only JetStream a leaf node without its own reaches). Unset: `$JS.API`.
+   */
+  jsDomain?: string;
   /** Pacing of watch re-creation and bundle fetch retries. */
   retry?: RetryOptions;
   /** The watch is recreated this often even when nothing seems wrong (default five minutes). */
@@ -71,6 +76,7 @@ export class NatsDesiredStateSource implements DesiredStateSource {
       onPut: (value) => this.onPointer(value),
       retry: opts.retry,
       rewatchMs: opts.rewatchMs,
+      ...(opts.jsDomain ? { jsDomain: opts.jsDomain } : {}),
       onError: (err, during) => opts.onError?.(err, during),
     });
   }

@@ -18,6 +18,11 @@ export interface NatsKeyWatchOptions {
   onPut: (value: Uint8Array) => void;
   /** Runs after the bucket is opened and before each watch is created (e.g. open other stores). */
   beforeWatch?: (js: JetStreamClient) => Promise<void>;
+  /**
+   * JetStream domain of the hub's NATS when the agent is behind a leaf node: API calls go to
+   * `$JS.<domain>.API.…` (the only JetStream a leaf node without its own reaches). Unset: `$JS.API`.
+   */
+  jsDomain?: string;
   retry?: RetryOptions;
   /** The watch is recreated this often even when nothing seems wrong (default five minutes). */
   rewatchMs?: number;
@@ -66,7 +71,7 @@ export class NatsKeyWatch {
       try {
         const nc = await this.opts.conn.get();
         // No $JS.API.INFO / stream-info probes: a per-agent account may not be allowed them.
-        const js = jetstream(nc, { checkAPI: false });
+        const js = jetstream(nc, { checkAPI: false, ...(this.opts.jsDomain ? { domain: this.opts.jsDomain } : {}) });
         const kv = await new Kvm(js).open(bucket, { allow_direct: true });
         await this.opts.beforeWatch?.(js);
         const watcher = await kv.watch({ key });

@@ -4,7 +4,8 @@
 //                         rotates nobody's password and a reload leaves other agents connected
 //   hub.env               NATS_USER / NATS_PASSWORD for `flotilla hub`
 //   agent-<cluster>.env   NATS_USER / NATS_PASSWORD / FLOTILLA_NATS_INBOX_PREFIX /
-//                         FLOTILLA_NATS_PREFIX for `flotilla agent` (an env file or a Secret)
+//                         FLOTILLA_NATS_PREFIX (and FLOTILLA_NATS_JS_DOMAIN with a JetStream
+//                         domain) for `flotilla agent` (an env file or a Secret)
 // A cluster no longer listed loses its user and its env file: after the reload it cannot connect.
 import { readFile, readdir, rename, rm, writeFile, mkdir } from "node:fs/promises";
 import { join } from "node:path";
@@ -23,6 +24,8 @@ export interface FleetNatsFilesOptions {
   hubUser?: string;
   listen?: string;
   jetstreamDir?: string;
+  /** JetStream domain of the hub's NATS (for agents behind leaf nodes), see generateNatsConfig. */
+  jsDomain?: string;
 }
 
 export interface AgentNatsCredentials {
@@ -75,6 +78,7 @@ export async function writeFleetNatsFiles(opts: FleetNatsFilesOptions): Promise<
     clusters: Object.entries(agents).map(([name, c]) => ({ name, user: c.user, password: c.password })),
     ...(opts.listen ? { listen: opts.listen } : {}),
     ...(opts.jetstreamDir ? { jetstreamDir: opts.jetstreamDir } : {}),
+    ...(opts.jsDomain !== undefined ? { jsDomain: opts.jsDomain } : {}),
   });
 
   await writeSecret(credentialsPath, `${JSON.stringify({ hub, agents } satisfies StoredCredentials, null, 2)}\n`);
@@ -93,7 +97,14 @@ export async function writeFleetNatsFiles(opts: FleetNatsFilesOptions): Promise<
     const inboxPrefix = agentInboxPrefix(cluster);
     await writeSecret(
       envPath,
-      envFile({ NATS_USER: c.user, NATS_PASSWORD: c.password, FLOTILLA_NATS_INBOX_PREFIX: inboxPrefix, FLOTILLA_NATS_PREFIX: opts.names.prefix }),
+      envFile({
+        NATS_USER: c.user,
+        NATS_PASSWORD: c.password,
+        FLOTILLA_NATS_INBOX_PREFIX: inboxPrefix,
+        FLOTILLA_NATS_PREFIX: opts.names.prefix,
+        // The domain-prefixed API answers on the hub's servers too, so every agent may use it.
+        ...(opts.jsDomain !== undefined ? { FLOTILLA_NATS_JS_DOMAIN: opts.jsDomain } : {}),
+      }),
     );
     result.agents[cluster] = { ...c, inboxPrefix, envPath };
   }

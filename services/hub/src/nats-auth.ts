@@ -27,7 +27,15 @@ export interface NatsConfigOptions {
   listen?: string;
   /** JetStream store directory; default: nats-server's own default. */
   jetstreamDir?: string;
+  /**
+   * JetStream domain of this server (`jetstream { domain }`). Agents behind a leaf node reach
+   * JetStream only through `$JS.<domain>.API.…`, so each agent is also granted those subjects.
+   */
+  jsDomain?: string;
 }
+
+/** JetStream domains are subject tokens too. */
+export const JS_DOMAIN = /^[A-Za-z0-9_-]+$/;
 
 /** The user an agent connects as unless the fleet says otherwise. */
 export const agentNatsUser = (cluster: string): string => `agent-${cluster}`;
@@ -73,32 +81,39 @@ export function hubPermissions(names: WireNames): NatsPermissions {
  * unsuffixed `$JS.API.DIRECT.GET.KV_<b>` (both take any key in the request body), consumer
  * info/delete/list, and stream info.
  */
-export function agentPermissions(names: WireNames, cluster: string): NatsPermissions {
+export function agentPermissions(names: WireNames, cluster: string, opts: { jsDomain?: string } = {}): NatsPermissions {
   checkCluster(cluster);
+  const grants = agentLocalGrants(names, cluster);
+  // Through a leaf node (or with `jetstream(nc, { domain })`) the same API calls arrive as
+  // `$JS.<domain>.API.…`: grant each one in that form too, nothing else.
+  const domain = opts.jsDomain;
+  if (domain !== undefined) checkDomain(domain);
+  const inDomain = domain === undefined ? [] : grants.filter((s) => s.startsWith("$JS.API.")).map((s) => `$JS.${domain}.API.${s.slice("$JS.API.".length)}`);
+  return { publish: [...grants, ...inDomain], subscribe: [`${agentInboxPrefix(cluster)}.>`] };
+}
+
+function agentLocalGrants(names: WireNames, cluster: string): string[] {
   const kv = kvStream(names);
   const b = names.desiredBucket;
   const obj = objStream(names, cluster);
   const s = bundleStoreOf(names, cluster);
-  return {
-    publish: [
-      // Reports (status, drift, heartbeat); the JetStream ack comes back on the agent's inbox.
-      `${names.prefix}.report.${cluster}.>`,
-      // Reads of its own keys (`<cluster>.desired`, `<cluster>.control`), key in the subject.
-      `$JS.API.DIRECT.GET.${kv}.$KV.${b}.${cluster}.>`,
-      // Watches of its own keys: an ordered consumer whose filter is in the subject (2.9 checks
-      // that the body's filter is the same).
-      `$JS.API.CONSUMER.CREATE.${kv}.*.$KV.${b}.${cluster}.>`,
-      // Flow-control replies of those watches.
-      `$JS.FC.${kv}.>`,
-      // Bundles, from the cluster's own store only (a stream of its own: 2.9 cannot scope reads
-      // per object inside one). The metadata lookup by name takes the subject in the body ...
-      `$JS.API.STREAM.MSG.GET.${obj}`,
-      // ... and the chunks are read with an ordered consumer on one object's chunk subject.
-      `$JS.API.CONSUMER.CREATE.${obj}.*.$O.${s}.C.*`,
-      `$JS.FC.${obj}.>`,
-    ],
-    subscribe: [`${agentInboxPrefix(cluster)}.>`],
-  };
+  return [
+    // Reports (status, drift, heartbeat); the JetStream ack comes back on the agent's inbox.
+    `${names.prefix}.report.${cluster}.>`,
+    // Reads of its own keys (`<cluster>.desired`, `<cluster>.control`), key in the subject.
+    `$JS.API.DIRECT.GET.${kv}.$KV.${b}.${cluster}.>`,
+    // Watches of its own keys: an ordered consumer whose filter is in the subject (2.9 checks
+    // that the body's filter is the same).
+    `$JS.API.CONSUMER.CREATE.${kv}.*.$KV.${b}.${cluster}.>`,
+    // Flow-control replies of those watches.
+    `$JS.FC.${kv}.>`,
+    // Bundles, from the cluster's own store only (a stream of its own: 2.9 cannot scope reads
+    // per object inside one). The metadata lookup by name takes the subject in the body ...
+    `$JS.API.STREAM.MSG.GET.${obj}`,
+    // ... and the chunks are read with an ordered consumer on one object's chunk subject.
+    `$JS.API.CONSUMER.CREATE.${obj}.*.$O.${s}.C.*`,
+    `$JS.FC.${obj}.>`,
+  ];
 }
 
 /** Renders a nats-server 2.9 configuration: listen address, JetStream, and one user per identity. */
@@ -112,7 +127,7 @@ export function generateNatsConfig(opts: NatsConfigOptions): string {
     checkCluster(c.name);
     if (seenClusters.has(c.name)) throw new Error(`NATS config: cluster "${c.name}" is listed twice`);
     seenClusters.add(c.name);
-    users.push({ user: c.user ?? agentNatsUser(c.name), password: c.password, perms: agentPermissions(names, c.name), comment: `agent of cluster ${c.name}` });
+    users.push({ user: c.user ?? agentNatsUser(c.name), password: c.password, perms: agentPermissions(names, c.name, opts.jsDomain === undefined ? {} : { jsDomain: opts.jsDomain }), comment: `agent of cluster ${c.name}` });
   }
   const seenUsers = new Set<string>();
   for (const u of users) {
@@ -130,6 +145,7 @@ export function generateNatsConfig(opts: NatsConfigOptions): string {
     "",
     "jetstream {",
     ...(opts.jetstreamDir ? [`  store_dir: ${quote(opts.jetstreamDir)}`] : []),
+    ...(opts.jsDomain !== undefined ? [`  domain: ${quote(opts.jsDomain)}`] : []),
     "}",
     "",
     "authorization {",
@@ -156,6 +172,10 @@ function checkCluster(cluster: string): void {
   if (!CLUSTER_NAME.test(cluster)) {
     throw new Error(`NATS config: cluster name "${cluster}" must match ${CLUSTER_NAME} (it is a subject token and a KV key part)`);
   }
+}
+
+function checkDomain(domain: string): void {
+  if (!JS_DOMAIN.test(domain)) throw new Error(`NATS config: JetStream domain "${domain}" must match ${JS_DOMAIN} (it is a subject token)`);
 }
 
 /** Values go between double quotes: refuse what would need escaping rather than trust the lexer. */

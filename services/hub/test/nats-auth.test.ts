@@ -113,6 +113,19 @@ describe("generateNatsConfig", () => {
     expect(a).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(generateNatsPassword()).not.toBe(a);
   });
+
+  it("with a JetStream domain, grants each $JS.API subject of an agent also as $JS.<domain>.API (for agents behind a leaf node), and writes the domain", () => {
+    const local = agentPermissions(names, "prod-eu-1");
+    const p = agentPermissions(names, "prod-eu-1", { jsDomain: "hub" });
+    const api = local.publish.filter((s) => s.startsWith("$JS.API."));
+    expect(api.length).toBeGreaterThan(0);
+    expect(p.publish).toEqual([...local.publish, ...api.map((s) => s.replace("$JS.API.", "$JS.hub.API."))]);
+    expect(p.subscribe).toEqual(local.subscribe);
+    const config = generateNatsConfig({ names, hub: { user: "hub", password: "x" }, clusters: [{ name: "prod-eu-1", password: "y" }], jsDomain: "hub" });
+    expect(config).toContain('domain: "hub"');
+    expect(config).toContain('"$JS.hub.API.DIRECT.GET.KV_fleet-desired.$KV.fleet-desired.prod-eu-1.>"');
+    expect(() => agentPermissions(names, "a", { jsDomain: "a.b" })).toThrow(/JetStream domain/);
+  });
 });
 
 describe("writeFleetNatsFiles", () => {

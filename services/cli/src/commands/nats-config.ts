@@ -19,6 +19,11 @@ export const natsConfigCommand: CommandSpec = {
     { name: "nats-prefix", env: "FLOTILLA_NATS_PREFIX", type: "string", description: "prefix of NATS buckets, streams and subjects", default: "flotilla" },
     { name: "listen", type: "string", description: "nats-server listen address", default: "127.0.0.1:4222" },
     { name: "jetstream-dir", type: "string", description: "JetStream store directory of the server" },
+    {
+      name: "js-domain",
+      type: "string",
+      description: "JetStream domain of the server (remote agents behind a leaf node): agents are also granted $JS.<domain>.API subjects, their env files get FLOTILLA_NATS_JS_DOMAIN",
+    },
   ],
 };
 
@@ -43,6 +48,7 @@ export async function runNatsConfig(argv: string[]): Promise<number> {
     clusters,
     listen: String(p.values.listen),
     ...(p.values["jetstream-dir"] ? { jetstreamDir: String(p.values["jetstream-dir"]) } : {}),
+    ...(p.values["js-domain"] ? { jsDomain: String(p.values["js-domain"]) } : {}),
   });
   console.log(`wrote ${files.configPath} (${clusters.length} agents; added: ${files.added.join(", ") || "none"}; removed: ${files.removed.join(", ") || "none"})`);
   console.log(`hub credentials: ${files.hub.envPath}`);
