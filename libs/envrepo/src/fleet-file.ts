@@ -39,7 +39,16 @@ export function readFleet(text: string, file: string = FLEET_FILE): FleetResult 
     const msg = parsed.docs.length === 0 ? "is empty" : `holds ${parsed.docs.length} YAML documents; keep exactly one`;
     return { ok: false, errors: [new FleetFileError(`${file}: ${msg}`, { file })] };
   }
-  const checker = new FleetChecker(parsed.docs[0]!, file);
+  // toJS throws on what the parser accepts: an alias to an anchor defined later (ReferenceError),
+  // an alias bomb past maxAliasCount; those are a bad file, not a crash.
+  let root: unknown;
+  try {
+    root = parsed.docs[0]!.doc.toJS();
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    return { ok: false, errors: [new FleetFileError(`${file}: invalid YAML: ${message}`, { file })] };
+  }
+  const checker = new FleetChecker(parsed.docs[0]!, root, file);
   const fleet = checker.fleet();
   return checker.errors.length > 0 ? { ok: false, errors: checker.errors } : { ok: true, fleet };
 }
@@ -71,14 +80,11 @@ const SECRET_POLICIES: SecretPolicy[] = ["allow", "warn", "refuse"];
 
 class FleetChecker implements FieldChecker {
   readonly errors: FleetFileError[] = [];
-  private readonly root: unknown;
-
   constructor(
     private readonly y: YamlDoc,
+    private readonly root: unknown,
     private readonly file: string,
-  ) {
-    this.root = y.doc.toJS();
-  }
+  ) {}
 
   fleet(): Fleet {
     const top = this.object(this.root, []);

@@ -71,6 +71,12 @@ export function lineAt(y: YamlDoc, path: (string | number)[], opts: { key?: bool
 /** `clusters[1].environment` from `["clusters", 1, "environment"]`. */
 export function fieldName(path: (string | number)[]): string {
   let out = "";
-  for (const p of path) out += typeof p === "number" ? `[${p}]` : out ? `.${p}` : p;
+  for (const p of path) {
+    // An empty key or one with blanks / control characters would vanish or garble in `a.b`.
+    if (typeof p === "number") out += `[${p}]`;
+    // eslint-disable-next-line no-control-regex -- control characters are exactly what must be quoted
+    else if (p === "" || /[\s\u0000-\u001f"]/.test(p)) out += `[${JSON.stringify(p)}]`;
+    else out += out ? `.${p}` : p;
+  }
   return out;
 }
