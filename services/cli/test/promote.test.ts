@@ -9,6 +9,8 @@ import { startDropProxy } from "./drop-proxy.js";
 import { flotilla } from "./fleet-hub.js";
 import { startPromotionHub, type PromotionHub } from "./promotion-hub.js";
 import type { PromotionDetail, PromotionSummary } from "../src/commands/promote-types.js";
+import { waitForPromotion } from "../src/commands/promote-wait.js";
+import { HubClient } from "../src/client/http.js";
 
 let fleet: PromotionHub;
 // Source revisions are commit-like hex: the hub reads lock files back as YAML 1.1, which takes a
@@ -331,6 +333,19 @@ describe("flotilla promote", () => {
     expect(resumed.stderr).not.toContain("ended Halted");
     expect(resumed.stderr).toMatch(new RegExp(`promotion ${id} ended SucceededWithExceptions: 0 failed and 1 skipped cluster\\(s\\) within budget\n$`));
     fleet.behaviour.set("qa-1", "healthy");
+  });
+
+  it("--wait on a promotion that ended before the wait began still prints its events since the action, then the verdict", async () => {
+    const created = await fleet.call<{ release: { id: string } }>("POST", "/v1/releases", "promoter", { app: "shop", sourceRevision: "f8".repeat(20), images: [{ name: "ghcr.io/acme/shop", digest: D1 }] });
+    const started = await fleet.call<{ promotion: PromotionDetail }>("POST", "/v1/promotions", "promoter", { release: created.body.release.id, environment: "dev" });
+    const id = started.body.promotion.id;
+    await waitFor(async () => ["Succeeded", "SucceededWithExceptions"].includes((await promotion(id)).state) || undefined, { what: `promotion ${id} to succeed` });
+    const env = fleet.env("promoter");
+    const lines: string[] = [];
+    const code = await waitForPromotion(new HubClient({ hub: env.FLOTILLA_HUB_URL!, token: env.FLOTILLA_TOKEN! }), id, { since: started.body.promotion.createdAt, timeoutMs: 30_000, log: (l) => lines.push(l) });
+    expect(code, lines.join("\n")).toBe(0);
+    expect(lines.some((l) => l.includes("→ Succeeded")), lines.join("\n")).toBe(true);
+    expect(lines.at(-1)).toBe(`promotion ${id} ended Succeeded`);
   });
 
   it("--wait survives a dropped event stream: it reconnects with Last-Event-ID and prints each event once", async () => {

@@ -8,8 +8,13 @@ export interface SseEvent {
   data: string;
 }
 
-/** Yields each complete event; calls `alive` on every chunk (keep-alive comments included). */
-export async function* readSse(body: ReadableStream<Uint8Array>, alive: () => void = () => undefined): AsyncGenerator<SseEvent> {
+/** A `:` line: the hub's keep-alive, sent when it has no event left to send. */
+export interface SseComment {
+  comment: string;
+}
+
+/** Yields each complete event, and each comment; calls `alive` on every chunk. */
+export async function* readSse(body: ReadableStream<Uint8Array>, alive: () => void = () => undefined): AsyncGenerator<SseEvent | SseComment> {
   const decoder = new TextDecoder();
   let buffer = "";
   let id: string | undefined;
@@ -28,7 +33,10 @@ export async function* readSse(body: ReadableStream<Uint8Array>, alive: () => vo
         data = [];
         continue;
       }
-      if (line.startsWith(":")) continue;
+      if (line.startsWith(":")) {
+        yield { comment: line.slice(1).trim() };
+        continue;
+      }
       const colon = line.indexOf(":");
       const field = colon < 0 ? line : line.slice(0, colon);
       const value = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");

@@ -49,6 +49,9 @@ export async function waitForPromotion(client: HubClient, id: string, opts: Wait
   let state = "unknown";
   let failures = 0;
   let lastGates: string | undefined;
+  // Ended before the first read (a fast resume): its events since `since` still print, from the
+  // replay, before the verdict; the hub's first keep-alive says the replay is drained.
+  let endedBeforeStream: PromotionDetail | undefined;
   const finish = (p: { state: string; reason: string | null }, code: number): number => {
     log(`promotion ${id} ended ${p.state}${p.reason ? `: ${p.reason}` : ""}${code === Exit.Ok ? "" : ` — see flotilla promote show ${id}`}`);
     return code;
@@ -66,11 +69,18 @@ export async function waitForPromotion(client: HubClient, id: string, opts: Wait
         const { promotion: p } = await bounded(client.get<{ promotion: PromotionDetail }>(`/v1/promotions/${encodeURIComponent(id)}`));
         state = p.state;
         const now = waitVerdict(p.state);
-        if (now !== undefined) return finish(p, now);
+        if (now !== undefined) {
+          if (lastEventId !== undefined || endedBeforeStream) return finish(p, now);
+          endedBeforeStream = p;
+        }
         alive();
         const body = await bounded(client.stream("/v1/promotion-events", { promotion: id }, lastEventId ? { "last-event-id": lastEventId } : {}, AbortSignal.any([stop.signal, idle.signal])));
         failures = 0;
         for await (const sse of readSse(body, alive)) {
+          if ("comment" in sse) {
+            if (endedBeforeStream && sse.comment === "keep-alive") return finish(endedBeforeStream, now!);
+            continue;
+          }
           if (sse.id !== undefined) lastEventId = sse.id;
           const e = JSON.parse(sse.data) as PromotionEvent;
           if (e.at >= opts.since) {
