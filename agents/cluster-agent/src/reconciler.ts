@@ -48,7 +48,7 @@ import { LiveObjects, type LiveObjectsOptions, type WatchedKind } from "./live-o
 import { startHeartbeats, type HeartbeatTimer } from "./nats-heartbeats.js";
 import type { DesiredStateSource, DriftBody, Refusal, Reporter, StatusBody, VerifiedDesired } from "./ports.js";
 import { buildStatus, pendingResults, type AppResult } from "./status-builder.js";
-import { countDrift, tracedReconcile, tracedRevert } from "./telemetry.js";
+import { countDrift, tracedApply, tracedReconcile, tracedRevert } from "./telemetry.js";
 
 export interface AgentLogger {
   info(obj: object, msg: string): void;
@@ -280,7 +280,7 @@ export class Reconciler {
           this.log.info({ generation: d.pointer.generation, supersededBy: this.queued.pointer.generation, appsLeft: d.bundle.apps.length - results.length }, "superseded by a newer desired state");
           return;
         }
-        const { entries, applied, inventoryError } = await this.applyApp(app);
+        const { entries, applied, inventoryError } = await tracedApply(this.opts.cluster, app.name, app.objects.length, () => this.applyApp(app));
         if (inventoryError) failure ??= inventoryError;
         for (const [k, v] of applied) nextApplied.set(k, v);
         results.push({ name: app.name, entries });

@@ -9,10 +9,10 @@
 //   flotilla.agent.refusals          observable counter  (flotilla_agent_refusals_total): desired states refused
 //   flotilla.agent.drifts            counter  action, policy  (flotilla_agent_drifts_total): drift events reported
 //   flotilla.agent.apply.duration    histogram s  (flotilla_agent_apply_duration): one full reconcile
-// Spans: "reconcile" (one desired state applied), "revert" (one drift revert). Reports queued inside
+// Spans: "reconcile" (one desired state applied) with an "apply" child per app, "revert" (one drift revert). Reports queued inside
 // a span carry its trace context to the hub (nats-reporter.ts).
-import { metrics, trace, type BatchObservableResult, type Counter, type Histogram } from "@opentelemetry/api";
-import type { PointerTrace } from "@flotilla/model";
+import { SpanStatusCode, metrics, trace, type BatchObservableResult, type Counter, type Histogram } from "@opentelemetry/api";
+import { ChangeAction, type PointerTrace } from "@flotilla/model";
 import { SECONDS_BUCKETS, contextFromTrace, inActiveSpan, providerInstruments } from "@flotilla/wire";
 
 export const AGENT_METER = "flotilla-agent";
@@ -77,6 +77,17 @@ export function tracedReconcile(
       instruments().applyDuration.record((performance.now() - started) / 1000, { cluster });
     }
   }, contextFromTrace(desired.pointer.trace));
+}
+
+/** Applies one app of a reconcile in an "apply" span (a child of "reconcile"); a failed object marks it failed. */
+export function tracedApply<T extends { entries: readonly { action: string }[] }>(cluster: string, app: string, objects: number, apply: () => Promise<T>): Promise<T> {
+  return inActiveSpan(tracer(), "apply", { attributes: { "flotilla.cluster": cluster, "flotilla.app": app, "flotilla.objects": objects } }, async (span) => {
+    const result = await apply();
+    const failed = result.entries.filter((e) => e.action === ChangeAction.Failed).length;
+    span.setAttribute("flotilla.objects_failed", failed);
+    if (failed > 0) span.setStatus({ code: SpanStatusCode.ERROR });
+    return result;
+  });
 }
 
 /** Runs one drift revert in a "revert" span (its drift report carries the trace). */

@@ -15,7 +15,7 @@ import { canonicalJson, currentTraceContext, sha256Digest, type SigningKey } fro
 import { createIncrementalRenderer, readFleetBytes, type EnvRepo, type RenderCounts, type RenderOptions } from "@flotilla/envrepo";
 import { eachWithLimit } from "./each-with-limit.js";
 import type { BundlePublisher } from "./publish.js";
-import { countRenderFailure, timedRender, tracedResolve } from "./telemetry.js";
+import { countRenderFailure, timedRender, tracedResolve, tracedResolveStep } from "./telemetry.js";
 
 /**
  * Where resolve results go (the integrator wires it to Postgres). Every method must be
@@ -93,7 +93,7 @@ export function createResolver(opts: ResolverOptions): Resolver {
     // 1. Fetch. An unreachable repo changes nothing: agents keep their pointers.
     let revision: string;
     try {
-      revision = await repo.fetch();
+      revision = await tracedResolveStep("fetch", { "flotilla.repo": repo.source }, () => repo.fetch());
     } catch (err) {
       const error = toErrorInfo(err, ErrorCode.RepoUnavailable);
       log.warn({ err: error, repo: repo.source }, "env repo fetch failed; keeping the current pointers");
@@ -114,7 +114,7 @@ export function createResolver(opts: ResolverOptions): Resolver {
       const fleet = readFleetBytes(text);
       if (!fleet.ok) return await renderFailed(revision, fleet.errors.map((e) => e.toJSON()));
       const changed = await changedSinceLastRender(revision);
-      const rendered = timedRender(() => renderer.render(view, fleet.fleet, revision, changed));
+      const rendered = timedRender(revision, () => renderer.render(view, fleet.fleet, revision, changed));
       const counts = rendered.counts;
       log.info({ revision, ...counts, changedPaths: changed?.length }, "rendered revision");
       if (rendered.warnings.length) log.warn({ revision, warnings: rendered.warnings }, "revision renders with warnings");
@@ -127,33 +127,35 @@ export function createResolver(opts: ResolverOptions): Resolver {
       const info = await repo.commitInfo(revision);
       const commit = { author: info.author, message: info.message.split("\n")[0] ?? "" };
       let published = 0;
-      // Pointers carry the resolve's trace: each agent's reconcile joins it (docs/observability.md).
-      const trace = currentTraceContext();
-      const traceField = trace ? { trace } : {};
-      // Clusters are independent (one KV key, one generation counter each): publish them with
-      // bounded concurrency, so 1,000 clusters do not pay 1,000 sequential round trips.
-      await eachWithLimit(rendered.bundles, publishConcurrency, async (bundle) => {
-        const current = await publisher.readPointer(bundle.cluster);
-        if (current && (await sameContent(bundle, current))) {
-          // Same content: no new pointer. Either already published (a retry, a restarted hub) or
-          // a commit that renders this cluster byte for byte as before (a base change another
-          // environment's overlay overrides, a promotion wave for other clusters): agents keep
-          // what they run, and the pointer keeps naming the commit that last changed it. Tell
-          // the sink again so its record catches up; sinks must take the same pointer twice.
-          await sink.onPublished(current);
-          return;
-        }
-        const digest = await publisher.publishBundle(bundle);
-        // Never below what agents already hold, even if the caller's counter was reset.
-        const generation = Math.max(await opts.nextGeneration(bundle.cluster), (current?.generation ?? 0) + 1);
-        const pointer = await publisher.publishPointer(
-          { cluster: bundle.cluster, revision, bundleDigest: digest, generation, issuedAt: new Date().toISOString(), commit, ...traceField },
-          signingKey,
-        );
-        published++;
-        publishedContent.set(bundle.cluster, { digest, contentKey: contentKeyOf(bundle), apps: bundle.apps });
-        log.info({ cluster: pointer.cluster, revision, digest, generation }, "published desired pointer");
-        await sink.onPublished(pointer);
+      await tracedResolveStep("publish", { "flotilla.revision": revision, "flotilla.clusters": rendered.bundles.length }, async () => {
+        // Pointers carry the publish span's trace: each agent's reconcile joins it (docs/observability.md).
+        const trace = currentTraceContext();
+        const traceField = trace ? { trace } : {};
+        // Clusters are independent (one KV key, one generation counter each): publish them with
+        // bounded concurrency, so 1,000 clusters do not pay 1,000 sequential round trips.
+        await eachWithLimit(rendered.bundles, publishConcurrency, async (bundle) => {
+          const current = await publisher.readPointer(bundle.cluster);
+          if (current && (await sameContent(bundle, current))) {
+            // Same content: no new pointer. Either already published (a retry, a restarted hub) or
+            // a commit that renders this cluster byte for byte as before (a base change another
+            // environment's overlay overrides, a promotion wave for other clusters): agents keep
+            // what they run, and the pointer keeps naming the commit that last changed it. Tell
+            // the sink again so its record catches up; sinks must take the same pointer twice.
+            await sink.onPublished(current);
+            return;
+          }
+          const digest = await publisher.publishBundle(bundle);
+          // Never below what agents already hold, even if the caller's counter was reset.
+          const generation = Math.max(await opts.nextGeneration(bundle.cluster), (current?.generation ?? 0) + 1);
+          const pointer = await publisher.publishPointer(
+            { cluster: bundle.cluster, revision, bundleDigest: digest, generation, issuedAt: new Date().toISOString(), commit, ...traceField },
+            signingKey,
+          );
+          published++;
+          publishedContent.set(bundle.cluster, { digest, contentKey: contentKeyOf(bundle), apps: bundle.apps });
+          log.info({ cluster: pointer.cluster, revision, digest, generation }, "published desired pointer");
+          await sink.onPublished(pointer);
+        });
       });
       await sink.onRenderSucceeded(revision);
       last = { revision, failed: false };

@@ -9,7 +9,9 @@
 //   flotilla.hub.pointers.published      counter                   (flotilla_hub_pointers_published_total)
 //   flotilla.hub.promotion.events        counter   type, environment (flotilla_hub_promotion_events_total)
 // Spans: "ingest report" (child of the agent's span whose context came in the message headers),
-// "resolve" (one env repo resolve), "promotion step" (one controller step of one promotion: a wave
+// "resolve" (one env repo resolve) with its steps "fetch", "render" and "publish" as children (the
+// pointers carry the publish span's context, so each agent's "reconcile" is a child of it),
+// "promotion step" (one controller step of one promotion: a wave
 // commit's resolve is its child, so commit → wave → pointers → each agent's apply is one trace).
 import { SpanKind, SpanStatusCode, context, trace, type Counter, type Histogram, type Span } from "@opentelemetry/api";
 import { ReportKind } from "@flotilla/model";
@@ -94,17 +96,30 @@ export function tracedResolve<T extends { revision: string; published: number; f
   });
 }
 
-/** Times one render of a revision (synchronous: the renderer is pure computation). */
-export function timedRender<T extends { ok: boolean }>(render: () => T): T {
+/** Runs one step of a resolve ("fetch", "publish") in a child span of the resolve. */
+export function tracedResolveStep<T>(name: "fetch" | "publish", attributes: Record<string, string | number>, step: () => Promise<T>): Promise<T> {
+  return inActiveSpan(tracer(), name, { attributes }, () => step());
+}
+
+/** Times one render of a revision in a "render" span (synchronous: the renderer is pure computation). */
+export function timedRender<T extends { ok: boolean }>(revision: string, render: () => T): T {
   const started = performance.now();
   let outcome = "error";
-  try {
-    const result = render();
-    outcome = result.ok ? "ok" : "failed";
-    return result;
-  } finally {
-    instruments().renderDuration.record((performance.now() - started) / 1000, { outcome });
-  }
+  return tracer().startActiveSpan("render", { attributes: { "flotilla.revision": revision } }, (span) => {
+    try {
+      const result = render();
+      outcome = result.ok ? "ok" : "failed";
+      if (!result.ok) span.setStatus({ code: SpanStatusCode.ERROR });
+      return result;
+    } catch (err) {
+      span.recordException(err as Error);
+      span.setStatus({ code: SpanStatusCode.ERROR });
+      throw err;
+    } finally {
+      span.end();
+      instruments().renderDuration.record((performance.now() - started) / 1000, { outcome });
+    }
+  });
 }
 
 /** A revision failed to render (counted once per revision, not per poll). */

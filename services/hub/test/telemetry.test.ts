@@ -1,5 +1,6 @@
 // The hub's resolve telemetry (span "resolve", render duration, render failures, pointers
 // published) and startHub({ telemetry: true }) serving GET /metrics, on the real NATS.
+import { SpanStatusCode } from "@opentelemetry/api";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
@@ -93,6 +94,8 @@ describe("resolver telemetry", () => {
     expect(sample(text, "flotilla_hub_render_duration_count", { outcome: "failed" })).toBe(1);
     expect(sample(text, "flotilla_hub_pointers_published_total")).toBe(2);
     expect(spans.getFinishedSpans().filter((s) => s.name === "resolve")).toHaveLength(3);
+    // One "render" span per rendered revision (the same revision again renders nothing): ok, then failed.
+    expect(spans.getFinishedSpans().filter((s) => s.name === "render").map((s) => s.status.code)).toEqual([SpanStatusCode.UNSET, SpanStatusCode.ERROR]);
   });
 });
 

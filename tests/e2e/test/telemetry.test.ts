@@ -151,10 +151,14 @@ describe("telemetry: agent report → hub ingest", () => {
       expect(outcome.failed).toBe(false);
       const resolve = spans.getFinishedSpans().find((s) => s.name === "resolve")!;
       expect(resolve).toBeDefined();
+      // fetch → render → publish are the resolve's steps, in that order.
+      const steps = spans.getFinishedSpans().filter((s) => s.parentSpanContext?.spanId === resolve.spanContext().spanId);
+      expect(steps.map((s) => s.name)).toEqual(["fetch", "render", "publish"]);
+      const publish = steps[2]!;
 
-      // Every published pointer names the resolve's span as its trace parent, and is signed with it.
+      // Every published pointer names the publish span as its trace parent, and is signed with it.
       const pointer = (await publisher.readPointer("dev-1"))!;
-      expect(pointer.trace?.traceparent).toBe(`00-${resolve.spanContext().traceId}-${resolve.spanContext().spanId}-01`);
+      expect(pointer.trace?.traceparent).toBe(`00-${publish.spanContext().traceId}-${publish.spanContext().spanId}-01`);
       expect(verifyPointer(pointer, key.publicKey)).toBe(true);
       expect(verifyPointer({ ...pointer, trace: { traceparent: `00-${"a".repeat(32)}-${"b".repeat(16)}-01` } }, key.publicKey)).toBe(false);
 
@@ -166,7 +170,7 @@ describe("telemetry: agent report → hub ingest", () => {
       const [ingested] = await waitFor("the ingest span", ingestSpans, (s) => s.length === 1);
       const reconcile = spans.getFinishedSpans().find((s) => s.name === "reconcile")!;
       expect(reconcile.spanContext().traceId).toBe(resolve.spanContext().traceId);
-      expect(reconcile.parentSpanContext?.spanId).toBe(resolve.spanContext().spanId);
+      expect(reconcile.parentSpanContext?.spanId).toBe(publish.spanContext().spanId);
       expect(ingested!.spanContext().traceId).toBe(resolve.spanContext().traceId);
     } finally {
       await rm(dir, { recursive: true, force: true });
