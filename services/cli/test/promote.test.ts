@@ -348,6 +348,37 @@ describe("flotilla promote", () => {
     expect(lines.at(-1)).toBe(`promotion ${id} ended Succeeded`);
   });
 
+  it("--wait that first read a resumed promotion still Running prints every event after the resume, not stopping at the replayed Halted", async () => {
+    fleet.behaviour.set("qa-1", "degraded");
+    const created = await fleet.call<{ release: { id: string } }>("POST", "/v1/releases", "promoter", { app: "shop", sourceRevision: "f9".repeat(20), images: [{ name: "ghcr.io/acme/shop", digest: D3 }] });
+    const started = await fleet.call<{ promotion: PromotionDetail }>("POST", "/v1/promotions", "promoter", { release: created.body.release.id, environment: "qa" });
+    const id = started.body.promotion.id;
+    await waitFor(async () => ((await promotion(id)).state === "Halted" ? true : undefined), { what: `promotion ${id} to halt` });
+    expect((await fleet.call("POST", `/v1/promotions/${id}/clusters/qa-1/skip`, "promoter", { reason: "known bad node" })).status).toBe(200);
+    const resumed = await fleet.call<{ promotion: PromotionDetail }>("POST", `/v1/promotions/${id}/resume`, "promoter", {});
+    expect(resumed.status).toBe(200);
+    await waitFor(async () => ((await promotion(id)).state === "SucceededWithExceptions" ? true : undefined), { what: `promotion ${id} to end` });
+    fleet.behaviour.set("qa-1", "healthy");
+    // The race, made certain: the wait's first read saw the promotion Running (read just after the
+    // resume); by the time the stream opens it has ended, and the replay starts with the old Halted.
+    const env = fleet.env("promoter");
+    class ReadJustAfterResume extends HubClient {
+      private first = true;
+      override async get<T>(path: string, query?: Parameters<HubClient["get"]>[1]): Promise<T> {
+        const body = await super.get<T>(path, query);
+        if (!this.first) return body;
+        this.first = false;
+        return { ...body, promotion: { ...(body as { promotion: PromotionDetail }).promotion, state: "Running" } } as T;
+      }
+    }
+    const lines: string[] = [];
+    const code = await waitForPromotion(new ReadJustAfterResume({ hub: env.FLOTILLA_HUB_URL!, token: env.FLOTILLA_TOKEN! }), id, { since: resumed.body.promotion.updatedAt, timeoutMs: 30_000, log: (l) => lines.push(l) });
+    expect(code, lines.join("\n")).toBe(0);
+    expect(lines.some((l) => l.includes("state Halted → Running by pam")), lines.join("\n")).toBe(true);
+    expect(lines.some((l) => l.includes("→ Halted")), lines.join("\n")).toBe(false);
+    expect(lines.at(-1)).toMatch(new RegExp(`^promotion ${id} ended SucceededWithExceptions`));
+  });
+
   it("--wait survives a dropped event stream: it reconnects with Last-Event-ID and prints each event once", async () => {
     const proxy = await startDropProxy(fleet.hub.url);
     try {

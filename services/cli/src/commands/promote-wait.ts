@@ -90,8 +90,9 @@ export async function waitForPromotion(client: HubClient, id: string, opts: Wait
             if (e.type === "gate-changed") lastGates = text;
           }
           if (e.type === "state-changed") {
-            // A replayed old change (Halted, then resumed) is history: the promotion's state decides.
-            if (waitVerdict(String(e.data.to)) !== undefined) {
+            // A replayed old change (Halted, then resumed) is history: it ends nothing, or the wait
+            // would stop before printing the newer events the replay still holds after it.
+            if (waitVerdict(String(e.data.to)) !== undefined && e.at >= opts.since) {
               const { promotion: end } = await bounded(client.get<{ promotion: PromotionDetail }>(`/v1/promotions/${encodeURIComponent(id)}`));
               state = end.state;
               const code = waitVerdict(end.state);
