@@ -13,7 +13,8 @@ export interface FaultFigures {
   recoveryMs: number;
 }
 
-export function recordFault(f: FaultFigures): void {
+/** Extra figures (numbers) a fault adds to its line, e.g. what was in flight when it struck. */
+export function recordFault(f: FaultFigures & Record<string, unknown>): void {
   const line = JSON.stringify({ ...f, at: new Date().toISOString() });
   console.log(`[fault-campaign] ${line}`);
   if (process.env.FLOTILLA_FAULTS_OUT) appendFileSync(process.env.FLOTILLA_FAULTS_OUT, `${line}\n`);
