@@ -10,6 +10,10 @@
 //     byte what its pointer names keeps that pointer (promotion waves rely on it).
 //
 // One resolve at a time: a refresh that arrives during a resolve waits for it and runs again.
+// A transient failure (the repo unreachable, NATS or Postgres failing the publish) is retried by
+// the loop with backoff (1 s, 2 s, 4 s … up to 15 s or the poll interval), not only at the next poll: a
+// hub driven by webhooks polls rarely, and a commit whose publish failed once (a NATS cluster
+// electing a new stream leader) would otherwise wait that long (issue 11, NATS member-kill fault).
 import { ErrorCode, FLEET_FILE, FleetFileError, toErrorInfo, type Bundle, type Cluster, type ErrorInfo, type SignedPointer } from "@flotilla/model";
 import { canonicalJson, currentTraceContext, sha256Digest, type SigningKey } from "@flotilla/wire";
 import { createIncrementalRenderer, readFleetBytes, type EnvRepo, type RenderCounts, type RenderOptions } from "@flotilla/envrepo";
@@ -46,6 +50,10 @@ export interface ResolverOptions {
   publishConcurrency?: number;
   /** How often start() polls the env repo; default 15 s. */
   pollIntervalMs?: number;
+  /** First retry after a transient failure (doubling up to retryMaxMs or the poll interval); default 1 s. */
+  retryBaseMs?: number;
+  /** Longest wait between retries of a transient failure; default 15 s. */
+  retryMaxMs?: number;
   logger?: ResolverLogger;
   render?: RenderOptions;
 }
@@ -58,6 +66,9 @@ export interface ResolveOutcome {
   /** True when the revision did not render, or fetching/publishing failed. */
   failed: boolean;
   errors?: ErrorInfo[];
+  /** The failure was transient (fetch, publish or sink): the loop retries soon, with backoff. A
+   * revision that does not render is not retried (the same commit renders the same way). */
+  retryable?: boolean;
   /** How much rendering this resolve did and reused (absent when it did not render). */
   counts?: RenderCounts;
 }
@@ -72,6 +83,8 @@ export interface Resolver {
 
 export const DEFAULT_POLL_INTERVAL_MS = 15_000;
 export const DEFAULT_PUBLISH_CONCURRENCY = 16;
+export const DEFAULT_RETRY_BASE_MS = 1_000;
+export const DEFAULT_RETRY_MAX_MS = 15_000;
 
 const silent: ResolverLogger = { info() {}, warn() {}, error() {} };
 
@@ -80,6 +93,8 @@ export function createResolver(opts: ResolverOptions): Resolver {
   const log = opts.logger ?? silent;
   const pollIntervalMs = opts.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
   const publishConcurrency = Math.max(1, opts.publishConcurrency ?? DEFAULT_PUBLISH_CONCURRENCY);
+  const retryBaseMs = Math.max(1, opts.retryBaseMs ?? DEFAULT_RETRY_BASE_MS);
+  const retryMaxMs = Math.max(retryBaseMs, opts.retryMaxMs ?? DEFAULT_RETRY_MAX_MS);
 
   // The last revision fully handled: published, or deterministically failed to render.
   let last: { revision: string; failed: boolean; errors?: ErrorInfo[] } | undefined;
@@ -97,7 +112,7 @@ export function createResolver(opts: ResolverOptions): Resolver {
     } catch (err) {
       const error = toErrorInfo(err, ErrorCode.RepoUnavailable);
       log.warn({ err: error, repo: repo.source }, "env repo fetch failed; keeping the current pointers");
-      return { revision: last?.revision ?? "", published: 0, failed: true, errors: [error] };
+      return { revision: last?.revision ?? "", published: 0, failed: true, retryable: true, errors: [error] };
     }
     if (last?.revision === revision) {
       return { revision, published: 0, failed: last.failed, ...(last.errors ? { errors: last.errors } : {}) };
@@ -165,7 +180,7 @@ export function createResolver(opts: ResolverOptions): Resolver {
       // Publishing or the sink failed: not remembered, so the next poll tries this revision again.
       const error = toErrorInfo(err, ErrorCode.Internal);
       log.error({ err: error, revision }, "resolve failed; will retry");
-      return { revision, published: 0, failed: true, errors: [error] };
+      return { revision, published: 0, failed: true, retryable: true, errors: [error] };
     }
   }
 
@@ -215,9 +230,16 @@ export function createResolver(opts: ResolverOptions): Resolver {
 
   function refresh(): Promise<ResolveOutcome> {
     if (!running) {
-      running = tracedResolve(resolve).finally(() => {
-        running = undefined;
-      });
+      running = tracedResolve(resolve)
+        .then((outcome) => {
+          // Consecutive transient failures, whoever asked (poll, webhook, API): they set the backoff.
+          failures = outcome.retryable ? failures + 1 : 0;
+          if (outcome.retryable) arm(nextDelay());
+          return outcome;
+        })
+        .finally(() => {
+          running = undefined;
+        });
       return running;
     }
     queued ??= running
@@ -229,15 +251,26 @@ export function createResolver(opts: ResolverOptions): Resolver {
     return queued;
   }
 
-  // --- polling ----------------------------------------------------------------------------------
+  // --- polling and retrying ---------------------------------------------------------------------
   let timer: NodeJS.Timeout | undefined;
+  let dueAt = Infinity;
   let stopped = true;
+  let failures = 0;
 
-  function schedule(): void {
+  const nextDelay = () => (failures > 0 ? Math.min(pollIntervalMs, retryMaxMs, retryBaseMs * 2 ** Math.min(failures - 1, 20)) : pollIntervalMs);
+
+  /** The next loop resolve in `delay` ms, unless one is already due sooner. */
+  function arm(delay: number): void {
     if (stopped) return;
+    const at = Date.now() + delay;
+    if (timer && dueAt <= at) return;
+    if (timer) clearTimeout(timer);
+    dueAt = at;
     timer = setTimeout(() => {
-      void refresh().finally(schedule);
-    }, pollIntervalMs);
+      timer = undefined;
+      dueAt = Infinity;
+      void refresh().finally(() => arm(nextDelay()));
+    }, delay);
     timer.unref?.();
   }
 
@@ -247,12 +280,13 @@ export function createResolver(opts: ResolverOptions): Resolver {
     start() {
       if (!stopped) return;
       stopped = false;
-      void refresh().finally(schedule);
+      void refresh().finally(() => arm(nextDelay()));
     },
     async stop() {
       stopped = true;
       if (timer) clearTimeout(timer);
       timer = undefined;
+      dueAt = Infinity;
       await (queued ?? running)?.catch(() => undefined);
     },
   };

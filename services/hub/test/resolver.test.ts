@@ -9,7 +9,7 @@ import { ErrorCode, type Cluster, type ErrorInfo, type SignedPointer } from "@fl
 import { bundleStoreOf, generateSigningKey, verifyPointer, wireNames, type SigningKey, type WireNames } from "@flotilla/wire";
 import { openEnvRepo, revertCommit } from "@flotilla/envrepo";
 import { commitFiles, createWorkRepo, pushWorkRepo, readFilesFrom, startGitHttpServer } from "@flotilla/envrepo/testing";
-import { createTestNats, type TestNats } from "@flotilla/testkit";
+import { createTestNats, waitFor, type TestNats } from "@flotilla/testkit";
 import { BundlePublisher } from "../src/publish.js";
 import { createResolver, type ResolverSink } from "../src/resolver.js";
 
@@ -286,4 +286,37 @@ describe("resolver", () => {
     expect(sink.published.find((p) => p.cluster === "prod-1")).toEqual(kv.prod);
     expect(sink.succeeded).toEqual([failed.revision]);
   });
+
+  it("retries a transient publish failure with backoff long before the next poll, and succeeds", async () => {
+    const publisher = new BundlePublisher({ nc, names });
+    const sink = new RecordingSink();
+    // The first two resolves fail in the sink (NATS or Postgres away); the loop must try again by itself.
+    let failures = 2;
+    sink.onPublished = async (p) => {
+      if (failures > 0) {
+        failures--;
+        throw new Error("jetstream is not enabled");
+      }
+      sink.published.push(p);
+    };
+    const resolver = createResolver({ repo: openEnvRepo({ path: dir }), publisher, signingKey: key, sink, nextGeneration, pollIntervalMs: 3_600_000, retryBaseMs: 20 });
+    try {
+      const first = await resolver.refresh();
+      expect(first).toMatchObject({ failed: true, retryable: true });
+      resolver.start();
+      await waitFor(() => sink.succeeded.length === 1, { what: "the loop retrying the failed publish", timeoutMs: 10_000, intervalMs: 10 });
+      expect(sink.published.map((p) => p.cluster).sort()).toEqual(["dev-1", "prod-1"]);
+    } finally {
+      await resolver.stop();
+    }
+  });
+
+  it("does not retry a revision that fails to render (the same commit renders the same way)", async () => {
+    const { resolver } = setup();
+    await commitFiles(dir, { "flotilla.yaml": "apiVersion: flotilla.dev/v1alpha1\nclusters: [\n" }, "Break the fleet file");
+    const broken = await resolver.refresh();
+    expect(broken.failed).toBe(true);
+    expect(broken.retryable).toBeUndefined();
+  });
 });
+

@@ -21,8 +21,11 @@ afterEach(async () => {
   await database?.drop();
 });
 
-// Skipped: failed 1 of 3 runs (unexplained; recoveries of 12–25 s when it passed). Fix before relying on it (issue 11).
-describe.skip("fault campaign: NATS cluster", () => {
+// Was skipped for failing 1 of 3 runs: the commit's resolve ran while the killed member's streams
+// elected new leaders, its publish failed, and the hub (polling hourly here, as a webhook-driven
+// hub does) only tried again at the next poll. The resolver now retries a transient failure with
+// backoff; 5 runs in a row pass.
+describe("fault campaign: NATS cluster", () => {
   it("a killed member of a 3-node cluster (R3 streams) loses no report and causes no write", async () => {
     cluster = await privateNatsCluster(3, "fault");
     // The shared Postgres is fine here: nothing stops it, the database is this test's own.

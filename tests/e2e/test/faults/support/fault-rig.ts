@@ -7,7 +7,7 @@
 // - writes to the cluster: an own watch counts every write of the managed objects; spurious =
 //   writes − the writes the test's desired changes explain;
 // - convergence: read from Postgres (cluster_status against the newest desired pointer).
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
@@ -17,7 +17,8 @@ import { startAgent, NatsReporter, connectAgentNats, type Agent } from "@flotill
 import { startHub, type Hub } from "@flotilla/hub";
 import { commitFiles, createWorkRepo, pushWorkRepo, startGitHttpServer, type GitHttpServer } from "@flotilla/envrepo/testing";
 import { waitFor } from "@flotilla/testkit";
-import { generateSigningKey, wireNames } from "@flotilla/wire";
+import { generateSigningKey, publicKeyPem, wireNames } from "@flotilla/wire";
+import { startFlotilla, type FlotillaProcess } from "./flotilla-process.js";
 import { countWrites, type WriteCounter } from "./write-counter.js";
 import { tcpGate, type TcpGate } from "./tcp-gate.js";
 
@@ -32,11 +33,27 @@ export interface FaultRigOptions {
   natsReplicas?: number;
   /** ConfigMaps in the app (default 5). */
   objects?: number;
+  /** Run the agent as a `flotilla agent` child process (which a test can SIGKILL and restart)
+   * instead of in the test's process; it reads the plane's admin kubeconfig from this file. */
+  agentProcess?: { kubeconfigPath: string };
+}
+
+export interface ChangeOptions {
+  /** The app's ConfigMaps after the change, by index (default: the same ones): indices dropped
+   * are removed from the repo (the agent prunes them), new ones are added. */
+  objects?: number[];
 }
 
 export interface FaultRig {
   hub: Hub;
-  agent: Agent;
+  /** The in-process agent (undefined with `agentProcess`). */
+  agent: Agent | undefined;
+  /** The agent's child process (with `agentProcess`); restartAgent() replaces it. */
+  agentProcess: FlotillaProcess | undefined;
+  /** Starts the agent process again on the same state dir (after a kill). */
+  restartAgent(): Promise<void>;
+  /** Names of the app's ConfigMaps at the newest commit. */
+  objectNames(): string[];
   git: GitHttpServer;
   /** The hub reaches the Git server only through this gate (down() = Git server down). */
   gitGate: TcpGate;
@@ -45,7 +62,7 @@ export interface FaultRig {
   expectedWrites: number;
   /** Commits `value` into every ConfigMap, pushes, asks the hub to refresh (ignored if the hub cannot
    * fetch); returns the revision. Counts the explained writes. */
-  change(value: string): Promise<string>;
+  change(value: string, opts?: ChangeOptions): Promise<string>;
   /** Queues `count` probe drift reports (never blocks, also while NATS or Postgres is away). */
   probe(count: number): void;
   /** Probe reports not yet acknowledged by JetStream. */
@@ -61,7 +78,10 @@ const CLUSTER = "fault-1";
 const LABEL = "flotilla-fault";
 
 export async function startFaultRig(o: FaultRigOptions): Promise<FaultRig> {
-  const count = o.objects ?? 5;
+  let indices = [...Array(o.objects ?? 5).keys()];
+  let value = "v0";
+  const removed = new Set<string>();
+  const nameOf = (i: number) => `cm-${i}`;
   const prefix = `tf${randomBytes(4).toString("hex")}`;
   const id = randomBytes(3).toString("hex");
   const cleanups: (() => Promise<unknown>)[] = [];
@@ -75,16 +95,16 @@ export async function startFaultRig(o: FaultRigOptions): Promise<FaultRig> {
     const git = await startGitHttpServer();
     cleanups.push(() => git.close());
     const remote = git.createBareRepo("env");
-    const files = (value: string) =>
+    const files = (value: string, at: number[]): Record<string, string> =>
       Object.fromEntries(
-        Array.from({ length: count }, (_, i) => [
-          `apps/probe/cm-${i}.yaml`,
-          `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-${i}\n  namespace: ${o.namespace}\n  labels:\n    ${LABEL}: "${id}"\ndata:\n  value: "${value}"\n`,
+        at.map((i) => [
+          `apps/probe/${nameOf(i)}.yaml`,
+          `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${nameOf(i)}\n  namespace: ${o.namespace}\n  labels:\n    ${LABEL}: "${id}"\ndata:\n  value: "${value}"\n`,
         ]),
       );
     let revision = await createWorkRepo(work, {
       "flotilla.yaml": `apiVersion: flotilla.dev/v1alpha1\nenvironments:\n  - name: dev\nclusters:\n  - name: ${CLUSTER}\n    environment: dev\napps:\n  - name: probe\n    path: apps/probe\n`,
-      ...files("v0"),
+      ...files(value, indices),
     });
     await pushWorkRepo(work, remote);
     const gitGate = await tcpGate(Number(new URL(git.baseUrl).port));
@@ -110,17 +130,44 @@ export async function startFaultRig(o: FaultRigOptions): Promise<FaultRig> {
       logger: false,
     });
     cleanups.push(() => hub.stop());
-    const agent = await startAgent({
-      cluster: CLUSTER,
-      natsUrl: o.natsUrl,
-      natsPrefix: prefix,
-      hubPublicKey: signingKey.publicKey,
-      kubeconfig: o.kubeConfig,
-      stateDir: join(stateDir, "agent"),
-      heartbeatIntervalMs: 2_000,
-      tuning: { statusDebounceMs: 50 },
-    });
-    cleanups.push(() => agent.stop());
+    // The agent's log, kept for the message of a timeout (which leg stalled, and why).
+    const agentLog: string[] = [];
+    const keep = (level: string) => (obj: object, msg: string) => {
+      agentLog.push(`${new Date().toISOString()} ${level} ${msg} ${JSON.stringify(obj)}`);
+      if (agentLog.length > 200) agentLog.shift();
+    };
+    let agent: Agent | undefined;
+    let agentProcess: FlotillaProcess | undefined;
+    const agentStateDir = join(stateDir, "agent");
+    const publicKeyPath = join(stateDir, "hub.pub");
+    const startAgentProcess = async () => {
+      agentProcess = startFlotilla([
+        "agent", "--cluster", CLUSTER, "--hub-public-key", publicKeyPath, "--kubeconfig", o.agentProcess!.kubeconfigPath,
+        "--state-dir", agentStateDir, "--nats-url", o.natsUrl, "--nats-prefix", prefix, "--heartbeat-interval", "2",
+      ]);
+      await agentProcess.logLine("agent started");
+    };
+    if (o.agentProcess) {
+      await writeFile(publicKeyPath, publicKeyPem(signingKey.publicKey));
+      await startAgentProcess();
+      cleanups.push(() => agentProcess!.stop());
+    } else {
+      const a = await startAgent({
+        logger: { info: keep("info"), warn: keep("warn"), error: keep("error") },
+        cluster: CLUSTER,
+        natsUrl: o.natsUrl,
+        natsPrefix: prefix,
+        hubPublicKey: signingKey.publicKey,
+        kubeconfig: o.kubeConfig,
+        stateDir: agentStateDir,
+        heartbeatIntervalMs: 2_000,
+        tuning: { statusDebounceMs: 50 },
+      });
+      agent = a;
+      cleanups.push(() => a.stop());
+    }
+    const agentLogTail = () =>
+      agentProcess ? agentProcess.output().trimEnd().split("\n").slice(-25).join("\n") : agentLog.slice(-25).join("\n");
     const names = wireNames(prefix);
     const reporter = new NatsReporter({
       connection: () => connectAgentNats({ servers: o.natsUrl, name: "fault-probe" }),
@@ -138,15 +185,37 @@ export async function startFaultRig(o: FaultRigOptions): Promise<FaultRig> {
     let sent = 0;
     const rig: FaultRig = {
       hub,
-      agent,
+      get agent() {
+        return agent;
+      },
+      get agentProcess() {
+        return agentProcess;
+      },
+      async restartAgent() {
+        if (!o.agentProcess) throw new Error("restartAgent() needs the agentProcess option");
+        await agentProcess?.stop();
+        await startAgentProcess();
+      },
+      objectNames: () => indices.map(nameOf),
       git,
       gitGate,
       writes,
-      expectedWrites: count,
-      async change(value) {
-        revision = await commitFiles(work, files(value), `value ${value}`);
+      expectedWrites: indices.length,
+      async change(next, opts = {}) {
+        const at = opts.objects ?? indices;
+        const dropped = indices.filter((i) => !at.includes(i));
+        value = next;
+        revision = await commitFiles(
+          work,
+          { ...files(value, at), ...Object.fromEntries(dropped.map((i) => [`apps/probe/${nameOf(i)}.yaml`, null])) },
+          `value ${value}`,
+        );
         await pushWorkRepo(work, remote);
-        rig.expectedWrites += count;
+        // One write per object changed or created, one per object pruned.
+        rig.expectedWrites += at.length + dropped.length;
+        for (const i of dropped) removed.add(nameOf(i));
+        for (const i of at) removed.delete(nameOf(i));
+        indices = at;
         await hub.resolver.refresh().catch(() => undefined);
         return revision;
       },
@@ -171,17 +240,26 @@ export async function startFaultRig(o: FaultRigOptions): Promise<FaultRig> {
           async () => {
             const [p] = await query<{ rows: string; distinct: string }>(`select count(*) as rows, count(distinct name) as distinct from drift_events where actor = 'fault-probe'`).catch(() => [undefined]);
             // Synced on the newest pointer, and that pointer names the newest commit.
-            const [s] = await query<{ ok: boolean }>(
-              `select s.sync_state = 'Synced' and s.generation = d.generation and d.revision = '${revision}' as ok
+            const [s] = await query<{ ok: boolean; state: string; generation: string; desired: string; desired_revision: string }>(
+              `select s.sync_state = 'Synced' and s.generation = d.generation and d.revision = '${revision}' as ok,
+                      s.sync_state as state, s.generation, d.generation as desired, d.revision as desired_revision
                  from cluster_status s join desired_pointers d on d.cluster = s.cluster
                 where s.cluster = '${CLUSTER}' order by d.generation desc limit 1`,
             ).catch(() => [undefined]);
-            const live = [...Array(count).keys()].every((i) => writes.get(`cm-${i}`) !== undefined);
+            // Every object of the newest commit live with its value, every dropped one pruned.
+            const live = indices.every((i) => writes.get(nameOf(i))?.data?.value === value) && [...removed].every((n) => writes.deleted(n));
             if (p && Number(p.distinct) === sent && s?.ok && live) return true;
-            throw new Error(`probe rows ${p?.distinct ?? "?"}/${sent}, cluster settled ${s?.ok ?? "?"}, objects seen ${live}`);
+            // What is behind, so a timeout says which leg (hub publish, agent apply, status ingest) stalled.
+            const cluster = s
+              ? `${s.state} at generation ${s.generation}, newest pointer generation ${s.desired} at ${s.desired_revision.slice(0, 8)} (want ${revision.slice(0, 8)})`
+              : "?";
+            const values = [...new Set(indices.map((i) => writes.get(nameOf(i))?.data?.value ?? "-"))].join(",");
+            throw new Error(`probe rows ${p?.distinct ?? "?"}/${sent}, cluster ${cluster}, live values ${values}, objects seen ${live}`);
           },
           { timeoutMs, what },
-        );
+        ).catch((err: unknown) => {
+          throw new Error(`${(err as Error).message}\n--- the agent's last log lines ---\n${agentLogTail()}`, { cause: err });
+        });
       },
       async figures() {
         const [p] = await query<{ rows: string; distinct: string }>(`select count(*) as rows, count(distinct name) as distinct from drift_events where actor = 'fault-probe'`);

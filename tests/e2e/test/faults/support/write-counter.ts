@@ -18,6 +18,8 @@ export interface WriteCounter {
   total(): number;
   /** Last seen object by name. */
   get(name: string): (Meta & { data?: Record<string, string> }) | undefined;
+  /** The object's last event was its deletion. */
+  deleted(name: string): boolean;
   stop(): void;
 }
 
@@ -30,6 +32,7 @@ export async function countWrites(kc: KubeConfig, path: string, labelSelector: s
   let rv = list.body.metadata.resourceVersion;
   const writes = new Map<string, number>();
   const last = new Map<string, Meta>();
+  const gone = new Set<string>();
   let stopped = false;
   let current: IncomingMessage | undefined;
 
@@ -65,6 +68,8 @@ export async function countWrites(kc: KubeConfig, path: string, labelSelector: s
           const name = ev.object.metadata.name;
           writes.set(name, (writes.get(name) ?? 0) + 1);
           last.set(name, ev.object);
+          if (ev.type === "DELETED") gone.add(name);
+          else gone.delete(name);
         }
       });
       res.on("end", retry);
@@ -79,6 +84,7 @@ export async function countWrites(kc: KubeConfig, path: string, labelSelector: s
     writes,
     total: () => [...writes.values()].reduce((a, b) => a + b, 0),
     get: (name) => last.get(name),
+    deleted: (name) => gone.has(name),
     stop() {
       stopped = true;
       current?.destroy();
