@@ -8,3 +8,4 @@ export * from "./trace-context.js";
 export * from "./metric-instruments.js";
 export * from "./active-span.js";
 export * from "./trace-log-fields.js";
+export * from "./storable-text.js";

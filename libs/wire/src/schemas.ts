@@ -15,6 +15,7 @@ import {
   type Report,
   type SignedPointer,
 } from "@flotilla/model";
+import { findUnstorableText, storableText } from "./storable-text.js";
 
 const enumOf = <T extends Record<string, string>>(o: T) => z.enum(values(o) as unknown as [string, ...string[]]);
 
@@ -142,6 +143,22 @@ export function parseWith<T>(schema: z.ZodType, what: string, value: unknown): T
   });
 }
 
-export const parseReport = (v: unknown): Report => parseWith<Report>(reportSchema, "report", v);
+/**
+ * Validates a report. Besides the schema, no string or key may hold text the database cannot
+ * store (NUL, a lone surrogate): refused here, naming the field.
+ */
+export function parseReport(v: unknown): Report {
+  const report = parseWith<Report>(reportSchema, "report", v);
+  const bad = findUnstorableText(report);
+  if (bad) {
+    const field = storableText(bad.field);
+    throw new FlotillaError(
+      ErrorCode.ReportInvalid,
+      `invalid report: field "${field}": ${bad.isKey ? "a key" : "the value"} contains a NUL character or a lone UTF-16 surrogate, which cannot be stored`,
+      { location: { field } },
+    );
+  }
+  return report;
+}
 export const parseSignedPointer = (v: unknown): SignedPointer => parseWith<SignedPointer>(signedPointerSchema, "desired pointer", v);
 export const parseBundle = (v: unknown): Bundle => parseWith<Bundle>(bundleSchema, "bundle", v);

@@ -14,10 +14,20 @@ export type ParsedReportMessage =
   | { ok: true; report: Report; messageId: string }
   | { ok: false; error: ErrorInfo; messageId: string | undefined };
 
-export function parseReportMessage(names: WireNames, msg: IncomingReportMessage): ParsedReportMessage {
+/** Reports larger than this are refused (default 1 MiB, NATS's default max_payload). */
+export const DEFAULT_MAX_REPORT_BYTES = 1024 * 1024;
+
+export function parseReportMessage(names: WireNames, msg: IncomingReportMessage, maxBytes = DEFAULT_MAX_REPORT_BYTES): ParsedReportMessage {
   const headerId = msg.messageId ? msg.messageId : undefined;
   try {
     const { cluster, kind } = subjectTokens(names, msg.subject);
+    // A server configured with a larger max_payload must not let one agent fill the database.
+    if (msg.data.length > maxBytes) {
+      throw new FlotillaError(
+        ErrorCode.ReportInvalid,
+        `report on ${msg.subject} is ${msg.data.length} bytes, which exceeds the limit of ${maxBytes} bytes: the agent must split or trim it`,
+      );
+    }
     const decoded = decodeJson(msg.data);
     if (decoded instanceof Error) {
       throw new FlotillaError(ErrorCode.ReportInvalid, `invalid report on ${msg.subject}: not JSON (${decoded.message})`);

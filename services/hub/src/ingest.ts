@@ -10,7 +10,7 @@ import { jetstream, jetstreamManager, type ConsumerMessages, type JsMsg } from "
 import type { Kysely } from "kysely";
 import { ErrorCode, FlotillaError, toErrorInfo, type ErrorInfo } from "@flotilla/model";
 import { ingestReports, recordRejectedReport, type FleetSchema, type IngestOutcome } from "@flotilla/store";
-import type { WireNames } from "@flotilla/wire";
+import { storableText, type WireNames } from "@flotilla/wire";
 import { batchesOf } from "./ingest-batches.js";
 import { ingestDone, ingestReceived } from "./telemetry.js";
 import { isDataError, parseReportMessage, type ParsedReportMessage } from "./ingest-message.js";
@@ -37,6 +37,8 @@ export interface IngestOptions {
   logger?: IngestLogger;
   stream?: Partial<ReportStreamOptions>;
   consumer?: Partial<IngestConsumerOptions>;
+  /** Reports larger than this many bytes are rejected (default DEFAULT_MAX_REPORT_BYTES, 1 MiB). */
+  maxReportBytes?: number;
   /** Delay before a message whose write failed is redelivered (default 2 s). */
   retryDelayMs?: number;
 }
@@ -59,6 +61,12 @@ export interface IngestHandle {
 
 /** Reports written per transaction at most when there is a backlog (a few multi-row statements each). */
 const BATCH_MAX = 1024;
+
+const storableError = (e: ErrorInfo): ErrorInfo => ({
+  ...e,
+  message: storableText(e.message),
+  ...(e.location ? { location: { ...e.location, ...(e.location.field !== undefined ? { field: storableText(e.location.field) } : {}) } } : {}),
+});
 
 const silent: IngestLogger = { info() {}, warn() {}, error() {} };
 const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
@@ -86,7 +94,7 @@ export async function startIngest(options: IngestOptions): Promise<IngestHandle>
     batch.forEach((m) => ingestReceived(m));
     const items: Parsed[] = batch.map((m) => ({
       m,
-      parsed: parseReportMessage(names, { subject: m.subject, data: m.data, messageId: m.headers?.get("Nats-Msg-Id") }),
+      parsed: parseReportMessage(names, { subject: m.subject, data: m.data, messageId: m.headers?.get("Nats-Msg-Id") }, options.maxReportBytes),
     }));
     const refused: Refused[] = [];
     await write(
@@ -130,7 +138,11 @@ export async function startIngest(options: IngestOptions): Promise<IngestHandle>
     });
   };
 
-  const reject = async (m: JsMsg, error: ErrorInfo, messageId: string | undefined): Promise<void> => {
+  const reject = async (m: JsMsg, unsafeError: ErrorInfo, unsafeMessageId: string | undefined): Promise<void> => {
+    // The reason quotes what the agent sent (a field name, a header): text the database cannot
+    // store would make the rejection itself fail and the message be redelivered forever.
+    const error = storableError(unsafeError);
+    const messageId = unsafeMessageId === undefined ? undefined : storableText(unsafeMessageId);
     try {
       await recordRejectedReport(db, { ...(messageId ? { messageId } : {}), subject: m.subject, streamSeq: m.seq, error, raw: m.data });
     } catch (err) {
