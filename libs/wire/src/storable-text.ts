@@ -2,6 +2,7 @@
 // surrogate (not valid Unicode, refused in jsonb escapes). A report carrying either must be
 // refused by the parser naming the field, not by the database with a message about bytes.
 
+// eslint-disable-next-line no-control-regex -- NUL is exactly what is looked for
 const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const UNSTORABLE_ALL = new RegExp(UNSTORABLE.source, "g");
 
