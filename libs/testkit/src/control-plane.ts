@@ -83,6 +83,12 @@ export interface ControlPlane {
   mintNamespacedIdentity(opts: NamespacedIdentityOptions): Promise<NamespacedIdentity>;
   /** Creates a namespace named `<prefix>-<random>` and returns its name. */
   createNamespace(prefix: string): Promise<string>;
+  /**
+   * Stops kube-apiserver (SIGTERM, SIGKILL after the grace period) and starts it again on the same
+   * etcd, port and PKI; resolves once /readyz answers 200. For fault tests: clients' watches break
+   * and must resume. Not for the shared plane (other tests use it): start a plane of your own.
+   */
+  restartApiserver(): Promise<{ downMs: number }>;
   /** SIGTERM, then SIGKILL after the grace period, every process; waits for them; removes `dir`. */
   stop(): Promise<void>;
 }
@@ -247,6 +253,27 @@ async function startOnce(binDir: string, opts: ControlPlaneOptions): Promise<Con
 
     timings.total = elapsed();
     let stopping: Promise<void> | undefined;
+    let current = apiserver;
+    const restartApiserver = async (): Promise<{ downMs: number }> => {
+      const old = current;
+      const t0 = Date.now();
+      if (!old.exit) signalGroup(old.pid, "SIGTERM");
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([old.exited, new Promise((resolve) => (timer = setTimeout(resolve, opts.stopGraceMs ?? 5_000)))]);
+      clearTimeout(timer);
+      signalGroup(old.pid, "SIGKILL");
+      await old.exited;
+      components.splice(components.indexOf(old), 1);
+      // Same flags: same port, etcd and certificates, so clients reconnect to what they knew.
+      current = launch("kube-apiserver", apiserverArgs(layout));
+      await step(
+        "kube-apiserver /readyz after its restart",
+        current,
+        async () => (await kubeRequest(admin, { path: "/readyz", timeoutMs: 5_000 })).status === 200,
+        readyTimeoutMs,
+      );
+      return { downMs: Date.now() - t0 };
+    };
     const plane: ControlPlane = {
       name,
       server,
@@ -262,6 +289,7 @@ async function startOnce(binDir: string, opts: ControlPlaneOptions): Promise<Con
       mintNamespacedIdentity: (o) =>
         mintNamespacedIdentity({ admin, planeName: name, server, caPem: pki.caPem, dir }, o),
       createNamespace: (prefix) => createNamespace(admin, prefix, { waitForDefaultServiceAccount: controllers }),
+      restartApiserver,
       stop: () => (stopping ??= teardown(id, components, dir, opts.stopGraceMs ?? 5_000)),
     };
     return plane;
