@@ -17,3 +17,18 @@ export function inActiveSpan<T>(tracer: Tracer, name: string, options: SpanOptio
     }
   });
 }
+
+/** The same discipline for synchronous work (a pure computation such as a render). */
+export function inActiveSpanSync<T>(tracer: Tracer, name: string, options: SpanOptions, work: (span: Span) => T, parent: Context = context.active()): T {
+  return tracer.startActiveSpan(name, options, parent, (span) => {
+    try {
+      return work(span);
+    } catch (err) {
+      span.recordException(err as Error);
+      span.setStatus({ code: SpanStatusCode.ERROR });
+      throw err;
+    } finally {
+      span.end();
+    }
+  });
+}

@@ -15,7 +15,7 @@
 // commit's resolve is its child, so commit → wave → pointers → each agent's apply is one trace).
 import { SpanKind, SpanStatusCode, context, trace, type Counter, type Histogram, type Span } from "@opentelemetry/api";
 import { ReportKind } from "@flotilla/model";
-import { SECONDS_BUCKETS, extractTraceContext, inActiveSpan, providerInstruments, type TraceHeaders } from "@flotilla/wire";
+import { SECONDS_BUCKETS, extractTraceContext, inActiveSpan, inActiveSpanSync, providerInstruments, type TraceHeaders } from "@flotilla/wire";
 
 export const HUB_METER = "flotilla-hub";
 
@@ -105,21 +105,16 @@ export function tracedResolveStep<T>(name: "fetch" | "publish", attributes: Reco
 export function timedRender<T extends { ok: boolean }>(revision: string, render: () => T): T {
   const started = performance.now();
   let outcome = "error";
-  return tracer().startActiveSpan("render", { attributes: { "flotilla.revision": revision } }, (span) => {
-    try {
+  try {
+    return inActiveSpanSync(tracer(), "render", { attributes: { "flotilla.revision": revision } }, (span) => {
       const result = render();
       outcome = result.ok ? "ok" : "failed";
       if (!result.ok) span.setStatus({ code: SpanStatusCode.ERROR });
       return result;
-    } catch (err) {
-      span.recordException(err as Error);
-      span.setStatus({ code: SpanStatusCode.ERROR });
-      throw err;
-    } finally {
-      span.end();
-      instruments().renderDuration.record((performance.now() - started) / 1000, { outcome });
-    }
-  });
+    });
+  } finally {
+    instruments().renderDuration.record((performance.now() - started) / 1000, { outcome });
+  }
 }
 
 /** A revision failed to render (counted once per revision, not per poll). */
