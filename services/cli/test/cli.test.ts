@@ -58,6 +58,16 @@ describe("flotilla", () => {
     expect(bad.stderr).toContain("API tokens file /nonexistent/tokens.json cannot be read (ENOENT)");
   });
 
+  it("refuses a size limit that is not a positive number of bytes, naming the flag and its variable", async () => {
+    const help = await flotilla(["hub", "--help"]);
+    expect(help.stdout).toMatch(/--max-report-bytes VALUE.*env FLOTILLA_MAX_REPORT_BYTES; default 1MiB/);
+    for (const bad of ["0", "lots"]) {
+      const r = await flotilla(["hub", "--repo", "/nonexistent", "--insecure-no-auth"], { FLOTILLA_MAX_REPORT_BYTES: bad });
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.stderr).toContain(`--max-report-bytes (or FLOTILLA_MAX_REPORT_BYTES) is "${bad}": give a positive number of bytes`);
+    }
+  });
+
   it("mints a token into the tokens file (digest only, mode 0600), lists and revokes it", async () => {
     const dir = await mkdtemp(join(tmpdir(), "flotilla-cli-"));
     try {

@@ -18,6 +18,7 @@ import {
   upsertClusters,
   type FleetDatabase,
 } from "@flotilla/store";
+import { ErrorCode, FlotillaError } from "@flotilla/model";
 import { wireNames, type SigningKey, type WireNames } from "@flotilla/wire";
 import { buildApi, type ApiAuth } from "./api/index.js";
 import { BreakGlassControl } from "./break-glass.js";
@@ -68,6 +69,9 @@ export interface HubConfig {
   promotionWriter?: EnvRepoWriterOptions | false;
   /** How often the promotion controller looks at open promotions (default 2 s). */
   promotionTickMs?: number;
+  /** Reports larger than this many bytes are rejected and recorded, not ingested (default 1 MiB,
+   * NATS's default max_payload). Lower it to bound what one agent can write per report. */
+  maxReportBytes?: number;
 }
 
 export interface Hub {
@@ -95,7 +99,14 @@ export function defaultPromotionWriter(repo: OpenEnvRepoOptions): EnvRepoWriterO
   return undefined;
 }
 
+/** A size limit of the config must be a positive whole number of bytes: 0 or NaN would refuse everything. */
+function checkByteLimit(field: "maxReportBytes", value: number | undefined): void {
+  if (value === undefined || (Number.isSafeInteger(value) && value > 0)) return;
+  throw new FlotillaError(ErrorCode.ConfigInvalid, `hub config ${field} is ${value}: give a positive whole number of bytes`, { location: { field } });
+}
+
 export async function startHub(config: HubConfig): Promise<Hub> {
+  checkByteLimit("maxReportBytes", config.maxReportBytes);
   const names = wireNames(config.natsPrefix ?? "flotilla");
   const stops: (() => Promise<unknown>)[] = [];
   const stopAll = async () => {
@@ -146,7 +157,7 @@ export async function startHub(config: HubConfig): Promise<Hub> {
       ...(config.natsToken ? { token: config.natsToken } : {}),
     });
     stops.push(() => nc.drain());
-    const ingest = await startIngest({ nc, names, db: database.db, logger: log, ...(config.natsReplicas ? { stream: { replicas: config.natsReplicas } } : {}) });
+    const ingest = await startIngest({ nc, names, db: database.db, logger: log, ...(config.natsReplicas ? { stream: { replicas: config.natsReplicas } } : {}), ...(config.maxReportBytes !== undefined ? { maxReportBytes: config.maxReportBytes } : {}) });
     stops.push(() => ingest.stop());
     const retention = startRetention({ db: database.db, onError: (err) => log.warn({ err: String(err) }, "retention sweep failed") });
     stops.push(() => retention.stop());

@@ -2,6 +2,7 @@
 import { startHub, loadSigningKey, openApiTokensFile, apiTokensFromEnv, API_TOKENS_ENV, INSECURE_NO_AUTH_WARNING, type ApiAuth, type ApiTokensSource } from "@flotilla/hub";
 import { publicKeyPem } from "@flotilla/wire";
 import { helpText, parseCommand, requireString, UsageError, type CommandSpec, type Parsed } from "../args.js";
+import { byteLimitFlag } from "../byte-limit.js";
 import { createProcessLogger, LOG_LEVEL_ENV, parseLogLevel, type ProcessLogger } from "../process-logger.js";
 import { waitForSignal } from "../signals.js";
 
@@ -27,6 +28,7 @@ export const hubCommand: CommandSpec = {
     { name: "insecure-no-auth", type: "boolean", description: "serve the API with no authentication (everyone is admin): local experiments only" },
     { name: "log-level", env: LOG_LEVEL_ENV, type: "string", description: "fatal, error, warn, info, debug, trace or silent (JSON lines on stderr)", default: "info" },
     { name: "poll-interval", env: "FLOTILLA_POLL_INTERVAL", type: "string", description: "seconds between env repo polls", default: "15" },
+    { name: "max-report-bytes", env: "FLOTILLA_MAX_REPORT_BYTES", type: "string", description: "agent reports larger than this are rejected (kept in rejected_reports), bytes or KiB/MiB", default: "1MiB" },
   ],
 };
 
@@ -62,6 +64,7 @@ export async function runHub(argv: string[]): Promise<number> {
     return 0;
   }
   const repo = requireString(p, hubCommand, "repo");
+  const maxReportBytes = byteLimitFlag(p, hubCommand, "max-report-bytes");
   const log = createProcessLogger({ component: "hub", level: parseLogLevel(p.values["log-level"] as string | undefined) });
   // Before anything is opened: a hub that would serve an open API does not start.
   const { auth, tokens } = apiAuthOf(p, process.env, log);
@@ -84,6 +87,7 @@ export async function runHub(argv: string[]): Promise<number> {
     host: host || "127.0.0.1",
     port: Number(port ?? 8080),
     pollIntervalMs: Number(p.values["poll-interval"]) * 1000,
+    maxReportBytes,
     loggerInstance: log,
     // OpenTelemetry: GET /metrics on the API; OTLP traces when OTEL_EXPORTER_OTLP_ENDPOINT is set.
     telemetry: true,
