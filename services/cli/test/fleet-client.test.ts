@@ -92,6 +92,34 @@ describe("flotilla status", () => {
     expect(r.stderr).toContain('flotilla status: FLOTILLA_ERR_NOT_FOUND: cluster "nope-1" is not in the fleet');
   });
 
+  it("logs each request as a pino JSON line on stderr at --log-level debug, with one trace id per invocation", async () => {
+    const r = await flotilla(["status", "--log-level", "debug"], fleet.env("viewer"));
+    expect(r.status, r.stderr).toBe(0);
+    const plain = await flotilla(["status"], fleet.env("viewer"));
+    expect(normalize(r.stdout)).toBe(normalize(plain.stdout)); // logs never reach stdout
+    const lines = r.stderr.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.length).toBeGreaterThan(0);
+    const request = lines.find((l) => l.msg === "request" && l.path === "/v1/clusters");
+    expect(request, r.stderr).toMatchObject({ level: "debug", component: "cli", command: "status", method: "GET", status: 200 });
+    expect(typeof request!.ms).toBe("number");
+    expect(request!.trace_id).toMatch(/^[0-9a-f]{32}$/);
+    expect(new Set(lines.map((l) => l.trace_id)).size).toBe(1);
+    // Another invocation, another trace; a refused call names its code; FLOTILLA_LOG_LEVEL works too.
+    const missing = await flotilla(["status", "nope-1"], fleet.env("viewer", { FLOTILLA_LOG_LEVEL: "debug" }));
+    expect(missing.status).toBe(3);
+    const refused = missing.stderr
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((l) => l.msg === "request refused");
+    expect(refused, missing.stderr).toMatchObject({ status: 404, code: "FLOTILLA_ERR_NOT_FOUND", command: "status" });
+    expect(refused!.trace_id).not.toBe(request!.trace_id);
+    expect(missing.stderr).toContain('flotilla status: FLOTILLA_ERR_NOT_FOUND: cluster "nope-1" is not in the fleet');
+    const bad = await flotilla(["status", "--log-level", "loud"], fleet.env("viewer"));
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain("--log-level loud (or FLOTILLA_LOG_LEVEL): expected one of");
+  });
+
   it("exits 4 for a token the hub does not know", async () => {
     const r = await flotilla(["status"], fleet.env("viewer", { FLOTILLA_TOKEN: `flt_${"x".repeat(43)}` }));
     expect(r.status).toBe(4);

@@ -266,7 +266,7 @@ function describeEvent(type, d = {}) {
     case "created":
       return `created: ${d.app} ${d.release} → ${d.environment}${d.rollbackOf ? ` (rollback of ${d.rollbackOf})` : ""}`;
     case "state-changed":
-      return `state ${d.from} → ${d.to}${d.reason ? `: ${d.reason}` : ""}`;
+      return `state ${d.from} → ${d.to}${d.supersededBy ? ` (by ${d.supersededBy})` : ""}${d.reason ? `: ${d.reason}` : ""}`;
     case "gate-changed":
       return `gates: ${(d.gates ?? []).map((g) => `${g.gate} ${g.verdict}`).join(", ")}`;
     case "wave-started":
@@ -540,7 +540,7 @@ async function promotionsView(ctx) {
             p.app,
             p.environment,
             [mono(p.releaseId), p.kind === "rollback" ? h("span", { class: "muted" }, ` rollback of ${p.rollbackOf ?? "?"}`) : null],
-            [badge(p.state), p.reason ? h("div", { class: "muted" }, p.reason) : null],
+            [badge(p.state), p.supersededBy ? h("div", { class: "superseded-by" }, "by ", promotionLink(p.supersededBy)) : null, p.reason ? h("div", { class: "muted" }, p.reason) : null],
             p.waveCount ? `${p.currentWave}/${p.waveCount}` : "—",
             `${p.requestedBy}${p.auto ? " (auto)" : ""}`,
             time(p.createdAt),
@@ -560,6 +560,8 @@ async function promotionView(ctx, id, events) {
   out.push(
     facts2([
       ["State", h("span", { id: "promotion-state" }, badge(p.state))],
+      // A superseded promotion points at the one that runs the newer release in its place.
+      p.supersededBy ? ["Superseded by", h("span", { id: "superseded-by" }, promotionLink(p.supersededBy))] : null,
       p.reason ? ["Reason", p.reason] : null,
       p.error ? ["Error", JSON.stringify(p.error)] : null,
       ["App", p.app],

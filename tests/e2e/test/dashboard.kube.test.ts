@@ -361,4 +361,33 @@ describe("the web dashboard in a browser", () => {
     await shoot("break-glass");
     expect(await page.evaluate("window.__mark")).toBe("no-reload");
   });
+
+  it("shows a queued promotion of an older release as Superseded, linked to the newer release's", async () => {
+    // Two newer releases, each asked into prod while prod's approval is outstanding: the queue of
+    // web in prod runs only the newest, so the older one's promotion gives way before it starts.
+    const newRelease = async (n: string) =>
+      (await fleet.api<{ release: { id: string } }>("/v1/releases", { method: "POST", as: "ada", body: { app: "web", sourceRevision: `ui-${n}`, images: [{ name: "ghcr.io/acme/web", digest: `sha256:${n.repeat(64)}` }] } })).release.id;
+    const promoteToProd = async (r: string) => (await fleet.api<{ promotion: PromotionView }>("/v1/promotions", { method: "POST", as: "ada", body: { release: r, environment: "prod" } })).promotion;
+    const older = await promoteToProd(await newRelease("4"));
+    const newer = await promoteToProd(await newRelease("5"));
+    await waitFor(async () => (await fleet.api<{ promotion: PromotionView & { supersededBy?: string } }>(`/v1/promotions/${older.id}`)).promotion.supersededBy === newer.id || undefined, {
+      what: `${older.id} to be Superseded by ${newer.id}`,
+      timeoutMs: 60_000,
+    });
+
+    await show("#/promotions", "promotions");
+    const row = page.locator(`tr[data-promotion="${older.id}"]`);
+    await expect.poll(() => row.locator(".badge").first().textContent()).toBe("Superseded");
+    expect(await row.locator(".superseded-by a").textContent()).toBe(newer.id);
+
+    await show(`#/promotions/${encodeURIComponent(older.id)}`, "promotions");
+    expect(await page.locator("#promotion-state").textContent()).toBe("Superseded");
+    expect(await page.locator("#superseded-by").textContent()).toBe(newer.id);
+    expect(await page.locator("table.event-log").textContent()).toContain(`state Pending → Superseded (by ${newer.id})`);
+    await shoot("superseded", 760);
+    // The link leads to the promotion that runs in its place.
+    await page.locator("#superseded-by a").click();
+    await expect.poll(() => page.locator("h1").textContent()).toBe(`Promotion ${newer.id}`);
+    expect(await page.locator("#promotion-state").textContent()).not.toBe("Superseded");
+  });
 });

@@ -1,14 +1,19 @@
 // What every fleet-API command shares: the connection flags (--hub, --token, --context), -o,
 // --help, and one place that turns API errors into messages and exit codes.
 import { helpText, parseCommand, UsageError, type CommandSpec, type FlagSpec, type Parsed } from "../args.js";
+import { createProcessLogger, LOG_LEVEL_ENV, parseLogLevel, type ProcessLogger } from "../process-logger.js";
 import { resolveConnection, type Connection } from "./config.js";
 import { ApiError, ConnectionError, Exit, exitCodeOf, HubClient } from "./http.js";
 import { outputFormat, type OutputFormat } from "./output.js";
+import { newTraceContext } from "./trace-context.js";
 
 export const CONNECTION_FLAGS: FlagSpec[] = [
   { name: "hub", env: "FLOTILLA_HUB_URL", type: "string", description: "the hub's fleet API URL (default: the current context's)" },
   { name: "token", env: "FLOTILLA_TOKEN", type: "string", description: "API token (default: the current context's token or tokenFile)" },
   { name: "context", env: "FLOTILLA_CONTEXT", type: "string", description: "context of the config file to use (FLOTILLA_CONFIG, default ~/.config/flotilla/config.yaml)" },
+  // People read stdout and the error line on stderr; the JSON log lines (stderr) are for debugging
+  // and log shippers, so they start at warn: `--log-level debug` shows every request.
+  { name: "log-level", env: LOG_LEVEL_ENV, type: "string", description: "JSON log lines on stderr from this level: debug shows each request with its status, time and trace id (default warn)" },
 ];
 
 export const OUTPUT_FLAG: FlagSpec = { name: "output", env: "FLOTILLA_OUTPUT", type: "string", description: "-o: table (for people), json or yaml (the API's body, for scripts)", default: "table" };
@@ -37,6 +42,8 @@ export interface Invocation {
   format: OutputFormat;
   /** Connects lazily, so usage errors are found before a missing hub is. */
   client(): HubClient;
+  /** The command's pino logger (component "cli", the command, the invocation's trace id). */
+  log: ProcessLogger;
   str(name: string): string | undefined;
   bool(name: string): boolean;
   list(name: string): string[];
@@ -59,15 +66,18 @@ export async function runApi(spec: CommandSpec, argv: string[], body: (inv: Invo
   };
   const hasOutput = spec.flags.some((f) => f.name === "output");
   const format = hasOutput ? outputFormat(p.values.output, spec.name) : "table";
+  const trace = newTraceContext();
+  const log = createProcessLogger({ component: "cli", level: parseLogLevel(str("log-level"), "warn") }).child({ command: spec.name, trace_id: trace.traceId });
   let client: HubClient | undefined;
   let connection: Connection | undefined;
   const inv: Invocation = {
     p,
     spec,
     format,
+    log,
     client() {
       connection ??= resolveConnection(spec.name, { hub: str("hub"), token: str("token"), context: str("context") }, env);
-      client ??= new HubClient(connection);
+      client ??= new HubClient(connection, log, trace);
       return client;
     },
     str,

@@ -1,6 +1,16 @@
 // A small client of the fleet API: bearer token on every call, JSON in and out, and the API's
 // `{ error: { code, message, location? } }` turned into an ApiError that keeps the HTTP status.
 import type { Connection } from "./config.js";
+import { newTraceContext, type TraceContext } from "./trace-context.js";
+
+/** What the client logs through (the command's pino logger satisfies it). */
+export interface ClientLogger {
+  debug(fields: object, msg: string): void;
+  info(fields: object, msg: string): void;
+  warn(fields: object, msg: string): void;
+}
+
+const SILENT: ClientLogger = { debug: () => undefined, info: () => undefined, warn: () => undefined };
 
 export type Query = Record<string, string | number | boolean | undefined>;
 
@@ -38,7 +48,11 @@ export interface RequestOptions {
 const TIMEOUT_MS = 30_000;
 
 export class HubClient {
-  constructor(readonly connection: Connection) {}
+  constructor(
+    readonly connection: Connection,
+    readonly log: ClientLogger = SILENT,
+    readonly trace: TraceContext = newTraceContext(),
+  ) {}
 
   url(path: string, query: Query = {}): string {
     const u = new URL(this.connection.hub + path);
@@ -48,13 +62,16 @@ export class HubClient {
 
   async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<ApiResponse<T>> {
     const url = this.url(path, opts.query);
-    const headers: Record<string, string> = { authorization: `Bearer ${this.connection.token}`, accept: "application/json", "user-agent": "flotilla-cli", ...opts.headers };
+    const headers: Record<string, string> = { authorization: `Bearer ${this.connection.token}`, accept: "application/json", "user-agent": "flotilla-cli", traceparent: this.trace.traceparent(), ...opts.headers };
     if (opts.body !== undefined) headers["content-type"] = "application/json";
+    const started = performance.now();
     let res: Response;
     try {
       res = await fetch(url, { method, headers, ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}), signal: AbortSignal.timeout(TIMEOUT_MS) });
     } catch (err) {
-      throw this.unreachable(err);
+      const e = this.unreachable(err);
+      this.log.debug({ method, path, ms: elapsed(started), err: e.message }, "request failed");
+      throw e;
     }
     const text = await res.text();
     let body: unknown;
@@ -63,7 +80,13 @@ export class HubClient {
     } catch {
       body = undefined;
     }
-    if (!res.ok) throw apiErrorOf(res, method, path, text, body);
+    const answered = { method, path, status: res.status, ms: elapsed(started), bytes: text.length };
+    if (!res.ok) {
+      const e = apiErrorOf(res, method, path, text, body);
+      this.log.debug({ ...answered, code: e.code }, "request refused");
+      throw e;
+    }
+    this.log.debug(answered, "request");
     if (body === undefined && text.length) throw new ApiError(res.status, "HTTP_BAD_BODY", `${method} ${path} answered something that is not JSON: ${text.slice(0, 200)}`);
     return { status: res.status, body: body as T, headers: res.headers };
   }
@@ -75,11 +98,14 @@ export class HubClient {
   async stream(path: string, query: Query, headers: Record<string, string>, signal: AbortSignal): Promise<ReadableStream<Uint8Array>> {
     let res: Response;
     try {
-      res = await fetch(this.url(path, query), { headers: { authorization: `Bearer ${this.connection.token}`, accept: "text/event-stream", "user-agent": "flotilla-cli", ...headers }, signal });
+      res = await fetch(this.url(path, query), { headers: { authorization: `Bearer ${this.connection.token}`, accept: "text/event-stream", "user-agent": "flotilla-cli", traceparent: this.trace.traceparent(), ...headers }, signal });
     } catch (err) {
       if (signal.aborted) throw err;
-      throw this.unreachable(err);
+      const e = this.unreachable(err);
+      this.log.debug({ method: "GET", path, err: e.message }, "event stream failed");
+      throw e;
     }
+    this.log.debug({ method: "GET", path, status: res.status }, "event stream");
     if (!res.ok || !res.body) {
       const text = await res.text();
       let body: unknown;
@@ -111,6 +137,8 @@ export class HubClient {
     return (await this.request<T>("DELETE", path, body !== undefined ? { body } : {})).body;
   }
 }
+
+const elapsed = (since: number): number => Math.round(performance.now() - since);
 
 /** The API's `{ error: { code, message, location? } }` (or whatever came) as an ApiError. */
 function apiErrorOf(res: Response, method: string, path: string, text: string, body: unknown): ApiError {

@@ -100,12 +100,14 @@ export async function waitForPromotion(client: HubClient, id: string, opts: Wait
             } else if (e.at >= opts.since) state = String(e.data.to);
           }
         }
+        client.log.info({ promotion: id, lastEventId }, "the hub closed the event stream; reconnecting");
         log(`(the hub closed the event stream; reconnecting${lastEventId ? ` after event ${lastEventId}` : ""})`);
       } catch (err) {
         if (err instanceof Timeout || stop.signal.aborted) throw new Timeout();
         if (err instanceof ApiError) throw err;
         failures++;
         const why = idle.signal.aborted ? `no data for ${Math.round(idleMs / 1000)}s` : err instanceof ConnectionError ? err.message : (err as Error).message;
+        client.log.info({ promotion: id, lastEventId, failures, err: why }, "event stream lost; reconnecting");
         log(`(event stream lost: ${why}; reconnecting${lastEventId ? ` after event ${lastEventId}` : ""})`);
         await bounded(new Promise((r) => setTimeout(r, Math.min(5000, 250 * 2 ** Math.min(failures, 5)))));
       } finally {

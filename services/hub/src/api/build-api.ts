@@ -22,6 +22,7 @@ import { explainRoutes } from "./routes/explain.js";
 import { fleetViewRoutes } from "./routes/fleet-views.js";
 import { dashboardRoutes } from "./routes/dashboard.js";
 import { checkGitWebhookOptions, gitWebhookRoutes, type GitWebhookOptions } from "./routes/git-webhook.js";
+import { requestIdGenerator } from "./request-id.js";
 
 export interface ApiOptions {
   db: Kysely<FleetSchema>;
@@ -63,7 +64,8 @@ declare module "fastify" {
 }
 
 export function buildApi(options: ApiOptions): FastifyInstance {
-  const app: FastifyInstance = options.loggerInstance ? Fastify({ loggerInstance: options.loggerInstance }) : Fastify({ logger: options.logger ?? false });
+  const genReqId = requestIdGenerator();
+  const app: FastifyInstance = options.loggerInstance ? Fastify({ loggerInstance: options.loggerInstance, genReqId }) : Fastify({ logger: options.logger ?? false, genReqId });
   const routeTable: RouteEntry[] = [];
   app.decorate("routeTable", routeTable);
   app.addHook("onRoute", (route) => {
