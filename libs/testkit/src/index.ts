@@ -12,3 +12,4 @@ export { reapOrphanedPlanes, planesDir } from "./plane-reaper.js";
 export * from "./private-nats.js";
 export * from "./private-nats-cluster.js";
 export * from "./private-postgres.js";
+export { createPki, type Pki, type PemPair, type ClientIdentity } from "./pki.js";

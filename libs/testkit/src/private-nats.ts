@@ -40,10 +40,11 @@ export interface NatsServerProcess {
 
 /**
  * Spawns `nats-server <args>` and waits until it listens on `port` (which `args` must make it
- * use). Fails at once, with the end of its stderr, when the server exits instead.
+ * use). Fails at once, with the end of its stderr, when the server exits instead. `env` is added
+ * to the test's environment (a config file may read `$VARIABLE`s from it).
  */
-export async function spawnNatsServer(args: readonly string[], port: number, timeoutMs = 20_000): Promise<NatsServerProcess> {
-  const child: ChildProcess = spawn("nats-server", [...args], { stdio: ["ignore", "ignore", "pipe"] });
+export async function spawnNatsServer(args: readonly string[], port: number, timeoutMs = 20_000, env: Record<string, string> = {}): Promise<NatsServerProcess> {
+  const child: ChildProcess = spawn("nats-server", [...args], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, ...env } });
   let stderr = "";
   child.stderr?.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
   const deadline = Date.now() + timeoutMs;

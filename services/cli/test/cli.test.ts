@@ -125,6 +125,24 @@ describe("flotilla", () => {
     expect(r.stderr).toContain("--hub-public-key (or FLOTILLA_HUB_PUBLIC_KEY) is required");
   });
 
+  it("nats-config --leaf-url writes each cluster's leaf node env file; a bad address is a usage error", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "flotilla-cli-leaf-"));
+    try {
+      const r = await flotilla(["nats-config", "--out", dir, "--cluster", "edge-2", "--js-domain", "hub", "--leaf-url", "tls://leaf.nats.example.com:7422"]);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toContain(`leaf node: ${join(dir, "leaf-edge-2.env")}`);
+      const creds = JSON.parse(await readFile(join(dir, "credentials.json"), "utf8")) as { agents: Record<string, { password: string }> };
+      expect(await readFile(join(dir, "leaf-edge-2.env"), "utf8")).toBe(`FLOTILLA_LEAF_URL=tls://agent-edge-2:${creds.agents["edge-2"]!.password}@leaf.nats.example.com:7422\n`);
+      const bad = await flotilla(["nats-config", "--out", join(dir, "bad"), "--cluster", "edge-2", "--leaf-url", "leaf.nats.example.com:7422"]);
+      expect(bad.status).toBe(2);
+      expect(bad.stderr).toContain("--leaf-url");
+      expect(bad.stderr).toContain("scheme");
+      await expect(stat(join(dir, "bad"))).rejects.toThrow(/ENOENT/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it("rejects an unknown command", async () => {
     const r = await flotilla(["hbu"]);
     expect(r.status).toBe(2);

@@ -6,7 +6,10 @@
 //   agent-<cluster>.env   NATS_USER / NATS_PASSWORD / FLOTILLA_NATS_INBOX_PREFIX /
 //                         FLOTILLA_NATS_PREFIX (and FLOTILLA_NATS_JS_DOMAIN with a JetStream
 //                         domain) for `flotilla agent` (an env file or a Secret)
-// A cluster no longer listed loses its user and its env file: after the reload it cannot connect.
+//   leaf-<cluster>.env    FLOTILLA_LEAF_URL, with a leaf URL: the hub's leafnodes address with
+//                         the agent's user and password, for the leaf node of a remote cluster
+//                         (deploy/nats/leaf-remote reads it from Secret flotilla-nats-leaf)
+// A cluster no longer listed loses its user and its env files: after the reload it cannot connect.
 import { readFile, readdir, rename, rm, writeFile, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { WireNames } from "@flotilla/wire";
@@ -26,6 +29,11 @@ export interface FleetNatsFilesOptions {
   jetstreamDir?: string;
   /** JetStream domain of the hub's NATS (for agents behind leaf nodes), see generateNatsConfig. */
   jsDomain?: string;
+  /**
+   * Where the leaf nodes of remote clusters reach the hub's NATS leafnodes port, e.g.
+   * `tls://leaf.nats.example.com:7422` (see leafRemoteUrl): writes leaf-<cluster>.env per cluster.
+   */
+  leafUrl?: string;
 }
 
 export interface AgentNatsCredentials {
@@ -34,6 +42,8 @@ export interface AgentNatsCredentials {
   inboxPrefix: string;
   /** The env file for `flotilla agent`. */
   envPath: string;
+  /** With a leaf URL: the env file of the cluster's leaf node (FLOTILLA_LEAF_URL). */
+  leafEnvPath?: string;
 }
 
 export interface FleetNatsFiles {
@@ -70,6 +80,8 @@ export async function writeFleetNatsFiles(opts: FleetNatsFilesOptions): Promise<
     }
   }
   const removed = Object.keys(stored?.agents ?? {}).filter((c) => !(c in agents));
+  // Checked before anything is written, like the config below.
+  const leafUrls = opts.leafUrl === undefined ? undefined : Object.fromEntries(Object.entries(agents).map(([c, a]) => [c, leafRemoteUrl(opts.leafUrl!, a.user, a.password)]));
 
   // Generate first: a bad cluster name fails before anything is written.
   const config = generateNatsConfig({
@@ -107,15 +119,41 @@ export async function writeFleetNatsFiles(opts: FleetNatsFilesOptions): Promise<
       }),
     );
     result.agents[cluster] = { ...c, inboxPrefix, envPath };
+    if (leafUrls) {
+      const leafEnvPath = join(opts.dir, `leaf-${cluster}.env`);
+      await writeSecret(leafEnvPath, envFile({ FLOTILLA_LEAF_URL: leafUrls[cluster]! }));
+      result.agents[cluster].leafEnvPath = leafEnvPath;
+    }
   }
   // Env files of clusters that left the fleet (also ones a lost credentials file forgot).
   for (const file of await readdir(opts.dir)) {
-    const m = /^agent-(.+)\.env$/.exec(file);
+    const m = /^(?:agent|leaf)-(.+)\.env$/.exec(file);
     if (m && !(m[1]! in agents)) await rm(join(opts.dir, file), { force: true });
   }
   // The config last: a server reloaded meanwhile sees either the old file or the new, whole.
   await writeSecret(result.configPath, config);
   return result;
+}
+
+/** Schemes nats-server 2.9 accepts in a leaf node remote's url. */
+const LEAF_SCHEMES = new Set(["nats:", "tls:", "ws:", "wss:"]);
+
+/**
+ * The url a cluster's leaf node connects to the hub with: `leafUrl` (scheme, host and port of the
+ * hub's leafnodes listener as the remote cluster reaches it) with the agent's user and password,
+ * so the leaf connection has exactly that agent's permissions.
+ */
+export function leafRemoteUrl(leafUrl: string, user: string, password: string): string {
+  let u: URL;
+  try {
+    u = new URL(leafUrl);
+  } catch {
+    throw new Error(`NATS leaf URL "${leafUrl}" is not a URL; give the hub's leafnodes address, e.g. tls://leaf.nats.example.com:7422`);
+  }
+  if (!LEAF_SCHEMES.has(u.protocol)) throw new Error(`NATS leaf URL "${leafUrl}": the scheme must be one of ${[...LEAF_SCHEMES].map((s) => s.slice(0, -1)).join(", ")}`);
+  if (u.username || u.password) throw new Error(`NATS leaf URL "${leafUrl}" must not carry credentials: each cluster's leaf gets its agent's user and password`);
+  if (!u.host || (u.pathname !== "" && u.pathname !== "/") || u.search || u.hash) throw new Error(`NATS leaf URL "${leafUrl}" must be scheme://host:port and nothing else`);
+  return `${u.protocol}//${encodeURIComponent(user)}:${encodeURIComponent(password)}@${u.host}`;
 }
 
 /**

@@ -16,7 +16,7 @@ import { migrateToLatest, openDatabase, type FleetDatabase } from "@flotilla/sto
 import { encodeJson, reportSubject, wireNames } from "@flotilla/wire";
 import { startIngest, type IngestHandle } from "../src/ingest.js";
 import { agentInboxPrefix, agentNatsUser, agentPermissions, generateNatsConfig, generateNatsPassword, hubPermissions } from "../src/nats-auth.js";
-import { NATS_CONFIG_FILE, writeFleetNatsFiles } from "../src/nats-auth-files.js";
+import { NATS_CONFIG_FILE, leafRemoteUrl, writeFleetNatsFiles } from "../src/nats-auth-files.js";
 import { BundlePublisher } from "../src/publish.js";
 
 const names = wireNames("fleet");
@@ -171,6 +171,39 @@ describe("writeFleetNatsFiles", () => {
     await writeFile(join(bad, "credentials.json"), '{"hub":{"user":"hub"}}');
     await chmod(join(bad, "credentials.json"), 0o600);
     await expect(writeFleetNatsFiles({ dir: bad, names, clusters: ["a"] })).rejects.toThrow(/must hold/);
+  });
+
+  it("with a leaf URL, writes leaf-<cluster>.env (the URL with the agent's credentials) per cluster, 0600, and removes it with the cluster", async () => {
+    const leafDir = await mkdtemp(join(dir, "leaf-"));
+    const first = await writeFleetNatsFiles({ dir: leafDir, names, clusters: ["a", "b"], jsDomain: "hub", leafUrl: "tls://leaf.nats.example.com:7422" });
+    for (const c of ["a", "b"]) {
+      const path = first.agents[c]!.leafEnvPath!;
+      expect(path).toBe(join(leafDir, `leaf-${c}.env`));
+      expect(((await stat(path)).mode & 0o777).toString(8)).toBe("600");
+      expect(await readFile(path, "utf8")).toBe(`FLOTILLA_LEAF_URL=tls://agent-${c}:${first.agents[c]!.password}@leaf.nats.example.com:7422\n`);
+    }
+    expect(await readFile(first.agents.a!.envPath, "utf8")).toContain("FLOTILLA_NATS_JS_DOMAIN=hub\n");
+    const second = await writeFleetNatsFiles({ dir: leafDir, names, clusters: ["b"], leafUrl: "tls://leaf.nats.example.com:7422" });
+    await expect(stat(join(leafDir, "leaf-a.env"))).rejects.toThrow(/ENOENT/);
+    expect(second.agents.b!.leafEnvPath).toBe(join(leafDir, "leaf-b.env"));
+    // Without the option no leaf file is written.
+    expect((await writeFleetNatsFiles({ dir: await mkdtemp(join(dir, "noleaf-")), names, clusters: ["a"] })).agents.a!.leafEnvPath).toBeUndefined();
+  });
+
+  it("refuses a leaf URL that is not scheme://host:port, has credentials or an unknown scheme, before writing anything", async () => {
+    expect(leafRemoteUrl("nats://127.0.0.1:7422", "agent-a", "p_w-1")).toBe("nats://agent-a:p_w-1@127.0.0.1:7422");
+    for (const [url, why] of [
+      ["leaf.example.com:7422", /scheme/],
+      ["http://leaf.example.com:7422", /scheme/],
+      ["tls://u:p@leaf.example.com:7422", /credentials/],
+      ["tls://leaf.example.com:7422/path", /scheme:\/\/host:port/],
+      ["not a url", /not a URL/],
+    ] as const) {
+      expect(() => leafRemoteUrl(url, "agent-a", "x"), url).toThrow(why);
+    }
+    const empty = await mkdtemp(join(dir, "badleaf-"));
+    await expect(writeFleetNatsFiles({ dir: empty, names, clusters: ["a"], leafUrl: "http://x:1" })).rejects.toThrow(/scheme/);
+    await expect(stat(join(empty, NATS_CONFIG_FILE))).rejects.toThrow(/ENOENT/);
   });
 
   it("writes nothing when a cluster name is invalid", async () => {

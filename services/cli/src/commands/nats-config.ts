@@ -4,14 +4,14 @@
 import { readFileSync } from "node:fs";
 import { FLEET_FILE } from "@flotilla/model";
 import { readFleet } from "@flotilla/envrepo";
-import { writeFleetNatsFiles } from "@flotilla/hub";
+import { leafRemoteUrl, writeFleetNatsFiles } from "@flotilla/hub";
 import { wireNames } from "@flotilla/wire";
 import { helpText, parseCommand, requireString, UsageError, type CommandSpec } from "../args.js";
 
 export const natsConfigCommand: CommandSpec = {
   name: "nats-config",
   summary: "Write a nats-server config with one permission-scoped user per cluster agent (and the hub), plus 0600 credential env files.",
-  usage: "flotilla nats-config --out DIR (--fleet-file flotilla.yaml | --cluster NAME ...)",
+  usage: "flotilla nats-config --out DIR (--fleet-file flotilla.yaml | --cluster NAME ...) [--js-domain hub --leaf-url tls://HOST:7422]",
   flags: [
     { name: "out", type: "string", description: "directory for nats-server.conf, credentials.json, hub.env and agent-<cluster>.env" },
     { name: "fleet-file", type: "string", description: `read the cluster names from this ${FLEET_FILE}` },
@@ -23,6 +23,11 @@ export const natsConfigCommand: CommandSpec = {
       name: "js-domain",
       type: "string",
       description: "JetStream domain of the server (remote agents behind a leaf node): agents are also granted $JS.<domain>.API subjects, their env files get FLOTILLA_NATS_JS_DOMAIN",
+    },
+    {
+      name: "leaf-url",
+      type: "string",
+      description: "the hub's leafnodes address as remote clusters reach it (e.g. tls://leaf.nats.example.com:7422): also writes leaf-<cluster>.env with FLOTILLA_LEAF_URL (that address with the agent's credentials) for deploy/nats/leaf-remote",
     },
   ],
 };
@@ -42,6 +47,14 @@ export async function runNatsConfig(argv: string[]): Promise<number> {
     clusters = [...clusters, ...fleet.fleet.clusters.map((c) => c.name)];
   }
   if (clusters.length === 0) throw new UsageError("flotilla nats-config: name the clusters with --fleet-file or --cluster");
+  if (p.values["leaf-url"]) {
+    // A bad address is a usage error, said before anything is written.
+    try {
+      leafRemoteUrl(String(p.values["leaf-url"]), "user", "password");
+    } catch (err) {
+      throw new UsageError(`flotilla nats-config --leaf-url: ${(err as Error).message}`);
+    }
+  }
   const files = await writeFleetNatsFiles({
     dir,
     names: wireNames(String(p.values["nats-prefix"])),
@@ -49,10 +62,13 @@ export async function runNatsConfig(argv: string[]): Promise<number> {
     listen: String(p.values.listen),
     ...(p.values["jetstream-dir"] ? { jetstreamDir: String(p.values["jetstream-dir"]) } : {}),
     ...(p.values["js-domain"] ? { jsDomain: String(p.values["js-domain"]) } : {}),
+    ...(p.values["leaf-url"] ? { leafUrl: String(p.values["leaf-url"]) } : {}),
   });
   console.log(`wrote ${files.configPath} (${clusters.length} agents; added: ${files.added.join(", ") || "none"}; removed: ${files.removed.join(", ") || "none"})`);
   console.log(`hub credentials: ${files.hub.envPath}`);
-  for (const [c, a] of Object.entries(files.agents)) console.log(`agent ${c}: ${a.envPath} (inbox prefix ${a.inboxPrefix})`);
+  for (const [c, a] of Object.entries(files.agents)) {
+    console.log(`agent ${c}: ${a.envPath} (inbox prefix ${a.inboxPrefix})${a.leafEnvPath ? `, leaf node: ${a.leafEnvPath}` : ""}`);
+  }
   console.log("apply with: nats-server -c <config>, or reload a running server with SIGHUP");
   return 0;
 }
