@@ -6,8 +6,9 @@ import type { FleetSchema } from "@flotilla/store";
 import { installAuth, type ApiAuth } from "./bearer-auth.js";
 import type { ApiContext } from "./context.js";
 import { defaultRole, type Role } from "./principal.js";
-import { installErrorHandlers } from "./error-handler.js";
+import { frameworkError, installErrorHandlers } from "./error-handler.js";
 import { installOpenApi } from "./openapi.js";
+import { installStorableInput } from "./storable-input.js";
 import type { HubControl } from "./hub-control.js";
 import { clusterRoutes } from "./routes/clusters.js";
 import { driftRoutes } from "./routes/drift.js";
@@ -65,7 +66,10 @@ declare module "fastify" {
 
 export function buildApi(options: ApiOptions): FastifyInstance {
   const genReqId = requestIdGenerator();
-  const app: FastifyInstance = options.loggerInstance ? Fastify({ loggerInstance: options.loggerInstance, genReqId }) : Fastify({ logger: options.logger ?? false, genReqId });
+  // Schemas check, they never repair: fastify's default ajv turns 0 into "0" and silently drops
+  // unknown fields, so a typo'd or mistyped field would be accepted as something else.
+  const common = { genReqId, frameworkErrors: frameworkError, ajv: { customOptions: { coerceTypes: false, removeAdditional: false } } } as const;
+  const app: FastifyInstance = options.loggerInstance ? Fastify({ loggerInstance: options.loggerInstance, ...common }) : Fastify({ logger: options.logger ?? false, ...common });
   const routeTable: RouteEntry[] = [];
   app.decorate("routeTable", routeTable);
   app.addHook("onRoute", (route) => {
@@ -76,6 +80,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   });
   const context: ApiContext = { db: options.db, hub: options.hub, clock: options.clock ?? (() => new Date()) };
   installErrorHandlers(app);
+  installStorableInput(app);
   installAuth(app, options.auth, context.clock);
   installOpenApi(app);
   if (options.webhooks) checkGitWebhookOptions(options.webhooks);

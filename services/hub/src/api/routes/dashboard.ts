@@ -28,7 +28,8 @@ const SECURITY_HEADERS = {
 const fileParams = { type: "object", required: ["file"], properties: { file: { type: "string", maxLength: 64, description: "index.html, app.js or style.css" } } } as const;
 
 async function send(reply: FastifyReply, file: string): Promise<Buffer> {
-  const type = FILES[file];
+  // Own keys only: "__proto__" or "constructor" must be a 404, not a lookup on Object.prototype.
+  const type = Object.hasOwn(FILES, file) ? FILES[file] : undefined;
   if (!type) throw new FlotillaError(ErrorCode.NotFound, `the dashboard has no file ${JSON.stringify(file)} (it has ${Object.keys(FILES).join(", ")})`);
   const body = await readFile(new URL(file, DASHBOARD_DIR));
   void reply.headers({ ...SECURITY_HEADERS, "content-type": type });

@@ -15,7 +15,7 @@ const OPEN: PromotionState[] = [PromotionState.Pending, PromotionState.Running, 
 const EXPLAIN_QUERY = queryString({ cluster: "required: the cluster", app: "required: the app", revision: "the revision expected (default: the env repo's head)" });
 
 export function explainRoutes(app: FastifyInstance, context: ApiContext, controller: PromotionController): void {
-  app.get("/v1/explain", { schema: { querystring: EXPLAIN_QUERY } }, async (request) => {
+  app.get("/v1/explain", { schema: { querystring: EXPLAIN_QUERY }, config: { errors: [ErrorCode.NotFound] } }, async (request) => {
     const q = request.query as Record<string, unknown>;
     onlyKnown(q, EXPLAIN_QUERY);
     const cluster = clusterName(q.cluster, "cluster");
@@ -24,9 +24,9 @@ export function explainRoutes(app: FastifyInstance, context: ApiContext, control
     if (q.revision !== undefined && (typeof q.revision !== "string" || !/^[0-9a-f]{40}$/.test(q.revision))) throw badRequest("revision", "a full 40-hex commit id");
     const now = context.clock();
     const detail = await getClusterDetail(context.db, cluster, { now });
-    if (!detail) throw new FlotillaError(ErrorCode.NotFound, `cluster ${cluster} is not in the fleet`);
+    if (!detail) throw new FlotillaError(ErrorCode.NotFound, `cluster ${cluster} is not in the fleet`, { location: { field: "cluster" } });
     const head = await controller.fleetAtHead();
-    if (!head.fleet.apps.some((a) => a.name === appName)) throw new FlotillaError(ErrorCode.NotFound, `app ${appName} is not in flotilla.yaml (apps: ${head.fleet.apps.map((a) => a.name).join(", ")})`);
+    if (!head.fleet.apps.some((a) => a.name === appName)) throw new FlotillaError(ErrorCode.NotFound, `app ${appName} is not in flotilla.yaml (apps: ${head.fleet.apps.map((a) => a.name).join(", ")})`, { location: { field: "app" } });
     const env = head.fleet.environments.find((e) => e.name === detail.environment);
     const promotions = await listPromotions(context.db, { app: appName, environment: detail.environment, states: OPEN });
     const withRows = await Promise.all(promotions.map(async (p) => ({ promotion: p, cluster: (await listPromotionClusters(context.db, p.id)).find((r) => r.cluster === cluster) })));

@@ -60,7 +60,7 @@ export function fleetViewRoutes(app: FastifyInstance, context: ApiContext, contr
     return { cluster, pointers };
   });
 
-  app.get("/v1/provenance", { schema: { querystring: PROVENANCE_QUERY } }, async (request) => {
+  app.get("/v1/provenance", { schema: { querystring: PROVENANCE_QUERY }, config: { errors: [ErrorCode.NotFound] } }, async (request) => {
     const q = request.query as Record<string, unknown>;
     onlyKnown(q, PROVENANCE_QUERY);
     if (typeof q.app !== "string" || q.app === "") throw badRequest("app", "required: the app whose provenance to show");
@@ -68,9 +68,9 @@ export function fleetViewRoutes(app: FastifyInstance, context: ApiContext, contr
     const only = typeof q.cluster === "string" ? clusterName(q.cluster, "cluster") : undefined;
     const { fleet } = await controller.fleetAtHead();
     const app = fleet.apps.find((a) => a.name === appName);
-    if (!app) throw new FlotillaError(ErrorCode.NotFound, `app ${appName} is not in flotilla.yaml`);
+    if (!app) throw new FlotillaError(ErrorCode.NotFound, `app ${appName} is not in flotilla.yaml`, { location: { field: "app" } });
     const clusters = fleet.clusters.filter((c) => (only ? c.name === only : true) && appsForCluster(fleet, c).some((a) => a.name === appName));
-    if (only && clusters.length === 0) throw new FlotillaError(ErrorCode.NotFound, `cluster ${only} does not run app ${appName}`);
+    if (only && clusters.length === 0) throw new FlotillaError(ErrorCode.NotFound, `cluster ${only} does not run app ${appName}`, { location: { field: "cluster" } });
     const now = context.clock();
     return {
       app: appName,
