@@ -29,6 +29,7 @@ export const ErrorCode = {
   FreezeWindow: "FLOTILLA_ERR_FREEZE_WINDOW",
   RateLimited: "FLOTILLA_ERR_RATE_LIMITED",
   WebhookSignatureInvalid: "FLOTILLA_ERR_WEBHOOK_SIGNATURE_INVALID",
+  NotLeader: "FLOTILLA_ERR_NOT_LEADER",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -61,6 +62,7 @@ export const httpStatusOf: Record<ErrorCode, number> = {
   FLOTILLA_ERR_FREEZE_WINDOW: 409,
   FLOTILLA_ERR_RATE_LIMITED: 429,
   FLOTILLA_ERR_WEBHOOK_SIGNATURE_INVALID: 401,
+  FLOTILLA_ERR_NOT_LEADER: 503,
 };
 
 /** Where in the env repo (or a config file) an error comes from. */

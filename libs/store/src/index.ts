@@ -50,4 +50,4 @@ export { listDriftEvents, encodeDriftCursor, decodeDriftCursor, type DriftEventV
 export { effectiveSync, type EffectiveSync, type SyncInputs } from "./queries/effective-sync-state.js";
 export { databaseReachable } from "./queries/ping.js";
 export * from "./repositories/promotions.js";
-export { openLeaderLease, SOLE_LEADER, type LeaderLease } from "./leader-lease.js";
+export { openLeaderLease, notifyChannel, soleLeader, SOLE_LEADER, SERVER_DEAD_AFTER_MS, SERVER_KEEPALIVE, DEFAULT_CHECK_TIMEOUT_MS, type LeaderLease, type LeaderLeaseOptions } from "./leader-lease.js";

@@ -1,7 +1,8 @@
 // The hub process: wires the resolver (env repo → signed desired pointers), report ingest
 // (JetStream → Postgres) and the fleet API together. Each part's loop lives in its own file
-// (resolver.ts, ingest.ts); this file only connects them, in start order, and stops them in
-// reverse order.
+// (resolver.ts, ingest.ts, leadership.ts); this file only connects them, in start order, and
+// stops them in reverse order. Several replicas may share one Postgres and one NATS
+// (docs/ha.md): every replica ingests and serves the API; the leader alone resolves and promotes.
 import type { FastifyBaseLogger, FastifyInstance } from "fastify";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import fs from "node:fs";
@@ -27,6 +28,8 @@ import { startRetention } from "./retention.js";
 import { BundlePublisher } from "./publish.js";
 import { createResolver, type Resolver, type ResolverLogger, type ResolverSink } from "./resolver.js";
 import { createPromotionController, type PromotionController } from "./promotion.js";
+import { createLeadership, DEFAULT_LEADER_POLL_MS, type Leadership } from "./leadership.js";
+import { createRefreshHandOff, refreshChannelOf } from "./refresh-hand-off.js";
 import { PromotionOperations } from "./promotion-operations.js";
 import { startTelemetry } from "./telemetry-sdk.js";
 
@@ -72,6 +75,11 @@ export interface HubConfig {
   /** Reports larger than this many bytes are rejected and recorded, not ingested (default 1 MiB,
    * NATS's default max_payload). Lower it to bound what one agent can write per report. */
   maxReportBytes?: number;
+  /** This replica's name as the others see it (GET /readyz, hand-offs); default host:pid. */
+  hubId?: string;
+  /** How often the leader lease is checked, and taken when free (default 1 s): a follower takes
+   * over within about this long of the leader's Postgres session ending. */
+  leaderPollMs?: number;
 }
 
 export interface Hub {
@@ -88,6 +96,7 @@ export interface Hub {
   breakGlass: BreakGlassControl;
   promotion: PromotionController;
   promotionOps: PromotionOperations;
+  leadership: Leadership;
   stop(): Promise<void>;
 }
 
@@ -128,11 +137,20 @@ export async function startHub(config: HubConfig): Promise<Hub> {
       signingKey: config.signingKey,
       ...(config.breakGlassSweepMs ? { sweepIntervalMs: config.breakGlassSweepMs } : {}),
     });
-    // 2b. Promotion: its controller drives promotions on the elected leader (a Postgres advisory
-    // lock; the embedded database has one hub); the API's operations act on its state.
+    // 2b. The leader role (leadership.ts): one lease, a Postgres advisory lock (the embedded
+    // database has one hub, which leads). The resolver and the promotion controller run on the
+    // leader only. The lock keeps the name it had when it covered promotion alone, so replicas of
+    // an older hub and this one never promote at the same time during a rolling upgrade.
     const repo = openEnvRepo(config.repo);
-    const leader = openLeaderLease({ url: config.databaseUrl, name: `${config.natsPrefix ?? "flotilla"}:promotion` });
-    stops.push(() => leader.close());
+    const leaderPollMs = config.leaderPollMs ?? DEFAULT_LEADER_POLL_MS;
+    const lease = openLeaderLease({
+      url: config.databaseUrl,
+      name: `${config.natsPrefix ?? "flotilla"}:promotion`,
+      ...(config.hubId ? { identity: config.hubId } : {}),
+      rejoinAfterMs: 3 * leaderPollMs,
+      listen: { channel: refreshChannelOf(names.prefix), onNotify: (payload) => handOff.received(payload) },
+    });
+    stops.push(() => lease.close());
     const writerOptions = config.promotionWriter === false ? undefined : (config.promotionWriter ?? defaultPromotionWriter(config.repo));
     const writer: EnvRepoWriter | undefined = writerOptions ? openEnvRepoWriter(writerOptions) : undefined;
     const promotion = createPromotionController({
@@ -141,12 +159,16 @@ export async function startHub(config: HubConfig): Promise<Hub> {
       writer,
       resolve: () => resolver.refresh(),
       lastGoodRevision: () => resolver.lastGood(),
-      leader,
+      leader: { isLeader: async () => leadership.role() === "leader" },
       ...(config.promotionTickMs ? { tickMs: config.promotionTickMs } : {}),
     });
+    const role = async () => ({ role: leadership.role(), leader: (await leadership.leader()) ?? null });
     const promotionApi = { controller: promotion, operations: new PromotionOperations(database.db, promotion) };
-    const api = buildApi({ db: database.db, auth: config.auth, ...(config.webhookSecrets?.length ? { webhooks: { secrets: config.webhookSecrets } } : {}), hub: { refresh: () => resolver.refresh(), ready: () => ready, breakGlass }, logger: config.logger ?? false, ...(config.loggerInstance ? { loggerInstance: config.loggerInstance } : {}), promotion: promotionApi, ...(telemetry?.metricsHandler ? { metrics: telemetry.metricsHandler } : {}) });
+    const api = buildApi({ db: database.db, auth: config.auth, ...(config.webhookSecrets?.length ? { webhooks: { secrets: config.webhookSecrets } } : {}), hub: { refresh: () => handOff.refresh(), ready: () => ready, role, breakGlass }, logger: config.logger ?? false, ...(config.loggerInstance ? { loggerInstance: config.loggerInstance } : {}), promotion: promotionApi, ...(telemetry?.metricsHandler ? { metrics: telemetry.metricsHandler } : {}) });
     const log: ResolverLogger = api.log;
+    const leadership: Leadership = createLeadership({ lease, pollMs: leaderPollMs, onGain: () => lead(), onLose: () => follow(), logger: log });
+    // A follower hands refreshes to the leader over Postgres; the leader hears them on its lease session.
+    const handOff = createRefreshHandOff({ db: database.db, channel: refreshChannelOf(names.prefix), leadership: () => leadership, resolver: () => resolver, logger: log });
 
     // 3. NATS: report ingest first, so no report waits for the first render.
     const nc = await connect({
@@ -183,19 +205,34 @@ export async function startHub(config: HubConfig): Promise<Hub> {
       nextGeneration: (cluster) => nextGeneration(db, cluster),
       pollIntervalMs: config.pollIntervalMs,
       logger: log,
+      fence: () => leadership.fence(),
     });
+    // Stopped in reverse: promotion (its tick may be resolving), the resolver, then the role.
+    stops.push(() => leadership.stop());
     stops.push(() => resolver.stop());
-    const first = await resolver.refresh();
-    ready = true;
-    log.info({ revision: first.revision, published: first.published, failed: first.failed }, "hub resolved the env repo");
-    resolver.start();
     promotion.start();
     stops.push(() => promotion.stop());
+
+    // 4b. Lead or follow. A new leader resolves everything again (another hub published meanwhile),
+    // then polls; a deposed one stops its loop (its fence already refuses every publish).
+    async function lead(): Promise<void> {
+      resolver.reset();
+      const first = await resolver.refresh();
+      log.info({ revision: first.revision, published: first.published, failed: first.failed, role: "leader" }, "hub resolved the env repo");
+      resolver.start();
+    }
+    async function follow(): Promise<void> {
+      await resolver.stop();
+    }
+    // Awaits the first check of the lease, and the first resolve when this replica leads.
+    await leadership.start();
+    ready = true;
+    if (leadership.role() === "follower") log.info({ identity: leadership.identity, leader: await leadership.leader() }, "hub following");
 
     // 5. Serve.
     const address = await api.listen({ host: config.host ?? "127.0.0.1", port: config.port ?? 8080 });
     stops.push(() => api.close());
-    return { url: address, names, api, database, nc, resolver, repo, publisher, ingest, breakGlass, promotion, promotionOps: promotionApi.operations, stop: stopAll };
+    return { url: address, names, api, database, nc, resolver, repo, publisher, ingest, breakGlass, promotion, promotionOps: promotionApi.operations, leadership, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

@@ -13,3 +13,5 @@ export { HUB_METER } from "./telemetry.js";
 export { createPromotionController, CONTROLLER_ACTOR, type PromotionController, type PromotionControllerOptions } from "./promotion.js";
 export { PromotionOperations, releaseId, type Actor, type ReleaseRequest } from "./promotion-operations.js";
 export { openApiTokensFile, apiTokensFromEnv, API_TOKENS_FILE_ENV, API_TOKENS_ENV, type ApiTokensSource } from "./api-tokens-file.js";
+export { createLeadership, DEFAULT_LEADER_POLL_MS, type Leadership, type HubRole } from "./leadership.js";
+export { PublishFencedError } from "./publish.js";

@@ -1,2 +1,2 @@
 // The hub's leader lease: see @flotilla/store's leader-lease.ts (a Postgres advisory lock).
-export { openLeaderLease, SOLE_LEADER, type LeaderLease } from "@flotilla/store";
+export { openLeaderLease, soleLeader, SOLE_LEADER, type LeaderLease } from "@flotilla/store";

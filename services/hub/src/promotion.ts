@@ -100,7 +100,8 @@ export interface PromotionControllerOptions {
   resolve(): Promise<{ revision: string; failed: boolean }>;
   /** The revision the resolver last published completely: the fleet a tick works with (no fetch per tick). */
   lastGoodRevision?(): string | undefined;
-  leader: LeaderLease;
+  /** The hub's leader role: ticks do nothing on a follower. */
+  leader: Pick<LeaderLease, "isLeader">;
   clock?: () => Date;
   tickMs?: number;
   logger?: ResolverLogger;

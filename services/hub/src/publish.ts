@@ -105,8 +105,12 @@ export class BundlePublisher {
    * Signs and publishes a cluster's desired pointer. The write is a compare-and-set against the
    * pointer it replaces, and a generation not higher than the current one is refused
    * (StaleGeneration): agents would refuse it anyway, and two hubs must not interleave.
+   *
+   * `fence` (the leader lease) is asked after the current pointer was read and before the write:
+   * a hub that still led after its read can only lose a write to a pointer published since, and
+   * the compare-and-set refuses that one (PublishFencedError either way; nothing is written).
    */
-  async publishPointer(pointer: DesiredPointer, key: SigningKey): Promise<SignedPointer> {
+  async publishPointer(pointer: DesiredPointer, key: SigningKey, fence?: () => Promise<boolean>): Promise<SignedPointer> {
     const kv = await this.bucket();
     const k = desiredKey(pointer.cluster);
     const signed = signPointer(pointer, key);
@@ -119,8 +123,16 @@ export class BundlePublisher {
         `desired pointer of ${pointer.cluster}: generation ${pointer.generation} is not higher than the published ${current.generation}`,
       );
     }
-    if (entry) await kv.update(k, payload, entry.revision);
-    else await kv.create(k, payload);
+    if (fence && !(await fence())) {
+      throw new PublishFencedError(pointer.cluster, "lease", `desired pointer of ${pointer.cluster} (generation ${pointer.generation}) not published: this hub no longer leads`);
+    }
+    try {
+      if (entry) await kv.update(k, payload, entry.revision);
+      else await kv.create(k, payload);
+    } catch (err) {
+      if (!isWrongLastSequence(err)) throw err;
+      throw new PublishFencedError(pointer.cluster, "revision", `desired pointer of ${pointer.cluster} (generation ${pointer.generation}) not published: another writer published it since revision ${entry?.revision ?? 0} was read`, err);
+    }
     return signed;
   }
 
@@ -162,4 +174,30 @@ export class BundlePublisher {
     }
     return store;
   }
+}
+
+/**
+ * A pointer that was not published because another hub may have published since: this hub lost
+ * the leader lease ("lease"), or the key moved past the revision this hub read ("revision").
+ * An outcome, not a crash: the resolver logs it and leaves the cluster to the leader.
+ */
+export class PublishFencedError extends FlotillaError {
+  override readonly name = "PublishFencedError";
+  constructor(
+    /** The cluster whose pointer was not published ("*": none of the revision's). */
+    readonly cluster: string,
+    readonly by: "lease" | "revision",
+    message: string,
+    cause?: unknown,
+  ) {
+    super(by === "lease" ? ErrorCode.NotLeader : ErrorCode.StaleGeneration, message, cause === undefined ? {} : { cause });
+  }
+}
+
+/** The KV refused a create/update because the key's last revision is not the one given. */
+function isWrongLastSequence(err: unknown): boolean {
+  // update(): JetStreamApiError 10071 (10164 when the server does not know the sequence);
+  // create() of a key that exists meanwhile rejects with its own "wrong last sequence" error.
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return code === 10071 || code === 10164 || /wrong last sequence|key exists/i.test(String((err as Error | undefined)?.message ?? ""));
 }

@@ -18,7 +18,7 @@ import { ErrorCode, FLEET_FILE, FleetFileError, toErrorInfo, type Bundle, type C
 import { canonicalJson, currentTraceContext, sha256Digest, type SigningKey } from "@flotilla/wire";
 import { createIncrementalRenderer, readFleetBytes, type EnvRepo, type RenderCounts, type RenderOptions } from "@flotilla/envrepo";
 import { eachWithLimit } from "./each-with-limit.js";
-import type { BundlePublisher } from "./publish.js";
+import { PublishFencedError, type BundlePublisher } from "./publish.js";
 import { countRenderFailure, timedRender, tracedResolve, tracedResolveStep } from "./telemetry.js";
 
 /**
@@ -56,6 +56,9 @@ export interface ResolverOptions {
   retryMaxMs?: number;
   logger?: ResolverLogger;
   render?: RenderOptions;
+  /** May this hub write desired state right now (the leader lease)? Asked before the cluster list
+   * is stored and before each pointer's compare-and-set; false → the resolve ends fenced. */
+  fence?: () => Promise<boolean>;
 }
 
 export interface ResolveOutcome {
@@ -71,6 +74,8 @@ export interface ResolveOutcome {
   retryable?: boolean;
   /** How much rendering this resolve did and reused (absent when it did not render). */
   counts?: RenderCounts;
+  /** A publish was fenced (PublishFencedError): another hub leads or wrote the pointer first. */
+  fenced?: boolean;
 }
 
 export interface Resolver {
@@ -79,6 +84,9 @@ export interface Resolver {
   refresh(): Promise<ResolveOutcome>;
   /** The last revision that rendered and published completely (undefined before the first). */
   lastGood(): string | undefined;
+  /** Forget the last revision handled: the next resolve renders and checks every pointer again
+   * even if the head has not moved (a new leader does this: another hub published meanwhile). */
+  reset(): void;
 }
 
 export const DEFAULT_POLL_INTERVAL_MS = 15_000;
@@ -118,6 +126,7 @@ export function createResolver(opts: ResolverOptions): Resolver {
       return { revision, published: 0, failed: last.failed, ...(last.errors ? { errors: last.errors } : {}) };
     }
 
+    let published = 0;
     try {
       // 2. Read the fleet file and render every cluster at this revision.
       const view = await repo.view(revision);
@@ -138,10 +147,11 @@ export function createResolver(opts: ResolverOptions): Resolver {
       if (!rendered.ok) return { ...(await renderFailed(revision, rendered.errors)), counts };
 
       // 4. Publish: clusters first (pointers refer to them), then bundles and changed pointers.
+      // A deposed leader with an older revision must not retire the new leader's clusters either.
+      if (opts.fence && !(await opts.fence())) throw new PublishFencedError("*", "lease", `revision ${revision} not published: this hub no longer leads`);
       await sink.onClusters(fleet.fleet.clusters);
       const info = await repo.commitInfo(revision);
       const commit = { author: info.author, message: info.message.split("\n")[0] ?? "" };
-      let published = 0;
       await tracedResolveStep("publish", { "flotilla.revision": revision, "flotilla.clusters": rendered.bundles.length }, async () => {
         // Pointers carry the publish span's trace: each agent's reconcile joins it (docs/observability.md).
         const trace = currentTraceContext();
@@ -165,6 +175,7 @@ export function createResolver(opts: ResolverOptions): Resolver {
           const pointer = await publisher.publishPointer(
             { cluster: bundle.cluster, revision, bundleDigest: digest, generation, issuedAt: new Date().toISOString(), commit, ...traceField },
             signingKey,
+            opts.fence,
           );
           published++;
           publishedContent.set(bundle.cluster, { digest, contentKey: contentKeyOf(bundle), apps: bundle.apps });
@@ -177,6 +188,13 @@ export function createResolver(opts: ResolverOptions): Resolver {
       lastGood = revision;
       return { revision, published, failed: false, counts };
     } catch (err) {
+      if (err instanceof PublishFencedError) {
+        // Another hub leads (or wrote first): nothing more from this one. Not remembered, so a
+        // hub that leads again resolves this revision anew; retried only after a lost
+        // compare-and-set (the lease may still be ours: read the pointer again).
+        log.warn({ err: err.toJSON(), revision, cluster: err.cluster, fencedBy: err.by }, "publish fenced; another hub publishes");
+        return { revision, published, failed: true, fenced: true, retryable: err.by === "revision", errors: [err.toJSON()] };
+      }
       // Publishing or the sink failed: not remembered, so the next poll tries this revision again.
       const error = toErrorInfo(err, ErrorCode.Internal);
       log.error({ err: error, revision }, "resolve failed; will retry");
@@ -277,6 +295,9 @@ export function createResolver(opts: ResolverOptions): Resolver {
   return {
     refresh,
     lastGood: () => lastGood,
+    reset() {
+      last = undefined;
+    },
     start() {
       if (!stopped) return;
       stopped = false;

@@ -8,6 +8,7 @@
 //   flotilla.hub.render.failures         counter                   (flotilla_hub_render_failures_total)
 //   flotilla.hub.pointers.published      counter                   (flotilla_hub_pointers_published_total)
 //   flotilla.hub.promotion.events        counter   type, environment (flotilla_hub_promotion_events_total)
+//   flotilla.hub.leader                  gauge     identity        (flotilla_hub_leader): 1 on the replica that leads, 0 on followers
 // Spans: "ingest report" (child of the agent's span whose context came in the message headers),
 // "resolve" (one env repo resolve) with its steps "fetch", "render" and "publish" as children (the
 // pointers carry the publish span's context, so each agent's "reconcile" is a child of it),
@@ -32,14 +33,28 @@ interface HubInstruments {
 }
 
 // Made again whenever the global meter provider changes (see providerInstruments).
-const instruments = providerInstruments<HubInstruments>(HUB_METER, (meter) => ({
+// This process's replicas (one, except in tests) and whether each leads: read by the gauge's callback.
+const leaderRoles = new Map<string, boolean>();
+
+const instruments = providerInstruments<HubInstruments>(HUB_METER, (meter) => {
+  meter.createObservableGauge("flotilla.hub.leader", { description: "1 while this hub replica holds the leader lease (runs the resolver and the promotion controller), else 0" }).addCallback((result) => {
+    for (const [identity, leads] of leaderRoles) result.observe(leads ? 1 : 0, { identity });
+  });
+  return {
   reportsIngested: meter.createCounter("flotilla.hub.reports.ingested", { description: "Agent reports taken off the report stream, by kind and outcome (ingested, duplicate, stale, rejected, retried)" }),
   reportsRejected: meter.createCounter("flotilla.hub.reports.rejected", { description: "Reports recorded in rejected_reports, by error code" }),
   renderDuration: meter.createHistogram("flotilla.hub.render.duration", { unit: "s", description: "Time to render every cluster's bundle at one revision", advice: { explicitBucketBoundaries: SECONDS_BUCKETS } }),
   renderFailures: meter.createCounter("flotilla.hub.render.failures", { description: "Revisions that failed to render (the last good pointers were kept)" }),
   pointersPublished: meter.createCounter("flotilla.hub.pointers.published", { description: "Signed desired pointers published" }),
   promotionEvents: meter.createCounter("flotilla.hub.promotion.events", { description: "Promotion events (wave started, committed, cluster changed, state changed…), by type and environment" }),
-}));
+  };
+});
+
+/** The replica's role changed (or it started): the flotilla.hub.leader gauge reports it. */
+export function setLeaderGauge(identity: string, leads: boolean): void {
+  leaderRoles.set(identity, leads);
+  instruments(); // the gauge exists once a provider is registered
+}
 
 const tracer = () => trace.getTracer(HUB_METER);
 

@@ -88,7 +88,7 @@ describe("GET /openapi.json", () => {
     expect(codesAt(op("post", "/v1/promotions"), 409)).toEqual(expect.arrayContaining([ErrorCode.PromotionConflict, ErrorCode.FreezeWindow, ErrorCode.IdempotencyKeyReused]));
     expect(codesAt(op("post", "/v1/releases"), 422)).toEqual([ErrorCode.ImageNotPinned]);
     expect(codesAt(op("post", "/v1/webhooks/git"), 401)).toEqual([ErrorCode.WebhookSignatureInvalid]);
-    expect(codesAt(op("post", "/v1/refresh"), 503)).toEqual([ErrorCode.RepoUnavailable]);
+    expect(codesAt(op("post", "/v1/refresh"), 503)).toEqual([ErrorCode.RepoUnavailable, ErrorCode.NotLeader]);
     // Query strings come from the schemas the routes check them with.
     expect(op("get", "/v1/drift").parameters!.filter((p) => p.in === "query").map((p) => p.name).sort()).toEqual(
       ["action", "actor", "app", "cluster", "cursor", "environment", "kind", "limit", "namespace", "since", "state", "until"],

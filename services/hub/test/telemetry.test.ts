@@ -102,7 +102,7 @@ describe("resolver telemetry", () => {
 describe("startHub({ telemetry: true })", () => {
   it("serves GET /metrics on the API and unregisters its providers on stop", async () => {
     const { token, entry } = mintApiToken({ subject: "prometheus", roles: [Role.Viewer] });
-    const hub = await startHub({ auth: { tokens: [entry] }, repo: { path: dir }, natsUrl: nats.url, natsPrefix: nats.prefix, signingKey: generateSigningKey(), port: 0, telemetry: true });
+    const hub = await startHub({ auth: { tokens: [entry] }, repo: { path: dir }, natsUrl: nats.url, natsPrefix: nats.prefix, signingKey: generateSigningKey(), port: 0, telemetry: true, hubId: "metrics-hub" });
     try {
       expect((await fetch(`${hub.url}/metrics`)).status).toBe(401);
       const res = await fetch(`${hub.url}/metrics`, { headers: { authorization: `Bearer ${token}` } });
@@ -110,6 +110,8 @@ describe("startHub({ telemetry: true })", () => {
       const text = await res.text();
       expect(text).toMatch(/^target_info\{service_name="flotilla-hub"/m);
       expect(sample(text, "flotilla_hub_pointers_published_total")).toBe(2);
+      // The embedded database: this hub is the sole replica, so it leads.
+      expect(text).toMatch(/^flotilla_hub_leader\{identity="metrics-hub"[,}].* 1$/m);
     } finally {
       await hub.stop();
     }

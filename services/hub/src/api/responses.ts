@@ -32,16 +32,26 @@ export interface RejectedReportBody {
   rawBase64: string;
 }
 
-/** POST /v1/refresh. */
+/** POST /v1/refresh (200, on the leader). */
 export interface RefreshBody {
   revision: string;
   published: number;
+}
+
+/** POST /v1/refresh (202, on a follower: the leader was asked to refresh). */
+export interface RefreshHandedOffBody {
+  handedOff: true;
+  leader: string;
 }
 
 /** GET /readyz. */
 export interface ReadyBody {
   status: "ready" | "not-ready";
   checks: Record<string, boolean>;
+  /** This replica's role (absent without a running hub). */
+  role?: "leader" | "follower";
+  /** The leading replica's identity; null while none leads. */
+  leader?: string | null;
 }
 
 /** Every error response. */

@@ -27,6 +27,8 @@ export interface GitWebhookAnswer {
   ref?: string;
   after?: string;
   reason?: string;
+  /** Set when a follower replica handed the refresh to the leader: the leader's identity. */
+  leader?: string;
 }
 
 const MIN_SECRET = 16;
@@ -79,7 +81,7 @@ export function gitWebhookRoutes(app: FastifyInstance, hub: HubControl, options:
   app.register(async (scope) => {
     // The signature covers the bytes as sent: keep them, parse JSON only after verifying.
     scope.addContentTypeParser(["application/json", "application/x-www-form-urlencoded"], { parseAs: "buffer", bodyLimit: MAX_BODY }, (_request, body, done) => done(null, body));
-    scope.post("/v1/webhooks/git", { config: { public: true, errors: [ErrorCode.WebhookSignatureInvalid] }, bodyLimit: MAX_BODY }, async (request, reply): Promise<GitWebhookAnswer> => {
+    scope.post("/v1/webhooks/git", { config: { public: true, errors: [ErrorCode.WebhookSignatureInvalid, ErrorCode.NotLeader] }, bodyLimit: MAX_BODY }, async (request, reply): Promise<GitWebhookAnswer> => {
       const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
       let who;
       try {
@@ -107,6 +109,11 @@ export function gitWebhookRoutes(app: FastifyInstance, hub: HubControl, options:
         if (seen.size > SEEN_DELIVERIES) seen.delete(seen.values().next().value!);
       }
       request.log.info({ provider, ref, after, delivery }, "Git webhook: refreshing");
+      if ((await hub.role?.())?.role === "follower") {
+        // A follower hands the refresh to the leader (one NOTIFY: quick); no leader → NOT_LEADER.
+        const r = await hub.refresh();
+        return reply.code(202).send({ ...answer, refreshing: true, ...("handedOff" in r ? { leader: r.leader } : {}) });
+      }
       hub.refresh().catch((err: unknown) => request.log.error({ err }, "refresh after a Git webhook failed; the next poll retries"));
       return reply.code(202).send({ ...answer, refreshing: true });
     });

@@ -1,4 +1,6 @@
-// GET /healthz (the process answers) and GET /readyz (the database answers and the hub is ready).
+// GET /healthz (the process answers) and GET /readyz (the database answers and the hub is ready;
+// with several replicas, a follower is ready too: it serves the API and ingests, and the body says
+// which replica leads).
 import type { FastifyInstance } from "fastify";
 import { databaseReachable } from "@flotilla/store";
 import type { ApiContext } from "../context.js";
@@ -10,6 +12,7 @@ export function probeRoutes(app: FastifyInstance, { db, hub }: ApiContext): void
     const checks: Record<string, boolean> = { database: await databaseReachable(db) };
     if (hub) checks.hub = hub.ready();
     const ready = Object.values(checks).every(Boolean);
-    return reply.code(ready ? 200 : 503).send({ status: ready ? "ready" : "not-ready", checks });
+    const role = hub?.role ? await hub.role() : undefined;
+    return reply.code(ready ? 200 : 503).send({ status: ready ? "ready" : "not-ready", checks, ...role });
   });
 }

@@ -1,0 +1,245 @@
+// Hub high availability in one process: two hubs on the same Postgres database and NATS prefix
+// (this test's own). Exactly one leads (resolves and publishes); the other serves the API and
+// ingests. The leader's Postgres session is cut while it is in the middle of a resolve: the other
+// takes over within a bound, the deposed one's publish is fenced, the pointers' generations in
+// the KV history only ever increase, and every report published during the failover is stored.
+import { createHmac, randomUUID } from "node:crypto";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import pg from "pg";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { jetstream } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
+import { ErrorCode, type Bundle, type DriftReport } from "@flotilla/model";
+import { decodeJson, desiredKey, encodeJson, generateSigningKey, parseSignedPointer, reportSubject, wireNames, type SigningKey } from "@flotilla/wire";
+import { commitFiles, createWorkRepo, readFilesFrom } from "@flotilla/envrepo/testing";
+import { createTestDatabase, createTestNats, waitFor, type TestDatabase, type TestNats } from "@flotilla/testkit";
+import { startHub, type Hub } from "../src/hub.js";
+import { BundlePublisher, PublishFencedError } from "../src/publish.js";
+
+const EXAMPLE = fileURLToPath(new URL("../../../examples/env-repo", import.meta.url));
+const DEPLOYMENT = "apps/shop/10-inventory-api.yaml";
+const CLUSTERS = ["dev-1", "prod-1"];
+const LEADER_POLL_MS = 200;
+/** A follower takes over within a few lease polls plus one full resolve of the example repo. */
+const TAKEOVER_BOUND_MS = 10_000;
+const REPORTS = 300;
+const WEBHOOK_SECRET = "ha-test-webhook-secret-0123456789";
+
+let db: TestDatabase;
+let nats: TestNats;
+let nc: NatsConnection;
+let pool: pg.Pool;
+let dir: string;
+let key: SigningKey;
+const hubs: Hub[] = [];
+let releaseGate: () => void = () => undefined;
+
+beforeEach(async () => {
+  db = await createTestDatabase("ha");
+  nats = createTestNats("ha");
+  nc = await connect({ servers: nats.url });
+  pool = new pg.Pool({ connectionString: db.url, max: 2 });
+  dir = await mkdtemp(join(tmpdir(), "hub-ha-"));
+  await createWorkRepo(dir, await readFilesFrom(EXAMPLE));
+  key = generateSigningKey();
+}, 60_000);
+
+afterEach(async () => {
+  releaseGate();
+  for (const h of hubs.splice(0)) await h.stop();
+  await pool?.end();
+  await nc?.close();
+  await nats?.cleanup();
+  await db?.drop();
+  await rm(dir, { recursive: true, force: true });
+}, 60_000);
+
+async function replica(hubId: string): Promise<Hub> {
+  const hub = await startHub({
+    auth: { insecureNoAuth: true },
+    repo: { path: dir },
+    databaseUrl: db.url,
+    natsUrl: nats.url,
+    natsPrefix: nats.prefix,
+    signingKey: key,
+    port: 0,
+    // No resolver polling: resolves happen when the test (or a leadership change) asks.
+    pollIntervalMs: 3_600_000,
+    promotionWriter: false,
+    hubId,
+    leaderPollMs: LEADER_POLL_MS,
+    webhookSecrets: [WEBHOOK_SECRET],
+  });
+  hubs.push(hub);
+  return hub;
+}
+
+/** Every version of each cluster's pointer the KV bucket holds, oldest first. */
+async function pointerHistory(cluster: string): Promise<{ generation: number; revision: string }[]> {
+  const kv = await new Kvm(nc).open(wireNames(nats.prefix).desiredBucket);
+  const out: { generation: number; revision: string }[] = [];
+  for await (const e of await kv.history({ key: desiredKey(cluster) })) {
+    if (e.operation !== "PUT") continue;
+    const p = parseSignedPointer(decodeJson(e.value));
+    out.push({ generation: p.generation, revision: p.revision });
+  }
+  return out;
+}
+
+/** Drift reports probe-0..probe-<n-1> on JetStream with message ids, as agents publish them. */
+async function publishReports(n: number): Promise<void> {
+  const js = jetstream(nc);
+  const names = wireNames(nats.prefix);
+  for (let k = 0; k < n; k += 50) {
+    await Promise.all(
+      Array.from({ length: Math.min(50, n - k) }, (_, i) => {
+        const report: DriftReport = {
+          id: randomUUID(),
+          kind: "drift",
+          cluster: "dev-1",
+          agent: "dev-1/probe/1",
+          at: new Date().toISOString(),
+          generation: 1,
+          revision: "0".repeat(40),
+          app: "shop",
+          object: { group: "", kind: "ConfigMap", namespace: "default", name: `probe-${k + i}` },
+          paths: [{ path: "/data/value", desired: "v", live: `x${k + i}` }],
+          actor: "ha-probe",
+          policy: "warn",
+          action: "left",
+        };
+        return js.publish(reportSubject(names, "dev-1", "drift"), encodeJson(report), { msgID: report.id });
+      }),
+    );
+  }
+}
+
+async function storedReports(): Promise<number> {
+  const { rows } = await pool.query<{ n: string }>("select count(distinct name) as n from drift_events where actor = 'ha-probe'");
+  return Number(rows[0]!.n);
+}
+
+describe("hub high availability (two replicas, one database, one NATS prefix)", () => {
+  it("exactly one replica resolves; the follower serves the API, ingests, and hands refreshes and webhooks to the leader", async () => {
+    const a = await replica("hub-a");
+    const b = await replica("hub-b");
+    expect(a.leadership.role()).toBe("leader");
+    expect(b.leadership.role()).toBe("follower");
+    expect(a.resolver.lastGood()).toBeDefined();
+    expect(b.resolver.lastGood()).toBeUndefined();
+
+    const ready = await (await fetch(`${b.url}/readyz`)).json();
+    expect(ready).toMatchObject({ status: "ready", role: "follower", leader: "hub-a" });
+    expect(await (await fetch(`${a.url}/readyz`)).json()).toMatchObject({ status: "ready", role: "leader", leader: "hub-a" });
+
+    // A new commit: only the leader publishes it.
+    const followerPublishes = vi.spyOn(b.publisher, "publishPointer");
+    const text = await readFile(join(dir, DEPLOYMENT), "utf8");
+    const scaled = await commitFiles(dir, { [DEPLOYMENT]: text.replace("replicas: 2", "replicas: 4") }, "Scale to 4");
+    expect(await a.resolver.refresh()).toMatchObject({ revision: scaled, failed: false });
+    expect(followerPublishes).not.toHaveBeenCalled();
+    expect(b.resolver.lastGood()).toBeUndefined();
+
+    // A refresh asked of the follower (the API, or a Git webhook behind a load balancer) is handed
+    // to the leader over Postgres NOTIFY: 202 naming the leader, and the leader resolves.
+    const again = await commitFiles(dir, { [DEPLOYMENT]: text.replace("replicas: 2", "replicas: 5") }, "Scale to 5");
+    const handed = await fetch(`${b.url}/v1/refresh`, { method: "POST" });
+    expect(handed.status).toBe(202);
+    expect(await handed.json()).toEqual({ handedOff: true, leader: "hub-a" });
+    await waitFor(() => a.resolver.lastGood() === again, { what: "the leader resolving the handed-off refresh", timeoutMs: 15_000, intervalMs: 20 });
+    const pushed = await commitFiles(dir, { [DEPLOYMENT]: text.replace("replicas: 2", "replicas: 7") }, "Scale to 7");
+    const body = JSON.stringify({ ref: "refs/heads/main", after: pushed });
+    const hook = await fetch(`${b.url}/v1/webhooks/git`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-github-event": "push", "x-github-delivery": randomUUID(), "x-hub-signature-256": `sha256=${createHmac("sha256", WEBHOOK_SECRET).update(body).digest("hex")}` },
+      body,
+    });
+    expect(hook.status).toBe(202);
+    expect(await hook.json()).toMatchObject({ refreshing: true, leader: "hub-a", after: pushed });
+    await waitFor(() => a.resolver.lastGood() === pushed, { what: "the leader resolving the webhook's push", timeoutMs: 15_000, intervalMs: 20 });
+    expect(followerPublishes).not.toHaveBeenCalled();
+    expect(b.resolver.lastGood()).toBeUndefined();
+
+    // Both replicas ingest from the one durable consumer.
+    await publishReports(100);
+    await waitFor(async () => (await storedReports()) === 100, { what: "100 reports stored", timeoutMs: 30_000, intervalMs: 50 });
+  }, 90_000);
+
+  it("the leader's Postgres session ends mid-resolve: the follower takes over, the old leader's publish is fenced, generations only increase, no report is lost", async () => {
+    const a = await replica("hub-a");
+    const b = await replica("hub-b");
+    expect(a.leadership.role()).toBe("leader");
+
+    // Hold the leader inside its next resolve, after the render, before any pointer is published.
+    let entered!: () => void;
+    const inside = new Promise<void>((r) => (entered = r));
+    const gate = new Promise<void>((r) => (releaseGate = r));
+    const store = a.publisher.publishBundle.bind(a.publisher);
+    vi.spyOn(a.publisher, "publishBundle").mockImplementation(async (bundle: Bundle) => {
+      entered();
+      await gate;
+      return store(bundle);
+    });
+    const text = await readFile(join(dir, DEPLOYMENT), "utf8");
+    const scaled = await commitFiles(dir, { [DEPLOYMENT]: text.replace("replicas: 2", "replicas: 6") }, "Scale to 6");
+    const deposedResolve = a.resolver.refresh();
+    await inside;
+
+    // Reports keep arriving during the failover.
+    const publishing = publishReports(REPORTS);
+    // Cut the leader's lease session, as a crashed connection or pg_terminate_backend would.
+    const t0 = performance.now();
+    const { rowCount } = await pool.query("select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'flotilla-leader:hub-a' and datname = current_database()");
+    expect(rowCount).toBe(1);
+    await waitFor(() => b.leadership.role() === "leader" && b.resolver.lastGood() === scaled, { what: "hub-b leading and publishing the new commit", timeoutMs: TAKEOVER_BOUND_MS, intervalMs: 20 });
+    const takeoverMs = performance.now() - t0;
+    expect(takeoverMs).toBeLessThan(TAKEOVER_BOUND_MS);
+    await waitFor(() => a.leadership.role() === "follower", { what: "hub-a stepping down", timeoutMs: 5_000, intervalMs: 20 });
+
+    // The deposed leader carries on with its resolve: the fence refuses every pointer.
+    const followerPublishes = vi.spyOn(a.publisher, "publishPointer");
+    releaseGate();
+    const outcome = await deposedResolve;
+    expect(outcome).toMatchObject({ revision: scaled, published: 0, failed: true, fenced: true });
+    expect(outcome.errors?.[0]?.code).toBe(ErrorCode.NotLeader);
+    // Tried, and refused (or stopped before): nothing of hub-a's reached the KV.
+    for (const call of followerPublishes.mock.results) await expect(call.value).rejects.toBeInstanceOf(PublishFencedError);
+
+    for (const cluster of CLUSTERS) {
+      const history = await pointerHistory(cluster);
+      const generations = history.map((h) => h.generation);
+      expect(generations.length).toBeGreaterThan(1);
+      for (let i = 1; i < generations.length; i++) expect(generations[i]).toBeGreaterThan(generations[i - 1]!);
+      expect(history.at(-1)!.revision).toBe(scaled);
+    }
+    // Postgres's record agrees with the KV: one row per published generation, the last one is scaled.
+    const { rows } = await pool.query<{ cluster: string; generation: string; revision: string }>("select cluster, generation, revision from desired_pointers order by cluster, generation");
+    for (const cluster of CLUSTERS) expect(rows.filter((r) => r.cluster === cluster).at(-1)?.revision).toBe(scaled);
+
+    await publishing;
+    await waitFor(async () => (await storedReports()) === REPORTS, { what: `${REPORTS} reports stored`, timeoutMs: 60_000, intervalMs: 50 });
+    console.log(`[ha] takeover after the leader's session ended: ${takeoverMs.toFixed(0)} ms (lease poll ${LEADER_POLL_MS} ms)`);
+  }, 120_000);
+
+  it("a compare-and-set lost to another writer is a fenced publish, not an overwrite", async () => {
+    const names = wireNames(nats.prefix);
+    const mine = new BundlePublisher({ nc, names });
+    const theirs = new BundlePublisher({ nc, names });
+    const base = { cluster: "dev-1", revision: "a".repeat(40), bundleDigest: `sha256:${"0".repeat(64)}`, issuedAt: new Date().toISOString() };
+    await mine.publishPointer({ ...base, generation: 1 }, key);
+    // The fence says yes, but another hub publishes between this hub's read and its write.
+    const racing = () => theirs.publishPointer({ ...base, revision: "b".repeat(40), generation: 3 }, key).then(() => true);
+    const err = await mine.publishPointer({ ...base, generation: 2 }, key, racing).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PublishFencedError);
+    expect((err as PublishFencedError).by).toBe("revision");
+    expect((await mine.readPointer("dev-1"))?.generation).toBe(3);
+    // The lease gone: refused before the write.
+    const lost = await mine.publishPointer({ ...base, generation: 4 }, key, async () => false).catch((e: unknown) => e);
+    expect(lost).toMatchObject({ by: "lease", code: ErrorCode.NotLeader });
+    expect((await mine.readPointer("dev-1"))?.generation).toBe(3);
+  }, 30_000);
+});
