@@ -51,8 +51,8 @@ export class Accumulator {
    * `config` collects the transformer configuration of `k` and everything it includes; a
    * component shares its parent's.
    */
-  build(k: Kustomization, into: Resource[], config: ConfigHolder): Resource[] {
-    this.enter(k);
+  build(k: Kustomization, into: Resource[], config: ConfigHolder, from?: { file: string; field: string }): Resource[] {
+    this.enter(k, from);
     try {
       for (const [i, entry] of k.resources.entries()) this.addResource(k, entry, `resources[${i}]`, into, config);
       this.addConfigurations(k, config);
@@ -69,10 +69,11 @@ export class Accumulator {
     }
   }
 
-  private enter(k: Kustomization): void {
+  /** `from`: the file and field that listed `k`, which is what closes a cycle and needs the fix. */
+  private enter(k: Kustomization, from?: { file: string; field: string }): void {
     const dir = k.dir || ".";
     if (this.stack.includes(dir)) {
-      throw renderFailed(`cycle in kustomizations: ${[...this.stack, dir].join(" → ")}`, { file: k.file });
+      throw renderFailed(`cycle in kustomizations: ${[...this.stack, dir].join(" → ")}`, from ?? { file: k.file });
     }
     if (this.stack.length >= this.loader.limits.maxDepth) {
       throw renderFailed(`kustomizations nest deeper than the limit of ${this.loader.limits.maxDepth}`, { file: k.file });
@@ -107,7 +108,7 @@ export class Accumulator {
       }
       const defaults = defaultTransformerConfig();
       const subConfig: ConfigHolder = { value: defaults, vars: [] };
-      this.appendAll(k, this.build(sub, [], subConfig), into, field);
+      this.appendAll(k, this.build(sub, [], subConfig, where), into, field);
       addVars(config.vars, subConfig.vars, where);
       // Every configuration starts from the defaults, so a base that added none adds nothing.
       if (subConfig.value !== defaults) config.value = mergeTransformerConfig(config.value, subConfig.value);
@@ -147,7 +148,7 @@ export class Accumulator {
     if (sub.kind !== "Component") {
       throw renderFailed(`"${entry}" must have kind: Component to be listed under components`, where);
     }
-    this.build(sub, into, config);
+    this.build(sub, into, config, where);
   }
 
   private appendAll(k: Kustomization, add: Resource[], into: Resource[], field: string): void {
@@ -273,7 +274,7 @@ export class Accumulator {
         refuseEnclosingDir(k, entry, path, where);
         const sub = this.loader.loadKustomization(path, where);
         if (sub.kind === "Component") throw renderFailed(`"${entry}" is a Component; a ${role} entry must be a kustomization`, where);
-        for (const r of this.build(sub, [], { value: defaultTransformerConfig(), vars: [] })) {
+        for (const r of this.build(sub, [], { value: defaultTransformerConfig(), vars: [] }, where)) {
           out.push({ config: { raw: r.obj, source: r.source }, field });
         }
         return;

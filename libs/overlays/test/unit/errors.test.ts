@@ -33,6 +33,8 @@ describe("refusals", () => {
   it("detects cycles", () => {
     const err = renderError({ "a/kustomization.yaml": "resources: [../b]\n", "b/kustomization.yaml": "resources: [../a]\n" }, "a");
     expect(err.message).toMatch(/cycle in kustomizations: a → b → a/);
+    // The reference that closes the cycle is what to fix: b's resources entry naming a.
+    expect(err.location).toEqual({ file: "b/kustomization.yaml", field: "resources[0]" });
   });
 
   it("refuses an overlay that builds on a directory containing it, as kustomize does", () => {
