@@ -5,8 +5,9 @@
 // the real agent (startAgent, natsJsDomain "hub", connected only to the leaf) drive a real
 // kube-apiserver. Proves: desired state in and reports out through the leaf; the agent user's
 // grants hold across it (another cluster's pointer, bundles, reports and inbox stay out of
-// reach); and a cut link leaves the agent enforcing its last verified bundle, queueing its
-// reports, which all arrive once after the link is back, as does a commit made meanwhile.
+// reach); a cut link leaves the agent enforcing its last verified bundle, queueing its
+// reports, which all arrive once after the link is back, as does a commit made meanwhile; and a
+// crash of the hub's nats-server (restarted on its store) is survived the same way.
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -323,5 +324,43 @@ describe("a remote agent behind a NATS leaf node", () => {
     const reverts = await hub.database.db.selectFrom("drift_events").select(["action", "id"]).where("name", "=", "cm-0").where("actor", "=", "leaf-intruder").execute();
     expect(reverts.map((r) => r.action)).toEqual(["reverted"]);
     console.log(`leaf link cut for ${Math.round(t1 - t0)} ms; recovery after the link returned ${Math.round(recoveryMs)} ms`);
+  }, 300_000);
+
+  it("the hub's nats-server crashes and restarts on its store: the agent carries on from its bundle, and reports and a commit get through after", async () => {
+    const sentBefore = probesSent;
+    let downMs = 0;
+    await nats.crashHub(async () => {
+      const t0 = performance.now();
+      await until("the leaf node without its link", async () => (await nats.leafLinks()) === 0, 30_000);
+      const patch = await kubeRequest(plane.kubeConfig, {
+        method: "PATCH",
+        path: `/api/v1/namespaces/${namespace}/configmaps/cm-1?fieldManager=leaf-crash-intruder`,
+        contentType: "application/merge-patch+json",
+        body: { data: { value: "intruded" } },
+      });
+      expect(patch.status).toBe(200);
+      await until("the intrusion reverted while the hub's NATS is down", async () => (await liveValues())[1] === "v1", 30_000);
+      sendProbes(PROBES);
+      expect(probe.pending()).toBeGreaterThan(0);
+      downMs = performance.now() - t0;
+    });
+    await until("the leaf node linked to the restarted server", async () => (await nats.leafLinks()) === 1, 30_000);
+    const t1 = performance.now();
+    await until(`all ${probesSent} probe reports in Postgres`, async () => (await probeRows()).distinct === probesSent, 60_000);
+    await until("the revert recorded in Postgres", async () => {
+      const rows = await hub.database.db.selectFrom("drift_events").select("action").where("name", "=", "cm-1").where("actor", "=", "leaf-crash-intruder").execute();
+      return rows.length > 0 ? rows : undefined;
+    });
+    // The hub's own connection came back too: a commit now reaches the agent through the leaf.
+    const revision = await commitFiles(work, manifests("v2"), "value v2");
+    await pushWorkRepo(work, remote);
+    await until("the hub publishing again", () => hub.resolver.refresh().then(() => true), 30_000);
+    await until("the commit after the restart applied", async () => (await liveValues()).every((v) => v === "v2"), 90_000);
+    await until("edge-1 Synced on it in Postgres", () => syncedAt(revision), 60_000);
+    expect(probesSent - sentBefore).toBe(PROBES);
+    expect(await probeRows()).toEqual({ rows: probesSent, distinct: probesSent });
+    const reverts = await hub.database.db.selectFrom("drift_events").select("action").where("name", "=", "cm-1").where("actor", "=", "leaf-crash-intruder").execute();
+    expect(reverts.map((r) => r.action)).toEqual(["reverted"]);
+    console.log(`hub NATS down ${Math.round(downMs)} ms; recovery after its restart ${Math.round(performance.now() - t1)} ms`);
   }, 300_000);
 });

@@ -31,7 +31,10 @@ export interface LeafNats {
   /** What writeFleetNatsFiles wrote (credentials, env files). */
   files: FleetNatsFiles;
   /** The hub's nats-server (client port: the hub connects here). */
-  hub: NatsServerProcess;
+  readonly hub: NatsServerProcess;
+  /** SIGKILLs the hub's nats-server (a crash) and starts it again on its port, config and store
+   * once `whileDown` has run. */
+  crashHub(whileDown: () => Promise<void>): Promise<void>;
   /** The leaf node in the remote cluster (client port: the agent connects here). */
   leaf: NatsServerProcess;
   /** Between the leaf and the hub's leafnodes port: down() cuts the link. */
@@ -113,7 +116,8 @@ export async function startLeafNats(o: LeafNatsOptions): Promise<LeafNats> {
     // The monitoring port lets the test see which subscriptions the hub took from the leaf.
     const hubConfig = `include "auth/${NATS_CONFIG_FILE}"\nhttp: "127.0.0.1:${hubMonitor}"\n${leafnodes}`;
     await writeFile(join(hubDir, "nats.conf"), hubConfig);
-    const hub = await spawnNatsServer(["-c", join(hubDir, "nats.conf")], hubPort!);
+    const startHub = () => spawnNatsServer(["-c", join(hubDir, "nats.conf")], hubPort!);
+    let hub = await startHub();
     cleanups.push(() => hub.stop());
 
     // The remote side: the manifest's nats.conf, its CA line switched on for the private CA.
@@ -130,7 +134,17 @@ export async function startLeafNats(o: LeafNatsOptions): Promise<LeafNats> {
     return {
       names,
       files,
-      hub,
+      get hub() {
+        return hub;
+      },
+      async crashHub(whileDown) {
+        await hub.kill();
+        try {
+          await whileDown();
+        } finally {
+          hub = await startHub();
+        }
+      },
       leaf,
       link,
       hubConfig,
