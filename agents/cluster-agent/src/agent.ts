@@ -37,6 +37,8 @@ export interface AgentConfig {
   /** Tenant agent: namespaces it may apply and watch in. Its inventories live in the first. */
   namespaces?: string[];
   heartbeatIntervalMs?: number;
+  /** A bundle larger than this in the object store is refused before it is read (default 32 MiB, the hub's default too). */
+  maxBundleBytes?: number;
   resyncIntervalMs?: number;
   logger?: AgentLogger;
   /** Agent identity in reports; default `<cluster>/<hostname>/<pid>`. */
@@ -90,6 +92,7 @@ export async function startAgent(config: AgentConfig): Promise<Agent> {
     publicKey: config.hubPublicKey,
     cacheDir: join(config.stateDir, "desired"),
     ...jsDomain,
+    ...(config.maxBundleBytes !== undefined ? { maxBundleBytes: config.maxBundleBytes } : {}),
     onError,
   });
   const reporter = new NatsReporter({ connection, names, cluster: config.cluster, agent: agentId, spoolDir: join(config.stateDir, "spool"), onError });

@@ -5,7 +5,7 @@
 // from: only the hub's signature and the digest count.
 import type { KeyObject } from "node:crypto";
 import { ErrorCode, type SignedPointer } from "@flotilla/model";
-import { bundleStoreOf, desiredKey, sha256Digest, type WireNames } from "@flotilla/wire";
+import { bundleStoreOf, DEFAULT_MAX_BUNDLE_BYTES, desiredKey, sha256Digest, type WireNames } from "@flotilla/wire";
 import { Objm, type ObjectStore } from "@nats-io/obj";
 import { DesiredCache } from "./desired-cache.js";
 import { RetryBackoff, DEFAULT_RETRY, type RetryOptions } from "./nats-backoff.js";
@@ -30,6 +30,8 @@ export interface NatsDesiredStateOptions {
   jsDomain?: string;
   /** Pacing of watch re-creation and bundle fetch retries. */
   retry?: RetryOptions;
+  /** A bundle whose object-store size is over this is refused before it is read (default 32 MiB, as the hub's). */
+  maxBundleBytes?: number;
   /** The watch is recreated this often even when nothing seems wrong (default five minutes). */
   rewatchMs?: number;
   /** Transport trouble worth a log line (not refusals: those go to onRefused). */
@@ -147,7 +149,10 @@ export class NatsDesiredStateSource implements DesiredStateSource {
         let failure: unknown;
         bytes = null;
         try {
-          bytes = this.bundles ? await this.bundles.getBlob(pointer.bundleDigest) : null;
+          // The object's size first: reading a huge one whole would take the agent's heap with it.
+          const info = this.bundles ? await this.bundles.info(pointer.bundleDigest) : null;
+          if (info && !info.deleted && info.size > this.maxBundleBytes) return this.refuseTooLarge(pointer, info.size);
+          bytes = info && !info.deleted ? await this.bundles!.getBlob(pointer.bundleDigest) : null;
         } catch (err) {
           failure = err;
         }
@@ -194,6 +199,22 @@ export class NatsDesiredStateSource implements DesiredStateSource {
     if (this.accepted && this.accepted.pointer.generation >= pointer.generation) return;
     this.accepted = verified;
     this.deliver(verified);
+  }
+
+  private get maxBundleBytes(): number {
+    return this.opts.maxBundleBytes ?? DEFAULT_MAX_BUNDLE_BYTES;
+  }
+
+  /** Not retried: the bytes under a digest do not change size. The last verified bundle keeps running. */
+  private refuseTooLarge(pointer: SignedPointer, size: number): void {
+    if (this.candidate === pointer) this.candidate = undefined;
+    this.refuse({
+      pointer: { cluster: pointer.cluster, revision: pointer.revision, bundleDigest: pointer.bundleDigest, generation: pointer.generation },
+      error: {
+        code: ErrorCode.BundleTooLarge,
+        message: `bundle ${pointer.bundleDigest} for cluster "${pointer.cluster}" generation ${pointer.generation} is ${size} bytes in object store ${bundleStoreOf(this.opts.names, this.opts.cluster)}, over this agent's limit of ${this.maxBundleBytes} bytes (--max-bundle-bytes); not read, the last verified bundle keeps running`,
+      },
+    });
   }
 
   private refuseValue(value: Uint8Array, refusal: Refusal): void {

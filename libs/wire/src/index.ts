@@ -9,3 +9,4 @@ export * from "./metric-instruments.js";
 export * from "./active-span.js";
 export * from "./trace-log-fields.js";
 export * from "./storable-text.js";
+export * from "./limits.js";

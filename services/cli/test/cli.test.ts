@@ -61,6 +61,9 @@ describe("flotilla", () => {
   it("refuses a size limit that is not a positive number of bytes, naming the flag and its variable", async () => {
     const help = await flotilla(["hub", "--help"]);
     expect(help.stdout).toMatch(/--max-report-bytes VALUE.*env FLOTILLA_MAX_REPORT_BYTES; default 1MiB/);
+    expect(help.stdout).toMatch(/--max-bundle-bytes VALUE.*env FLOTILLA_MAX_BUNDLE_BYTES; default 32MiB/);
+    const agentHelp = await flotilla(["agent", "--help"]);
+    expect(agentHelp.stdout).toMatch(/--max-bundle-bytes VALUE.*env FLOTILLA_MAX_BUNDLE_BYTES; default 32MiB/);
     for (const bad of ["0", "lots"]) {
       const r = await flotilla(["hub", "--repo", "/nonexistent", "--insecure-no-auth"], { FLOTILLA_MAX_REPORT_BYTES: bad });
       expect(r.status, r.stderr).toBe(2);

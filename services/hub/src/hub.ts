@@ -80,6 +80,9 @@ export interface HubConfig {
   /** How often the leader lease is checked, and taken when free (default 1 s): a follower takes
    * over within about this long of the leader's Postgres session ending. */
   leaderPollMs?: number;
+  /** A cluster's bundle larger than this many bytes (canonical JSON) is not published: a render
+   * failure naming the cluster, size and limit; that cluster keeps its pointer (default 32 MiB). */
+  maxBundleBytes?: number;
 }
 
 export interface Hub {
@@ -109,13 +112,14 @@ export function defaultPromotionWriter(repo: OpenEnvRepoOptions): EnvRepoWriterO
 }
 
 /** A size limit of the config must be a positive whole number of bytes: 0 or NaN would refuse everything. */
-function checkByteLimit(field: "maxReportBytes", value: number | undefined): void {
+function checkByteLimit(field: "maxReportBytes" | "maxBundleBytes", value: number | undefined): void {
   if (value === undefined || (Number.isSafeInteger(value) && value > 0)) return;
   throw new FlotillaError(ErrorCode.ConfigInvalid, `hub config ${field} is ${value}: give a positive whole number of bytes`, { location: { field } });
 }
 
 export async function startHub(config: HubConfig): Promise<Hub> {
   checkByteLimit("maxReportBytes", config.maxReportBytes);
+  checkByteLimit("maxBundleBytes", config.maxBundleBytes);
   const names = wireNames(config.natsPrefix ?? "flotilla");
   const stops: (() => Promise<unknown>)[] = [];
   const stopAll = async () => {
@@ -185,7 +189,7 @@ export async function startHub(config: HubConfig): Promise<Hub> {
     stops.push(() => retention.stop());
 
     // 4. The resolver publishes bundles and pointers; its sink keeps Postgres in step.
-    const publisher = new BundlePublisher({ nc, names, ...(config.natsReplicas ? { replicas: config.natsReplicas } : {}) });
+    const publisher = new BundlePublisher({ nc, names, ...(config.natsReplicas ? { replicas: config.natsReplicas } : {}), ...(config.maxBundleBytes !== undefined ? { maxBundleBytes: config.maxBundleBytes } : {}) });
     await publisher.ensureResources();
     await breakGlass.attach(nc, log);
     stops.push(() => breakGlass.stop());

@@ -9,6 +9,7 @@ import { ErrorCode, FlotillaError, type Bundle, type DesiredPointer, type Signed
 import {
   canonicalJson,
   decodeJson,
+  DEFAULT_MAX_BUNDLE_BYTES,
   bundleStoreOf,
   desiredKey,
   encodeJson,
@@ -28,7 +29,10 @@ export interface BundlePublisherOptions {
   names: WireNames;
   /** JetStream replicas of the bucket and the store when this creates them (default 1). */
   replicas?: number;
+  /** Bundles larger than this (canonical JSON bytes) are refused, not stored (default 32 MiB). */
+  maxBundleBytes?: number;
 }
+
 
 export interface PublishStats {
   /** Bundles written to the object store. */
@@ -58,6 +62,15 @@ export class BundlePublisher {
   /** Stores a bundle as canonical JSON under its sha256 digest, unless that digest is already there. */
   async publishBundle(bundle: Bundle): Promise<string> {
     const bytes = new TextEncoder().encode(canonicalJson(bundle));
+    // Before anything is stored: an agent would have to hold the whole bundle in memory.
+    const limit = this.opts.maxBundleBytes ?? DEFAULT_MAX_BUNDLE_BYTES;
+    if (bytes.length > limit) {
+      throw new FlotillaError(
+        ErrorCode.BundleTooLarge,
+        `bundle of cluster "${bundle.cluster}" at revision ${bundle.revision} is ${bytes.length} bytes, over the limit of ${limit} bytes (hub maxBundleBytes): split the cluster's apps or drop what it does not need; the cluster keeps its last good pointer`,
+        { location: { field: "maxBundleBytes" } },
+      );
+    }
     const digest = sha256Digest(bytes);
     // Clusters with identical bundles are published concurrently: store each digest once.
     // (A digest names its cluster: the bundle's bytes contain it.)

@@ -14,7 +14,7 @@
 // the loop with backoff (1 s, 2 s, 4 s … up to 15 s or the poll interval), not only at the next poll: a
 // hub driven by webhooks polls rarely, and a commit whose publish failed once (a NATS cluster
 // electing a new stream leader) would otherwise wait that long (issue 11, NATS member-kill fault).
-import { ErrorCode, FLEET_FILE, FleetFileError, toErrorInfo, type Bundle, type Cluster, type ErrorInfo, type SignedPointer } from "@flotilla/model";
+import { ErrorCode, FLEET_FILE, FleetFileError, FlotillaError, toErrorInfo, type Bundle, type Cluster, type ErrorInfo, type SignedPointer } from "@flotilla/model";
 import { canonicalJson, currentTraceContext, sha256Digest, type SigningKey } from "@flotilla/wire";
 import { createIncrementalRenderer, readFleetBytes, type EnvRepo, type RenderCounts, type RenderOptions } from "@flotilla/envrepo";
 import { eachWithLimit } from "./each-with-limit.js";
@@ -152,6 +152,8 @@ export function createResolver(opts: ResolverOptions): Resolver {
       await sink.onClusters(fleet.fleet.clusters);
       const info = await repo.commitInfo(revision);
       const commit = { author: info.author, message: info.message.split("\n")[0] ?? "" };
+      // Clusters whose bundle the publisher refused (over maxBundleBytes): they keep their pointer.
+      const refused: ErrorInfo[] = [];
       await tracedResolveStep("publish", { "flotilla.revision": revision, "flotilla.clusters": rendered.bundles.length }, async () => {
         // Pointers carry the publish span's trace: each agent's reconcile joins it (docs/observability.md).
         const trace = currentTraceContext();
@@ -169,7 +171,14 @@ export function createResolver(opts: ResolverOptions): Resolver {
             await sink.onPublished(current);
             return;
           }
-          const digest = await publisher.publishBundle(bundle);
+          let digest: string;
+          try {
+            digest = await publisher.publishBundle(bundle);
+          } catch (err) {
+            if (!(err instanceof FlotillaError && err.code === ErrorCode.BundleTooLarge)) throw err;
+            refused.push(err.toJSON());
+            return;
+          }
           // Never below what agents already hold, even if the caller's counter was reset.
           const generation = Math.max(await opts.nextGeneration(bundle.cluster), (current?.generation ?? 0) + 1);
           const pointer = await publisher.publishPointer(
@@ -183,6 +192,9 @@ export function createResolver(opts: ResolverOptions): Resolver {
           await sink.onPublished(pointer);
         });
       });
+      // A cluster that cannot be published is a render failure of this revision for it; the rest
+      // published. Deterministic, so not retried; the revision is not "last good" for promotion.
+      if (refused.length) return { ...(await renderFailed(revision, refused)), published, counts };
       await sink.onRenderSucceeded(revision);
       last = { revision, failed: false };
       lastGood = revision;

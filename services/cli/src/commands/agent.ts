@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { observeReconciler, startAgent } from "@flotilla/cluster-agent";
 import { publicKeyFromPem } from "@flotilla/wire";
 import { helpText, parseCommand, requireString, UsageError, type CommandSpec } from "../args.js";
+import { byteLimitFlag } from "../byte-limit.js";
 import { keepYoungGenerationSmall } from "../agent-heap.js";
 import { createProcessLogger, LOG_LEVEL_ENV, parseLogLevel } from "../process-logger.js";
 import { waitForSignal } from "../signals.js";
@@ -23,6 +24,7 @@ export const agentCommand: CommandSpec = {
     { name: "nats-inbox-prefix", env: "FLOTILLA_NATS_INBOX_PREFIX", type: "string", description: "inbox prefix the agent's NATS permissions allow (e.g. _INBOX_<cluster>)" },
     { name: "nats-prefix", env: "FLOTILLA_NATS_PREFIX", type: "string", description: "prefix of NATS buckets, streams and subjects", default: "flotilla" },
     { name: "nats-js-domain", env: "FLOTILLA_NATS_JS_DOMAIN", type: "string", description: "JetStream domain of the hub's NATS, for an agent behind a leaf node ($JS.<domain>.API)" },
+    { name: "max-bundle-bytes", env: "FLOTILLA_MAX_BUNDLE_BYTES", type: "string", description: "a bundle larger than this in the object store is refused unread (the last verified bundle keeps running), bytes or KiB/MiB", default: "32MiB" },
     { name: "heartbeat-interval", env: "FLOTILLA_HEARTBEAT_INTERVAL", type: "string", description: "seconds between heartbeats", default: "10" },
     { name: "log-level", env: LOG_LEVEL_ENV, type: "string", description: "fatal, error, warn, info, debug, trace or silent (JSON lines on stderr)", default: "info" },
     { name: "metrics-listen", env: "FLOTILLA_METRICS_LISTEN", type: "string", description: "serve Prometheus metrics on GET /metrics at host:port (default: no metrics)" },
@@ -37,6 +39,7 @@ export async function runAgent(argv: string[]): Promise<number> {
   }
   const cluster = requireString(p, agentCommand, "cluster");
   const keyFile = requireString(p, agentCommand, "hub-public-key");
+  const maxBundleBytes = byteLimitFlag(p, agentCommand, "max-bundle-bytes");
   const level = parseLogLevel(p.values["log-level"] as string | undefined);
   let hubPublicKey;
   try {
@@ -63,6 +66,7 @@ export async function runAgent(argv: string[]): Promise<number> {
     stateDir: String(p.values["state-dir"]),
     ...(namespaces ? { namespaces } : {}),
     heartbeatIntervalMs: Number(p.values["heartbeat-interval"]) * 1000,
+    maxBundleBytes,
     logger: log,
   });
   const unobserve = observeReconciler(cluster, agent.reconciler.counters);

@@ -29,6 +29,7 @@ export const hubCommand: CommandSpec = {
     { name: "log-level", env: LOG_LEVEL_ENV, type: "string", description: "fatal, error, warn, info, debug, trace or silent (JSON lines on stderr)", default: "info" },
     { name: "poll-interval", env: "FLOTILLA_POLL_INTERVAL", type: "string", description: "seconds between env repo polls", default: "15" },
     { name: "max-report-bytes", env: "FLOTILLA_MAX_REPORT_BYTES", type: "string", description: "agent reports larger than this are rejected (kept in rejected_reports), bytes or KiB/MiB", default: "1MiB" },
+    { name: "max-bundle-bytes", env: "FLOTILLA_MAX_BUNDLE_BYTES", type: "string", description: "a cluster's rendered bundle larger than this is not published (a render failure; the cluster keeps its pointer), bytes or KiB/MiB", default: "32MiB" },
   ],
 };
 
@@ -65,6 +66,7 @@ export async function runHub(argv: string[]): Promise<number> {
   }
   const repo = requireString(p, hubCommand, "repo");
   const maxReportBytes = byteLimitFlag(p, hubCommand, "max-report-bytes");
+  const maxBundleBytes = byteLimitFlag(p, hubCommand, "max-bundle-bytes");
   const log = createProcessLogger({ component: "hub", level: parseLogLevel(p.values["log-level"] as string | undefined) });
   // Before anything is opened: a hub that would serve an open API does not start.
   const { auth, tokens } = apiAuthOf(p, process.env, log);
@@ -88,6 +90,7 @@ export async function runHub(argv: string[]): Promise<number> {
     port: Number(port ?? 8080),
     pollIntervalMs: Number(p.values["poll-interval"]) * 1000,
     maxReportBytes,
+    maxBundleBytes,
     loggerInstance: log,
     // OpenTelemetry: GET /metrics on the API; OTLP traces when OTEL_EXPORTER_OTLP_ENDPOINT is set.
     telemetry: true,
