@@ -71,6 +71,17 @@ describe("flotilla", () => {
     }
   });
 
+  it("refuses a JetStream replica count outside 1–5, naming the flag and its variable", async () => {
+    const help = await flotilla(["hub", "--help"]);
+    expect(help.stdout).toMatch(/--nats-replicas VALUE.*env FLOTILLA_NATS_REPLICAS; default 1/);
+    expect(help.stdout).toMatch(/--nats-bundle-replicas VALUE.*env FLOTILLA_NATS_BUNDLE_REPLICAS/);
+    for (const [flag, env, bad] of [["nats-replicas", "FLOTILLA_NATS_REPLICAS", "0"], ["nats-bundle-replicas", "FLOTILLA_NATS_BUNDLE_REPLICAS", "2.5"], ["nats-replicas", "FLOTILLA_NATS_REPLICAS", "three"]] as const) {
+      const r = await flotilla(["hub", "--repo", "/nonexistent", "--insecure-no-auth"], { [env]: bad });
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.stderr).toContain(`--${flag} ${bad} (or ${env}): a JetStream replica count is a whole number from 1 to 5`);
+    }
+  });
+
   it("mints a token into the tokens file (digest only, mode 0600), lists and revokes it", async () => {
     const dir = await mkdtemp(join(tmpdir(), "flotilla-cli-"));
     try {

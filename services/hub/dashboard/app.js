@@ -577,7 +577,8 @@ async function promotionView(ctx, id, events) {
       ["Finished", time(p.finishedAt)],
       ["Base revision", p.baseRevision ? mono(p.baseRevision) : "—"],
       ["Previous release", p.previousRelease ?? "—"],
-      ["Rollout", `progress deadline ${p.rollout.progressDeadline}, healthy for ${p.rollout.minHealthy}, unknown after ${p.rollout.unknownAfter}`],
+      // The rollout is part of the plan, made when the gates pass (as `flotilla promote show` says).
+      ["Rollout", p.waveCount ? `progress deadline ${p.rollout.progressDeadline}, healthy for ${p.rollout.minHealthy}, unknown after ${p.rollout.unknownAfter}` : "—"],
     ]),
   );
   out.push(h("h2", {}, "Gates"));

@@ -49,6 +49,8 @@ export interface HubConfig {
    * 3-node NATS cluster give 3: with R1 a stream lives on one node, and that node's loss stops
    * reports and desired state until it returns. */
   natsReplicas?: number;
+  /** Replicas of each cluster's bundle store (default natsReplicas); see BundlePublisherOptions.bundleReplicas. */
+  natsBundleReplicas?: number;
   signingKey: SigningKey;
   /** Who may call the API: tokens (see `flotilla token mint`), or `{ insecureNoAuth: true }`. No default. */
   auth: ApiAuth;
@@ -189,7 +191,7 @@ export async function startHub(config: HubConfig): Promise<Hub> {
     stops.push(() => retention.stop());
 
     // 4. The resolver publishes bundles and pointers; its sink keeps Postgres in step.
-    const publisher = new BundlePublisher({ nc, names, ...(config.natsReplicas ? { replicas: config.natsReplicas } : {}), ...(config.maxBundleBytes !== undefined ? { maxBundleBytes: config.maxBundleBytes } : {}) });
+    const publisher = new BundlePublisher({ nc, names, ...(config.natsReplicas ? { replicas: config.natsReplicas } : {}), ...(config.natsBundleReplicas ? { bundleReplicas: config.natsBundleReplicas } : {}), ...(config.maxBundleBytes !== undefined ? { maxBundleBytes: config.maxBundleBytes } : {}) });
     await publisher.ensureResources();
     await breakGlass.attach(nc, log);
     stops.push(() => breakGlass.stop());

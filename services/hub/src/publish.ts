@@ -5,6 +5,7 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import { Kvm, type KV } from "@nats-io/kv";
 import { Objm, type ObjectStore } from "@nats-io/obj";
+import { JetStreamApiCodes, JetStreamApiError } from "@nats-io/jetstream";
 import { ErrorCode, FlotillaError, type Bundle, type DesiredPointer, type SignedPointer } from "@flotilla/model";
 import {
   canonicalJson,
@@ -27,10 +28,19 @@ export const DESIRED_HISTORY = 10;
 export interface BundlePublisherOptions {
   nc: NatsConnection;
   names: WireNames;
-  /** JetStream replicas of the bucket and the store when this creates them (default 1). */
+  /** JetStream replicas of the bucket and the stores when this creates them (default 1). */
   replicas?: number;
   /** Bundles larger than this (canonical JSON bytes) are refused, not stored (default 32 MiB). */
   maxBundleBytes?: number;
+  /**
+   * Replicas of each cluster's bundle store (default: `replicas`). A store per cluster is a raft
+   * group per cluster on a replicated JetStream (bench/streams: ~600 KiB and 0.5 mCPU per cluster
+   * at R3, ~130 KiB and 0.01 mCPU at R1). Bundles are derived state — rendered again from Git; a
+   * starting hub stores again a bundle its pointer names but the store lacks — so R1 stores trade
+   * the bundle's availability while its node is down (agents keep running their last verified
+   * bundle; new revisions for those clusters wait for it) for that cost.
+   */
+  bundleReplicas?: number;
 }
 
 
@@ -88,7 +98,7 @@ export class BundlePublisher {
 
   private async storeOnce(digest: string, bundle: Bundle, bytes: Uint8Array): Promise<string> {
     const store = await this.bundleStore(bundle.cluster);
-    const existing = await store.info(digest);
+    const existing = await untilStreamExists(() => store.info(digest));
     if (existing && !existing.deleted) {
       this.stats.reused++;
       return digest;
@@ -180,7 +190,7 @@ export class BundlePublisher {
   private bundleStore(cluster: string): Promise<ObjectStore> {
     let store = this.stores.get(cluster);
     if (!store) {
-      store = new Objm(this.opts.nc).create(bundleStoreOf(this.opts.names, cluster), { replicas: this.opts.replicas ?? 1 });
+      store = new Objm(this.opts.nc).create(bundleStoreOf(this.opts.names, cluster), { replicas: this.opts.bundleReplicas ?? this.opts.replicas ?? 1 });
       // A failed create is retried by the next call, not remembered.
       store.catch(() => this.stores.delete(cluster));
       this.stores.set(cluster, store);
@@ -213,4 +223,24 @@ function isWrongLastSequence(err: unknown): boolean {
   // create() of a key that exists meanwhile rejects with its own "wrong last sequence" error.
   const code = (err as { code?: unknown } | undefined)?.code;
   return code === 10071 || code === 10164 || /wrong last sequence|key exists/i.test(String((err as Error | undefined)?.message ?? ""));
+}
+
+/** Tries of a call on a just-created store that a clustered JetStream does not know yet. */
+const STREAM_APPEAR_TRIES = 20;
+
+/**
+ * On a clustered JetStream (R3), a store created a moment ago can still be unknown to the member
+ * that answers the next call ("stream not found", seen on fresh stores at 1,000 clusters in bench/streams): wait
+ * for it briefly (about 2 s) instead of failing that cluster's publish for a whole resolve retry.
+ */
+async function untilStreamExists<T>(call: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (err) {
+      const missing = err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound;
+      if (!missing || attempt >= STREAM_APPEAR_TRIES) throw err;
+      await new Promise((r) => setTimeout(r, Math.min(200, 20 * attempt)));
+    }
+  }
 }

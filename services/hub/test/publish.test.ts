@@ -3,7 +3,7 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { BUNDLE_API_VERSION, ErrorCode, type Bundle } from "@flotilla/model";
 import { bundleStoreOf, canonicalJson, generateSigningKey, sha256Digest, verifyPointer, wireNames, type WireNames } from "@flotilla/wire";
-import { createTestNats, type TestNats } from "@flotilla/testkit";
+import { createTestNats, privateNatsCluster, waitFor, type TestNats } from "@flotilla/testkit";
 import { BundlePublisher, DESIRED_HISTORY } from "../src/publish.js";
 
 let nats: TestNats;
@@ -82,4 +82,30 @@ describe("BundlePublisher", () => {
     expect((await publisher.readPointer("dev-1"))?.generation).toBe(2);
     expect(await publisher.readPointer("prod-1")).toBeUndefined();
   });
+});
+
+describe("BundlePublisher on a 3-node JetStream", () => {
+  it("creates the pointer bucket with `replicas` and each cluster's bundle store with `bundleReplicas` (default: `replicas`)", async () => {
+    const cluster = await privateNatsCluster(3, `publish-${Date.now().toString(36)}`);
+    const c = await connect({ servers: cluster.urls });
+    try {
+      // A fresh cluster elects its JetStream meta leader after it listens (jetstreamManager asks it).
+      const jsm = await waitFor(() => jetstreamManager(c, { timeout: 2_000 }).catch(() => undefined), { what: "JetStream on the cluster", timeoutMs: 30_000 });
+      const n = wireNames("r3");
+      const lean = new BundlePublisher({ nc: c, names: n, replicas: 3, bundleReplicas: 1 });
+      await lean.ensureResources();
+      const b = bundle(1);
+      const digest = await lean.publishBundle(b);
+      expect((await jsm.streams.info(`KV_${n.desiredBucket}`)).config.num_replicas).toBe(3);
+      expect((await jsm.streams.info(`OBJ_${bundleStoreOf(n, "dev-1")}`)).config.num_replicas).toBe(1);
+      expect(await lean.readBundle({ cluster: "dev-1", bundleDigest: digest })).toEqual(b);
+
+      const replicated = new BundlePublisher({ nc: c, names: n, replicas: 3 });
+      await replicated.publishBundle({ ...b, cluster: "dev-2" });
+      expect((await jsm.streams.info(`OBJ_${bundleStoreOf(n, "dev-2")}`)).config.num_replicas).toBe(3);
+    } finally {
+      await c.close();
+      await cluster.dispose();
+    }
+  }, 90_000);
 });

@@ -383,6 +383,8 @@ describe("the web dashboard in a browser", () => {
     await show(`#/promotions/${encodeURIComponent(older.id)}`, "promotions");
     expect(await page.locator("#promotion-state").textContent()).toBe("Superseded");
     expect(await page.locator("#superseded-by").textContent()).toBe(newer.id);
+    // It never started: no rollout was planned, and the page does not invent one.
+    expect(await page.locator("#view").textContent()).toMatch(/Rollout\s*—/);
     expect(await page.locator("table.event-log").textContent()).toContain(`state Pending → Superseded (by ${newer.id})`);
     await shoot("superseded", 760);
     // The link leads to the promotion that runs in its place.

@@ -262,7 +262,8 @@ describe("bootstrap from deploy/ on a fresh control plane", () => {
     const hubDeployment = hubObjects.find((o) => o.kind === "Deployment") as KubeObject & { spec: { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } } };
     const literal = Object.fromEntries(hubDeployment.spec.template.spec.containers[0]!.env.filter((e) => e.value !== undefined).map((e) => [e.name, e.value!]));
     hub = flotillaProcess("hub", {
-      ...podEnv(hubConfig, root, { FLOTILLA_REPO: url, FLOTILLA_LISTEN: `127.0.0.1:${hubPort}`, NATS_URL: natsUrl }),
+      // deploy/nats runs 3 nodes (FLOTILLA_NATS_REPLICAS "3" in the ConfigMap); this test's NATS is one.
+      ...podEnv(hubConfig, root, { FLOTILLA_REPO: url, FLOTILLA_LISTEN: `127.0.0.1:${hubPort}`, NATS_URL: natsUrl, FLOTILLA_NATS_REPLICAS: "1" }),
       // Secret flotilla-hub-nats (hub.env), flotilla-hub-database, flotilla-hub-repo.
       ...envFile(await readFile(join(dir, "nats", "hub.env"), "utf8")),
       DATABASE_URL: database.url,

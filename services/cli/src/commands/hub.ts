@@ -19,6 +19,8 @@ export const hubCommand: CommandSpec = {
     { name: "nats-url", env: "NATS_URL", type: "string", description: "NATS server URL", default: "nats://127.0.0.1:4222" },
     { name: "nats-user", env: "NATS_USER", type: "string", description: "NATS user" },
     { name: "nats-password", env: "NATS_PASSWORD", type: "string", description: "NATS password" },
+    { name: "nats-replicas", env: "FLOTILLA_NATS_REPLICAS", type: "string", description: "JetStream replicas of the streams, buckets and stores the hub creates: 3 on a 3-node NATS cluster", default: "1" },
+    { name: "nats-bundle-replicas", env: "FLOTILLA_NATS_BUNDLE_REPLICAS", type: "string", description: "replicas of each cluster's bundle store (default: --nats-replicas); 1 saves a raft group per cluster, see docs/nats-security.md" },
     { name: "nats-prefix", env: "FLOTILLA_NATS_PREFIX", type: "string", description: "prefix of NATS buckets, streams and subjects", default: "flotilla" },
     { name: "signing-key", env: "FLOTILLA_SIGNING_KEY", type: "string", description: "ed25519 private key (PEM) that signs desired pointers" },
     { name: "generate-signing-key", type: "boolean", description: "create the signing key file (and KEY.pub) if it does not exist" },
@@ -58,6 +60,18 @@ function apiAuthOf(p: Parsed, env: NodeJS.ProcessEnv, log: ProcessLogger): { aut
   );
 }
 
+/** A JetStream replica count: 1 to 5, as nats-server allows; anything else names the flag. */
+export function replicasFlag(p: Parsed, name: string): number | undefined {
+  const raw = p.values[name];
+  if (raw === undefined || raw === "") return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 5) {
+    const env = hubCommand.flags.find((f) => f.name === name)?.env;
+    throw new UsageError(`flotilla hub: --${name} ${String(raw)}${env ? ` (or ${env})` : ""}: a JetStream replica count is a whole number from 1 to 5`);
+  }
+  return n;
+}
+
 export async function runHub(argv: string[]): Promise<number> {
   const p = parseCommand(hubCommand, argv);
   if (p.help) {
@@ -67,6 +81,8 @@ export async function runHub(argv: string[]): Promise<number> {
   const repo = requireString(p, hubCommand, "repo");
   const maxReportBytes = byteLimitFlag(p, hubCommand, "max-report-bytes");
   const maxBundleBytes = byteLimitFlag(p, hubCommand, "max-bundle-bytes");
+  const natsReplicas = replicasFlag(p, "nats-replicas") ?? 1;
+  const natsBundleReplicas = replicasFlag(p, "nats-bundle-replicas");
   const log = createProcessLogger({ component: "hub", level: parseLogLevel(p.values["log-level"] as string | undefined) });
   // Before anything is opened: a hub that would serve an open API does not start.
   const { auth, tokens } = apiAuthOf(p, process.env, log);
@@ -85,6 +101,8 @@ export async function runHub(argv: string[]): Promise<number> {
     natsUrl: String(p.values["nats-url"]),
     ...(p.values["nats-user"] ? { natsUser: String(p.values["nats-user"]), natsPassword: String(p.values["nats-password"] ?? "") } : {}),
     natsPrefix: String(p.values["nats-prefix"]),
+    natsReplicas,
+    ...(natsBundleReplicas !== undefined ? { natsBundleReplicas } : {}),
     signingKey,
     host: host || "127.0.0.1",
     port: Number(port ?? 8080),
