@@ -51,6 +51,11 @@ function openPostgres(url: string, max: number): FleetDatabase {
   });
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on("error", () => {});
+  // Nor a checked-out one: pg emits "error" on a client whose connection ends unexpectedly even
+  // when its query already failed with it, and the pool listens only while the client is idle. The
+  // query's caller gets the error; the pool drops the dead client on release. (Found by the HA
+  // partition test: a reset of the hub's connections crashed it.)
+  pool.on("connect", (client) => client.on("error", () => {}));
   const db = new Kysely<FleetSchema>({ dialect: new PostgresDialect({ pool }) });
   return {
     db,

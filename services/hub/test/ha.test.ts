@@ -8,6 +8,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { createServer, connect as netConnect, type AddressInfo, type Socket } from "node:net";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import pg from "pg";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
@@ -17,6 +18,7 @@ import { ErrorCode, type Bundle, type DriftReport } from "@flotilla/model";
 import { decodeJson, desiredKey, encodeJson, generateSigningKey, parseSignedPointer, reportSubject, wireNames, type SigningKey } from "@flotilla/wire";
 import { commitFiles, createWorkRepo, readFilesFrom } from "@flotilla/envrepo/testing";
 import { createTestDatabase, createTestNats, waitFor, type TestDatabase, type TestNats } from "@flotilla/testkit";
+import { DEFAULT_CHECK_TIMEOUT_MS } from "@flotilla/store";
 import { startHub, type Hub } from "../src/hub.js";
 import { BundlePublisher, PublishFencedError } from "../src/publish.js";
 
@@ -58,11 +60,11 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 }, 60_000);
 
-async function replica(hubId: string): Promise<Hub> {
+async function replica(hubId: string, databaseUrl = db.url): Promise<Hub> {
   const hub = await startHub({
     auth: { insecureNoAuth: true },
     repo: { path: dir },
-    databaseUrl: db.url,
+    databaseUrl,
     natsUrl: nats.url,
     natsPrefix: nats.prefix,
     signingKey: key,
@@ -76,6 +78,38 @@ async function replica(hubId: string): Promise<Hub> {
   });
   hubs.push(hub);
   return hub;
+}
+
+/**
+ * A TCP relay to Postgres that can black-hole traffic: bytes are dropped in both directions and no
+ * socket is closed — what a network partition looks like to both ends. heal() resets every relayed
+ * connection (the dropped bytes broke their streams).
+ */
+async function blackHoleRelay(targetPort: number): Promise<{ port: number; blackHole(): void; heal(): void; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  let dropping = false;
+  const server = createServer((client) => {
+    const upstream = netConnect(targetPort, "127.0.0.1");
+    for (const [from, to] of [[client, upstream], [upstream, client]] as const) {
+      sockets.add(from);
+      from.on("data", (d) => void (dropping || to.write(d)));
+      from.on("error", () => undefined);
+      from.on("close", () => {
+        sockets.delete(from);
+        to.destroy();
+      });
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    blackHole: () => void (dropping = true),
+    heal() {
+      dropping = false;
+      for (const s of sockets) s.destroy();
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }
 
 /** Every version of each cluster's pointer the KV bucket holds, oldest first. */
@@ -224,6 +258,34 @@ describe("hub high availability (two replicas, one database, one NATS prefix)", 
     await waitFor(async () => (await storedReports()) === REPORTS, { what: `${REPORTS} reports stored`, timeoutMs: 60_000, intervalMs: 50 });
     console.log(`[ha] takeover after the leader's session ended: ${takeoverMs.toFixed(0)} ms (lease poll ${LEADER_POLL_MS} ms)`);
   }, 120_000);
+
+  it("a leader partitioned from Postgres (packets black-holed, no FIN/RST) steps down within poll + check timeout, and the other replica takes over", async () => {
+    // hub-a reaches Postgres through a relay the test can black-hole; hub-b connects directly.
+    const relay = await blackHoleRelay(new URL(db.url).port ? Number(new URL(db.url).port) : 5432);
+    const viaRelay = new URL(db.url);
+    viaRelay.port = String(relay.port);
+    const a = await replica("hub-a", viaRelay.toString());
+    const b = await replica("hub-b");
+    expect(a.leadership.role()).toBe("leader");
+    const text = await readFile(join(dir, DEPLOYMENT), "utf8");
+    const scaled = await commitFiles(dir, { [DEPLOYMENT]: text.replace("replicas: 2", "replicas: 3") }, "Scale to 3");
+
+    const t0 = performance.now();
+    relay.blackHole();
+    await waitFor(() => a.leadership.role() === "follower", { what: "the partitioned leader stepping down", timeoutMs: LEADER_POLL_MS + DEFAULT_CHECK_TIMEOUT_MS + 2_000, intervalMs: 20 });
+    const steppedDownMs = performance.now() - t0;
+    // Its lease session was dropped (destroyed, so the relay closed the server side): the lock is free.
+    await waitFor(() => b.leadership.role() === "leader" && b.resolver.lastGood() === scaled, { what: "hub-b leading and publishing", timeoutMs: TAKEOVER_BOUND_MS, intervalMs: 20 });
+    const takeoverMs = performance.now() - t0;
+    expect(steppedDownMs).toBeLessThan(LEADER_POLL_MS + DEFAULT_CHECK_TIMEOUT_MS + 2_000);
+    for (const cluster of CLUSTERS) expect((await pointerHistory(cluster)).at(-1)!.revision).toBe(scaled);
+    console.log(`[ha] partition: leader stepped down after ${steppedDownMs.toFixed(0)} ms, the other replica published after ${takeoverMs.toFixed(0)} ms`);
+    // Heal (every relayed connection is reset, so hub-a's pool reconnects) before teardown.
+    relay.heal();
+    hubs.splice(hubs.indexOf(a), 1);
+    await a.stop();
+    await relay.close();
+  }, 90_000);
 
   it("a compare-and-set lost to another writer is a fenced publish, not an overwrite", async () => {
     const names = wireNames(nats.prefix);
