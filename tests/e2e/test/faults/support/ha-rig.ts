@@ -110,8 +110,7 @@ export async function startHaRig(opts: { clusters: number; label?: string }): Pr
 
     const start = async (name: string): Promise<HubChild> => {
       const child = startFlotilla(
-        ["hub", "--repo", repoUrl, "--database-url", dbUrl, "--nats-url", natsUrl, "--nats-prefix", prefix, "--signing-key", join(tmp, "signing.pem"), "--listen", "127.0.0.1:0", "--poll-interval", "3600", "--insecure-no-auth"],
-        { HOSTNAME: name },
+        ["hub", "--repo", repoUrl, "--database-url", dbUrl, "--nats-url", natsUrl, "--nats-prefix", prefix, "--signing-key", join(tmp, "signing.pem"), "--listen", "127.0.0.1:0", "--poll-interval", "3600", "--insecure-no-auth", "--hub-id", name],
       );
       const serving = await child.logLine("hub serving", 180_000);
       return { name, process: child, url: String(serving.url) };
