@@ -113,6 +113,33 @@ describe.each(engines)("repositories on $name", (engine) => {
     expect(await db.selectFrom("ingested_messages").selectAll().execute()).toHaveLength(3);
   });
 
+  it("drops, in a batch, the objects a later snapshot no longer has, and writes nothing twice when the batch is redelivered", async () => {
+    const { db } = fleet;
+    const first = statusReport({ generation: 1 });
+    const kept = first.apps[0]!.objects[0]!;
+    // The same cluster's next snapshot, in the same batch: one of the two objects is gone.
+    const second = statusReport({ generation: 2, apps: [{ name: "shop", health: "Healthy", objects: [kept] }] });
+    const drift = driftReport();
+    const beat = heartbeatReport();
+    const batch = [first, drift, second, beat].map((report) => ({ report, meta: metaOf(report) }));
+    expect(await ingestReports(db, batch)).toEqual(["ingested", "ingested", "ingested", "ingested"]);
+    const rows = async () => ({
+      objects: await db.selectFrom("object_status").selectAll().execute(),
+      apps: await db.selectFrom("app_status").selectAll().execute(),
+      status: await db.selectFrom("cluster_status").selectAll().execute(),
+      drift: await db.selectFrom("drift_events").selectAll().execute(),
+      heartbeats: await db.selectFrom("heartbeats").selectAll().execute(),
+      messages: await db.selectFrom("ingested_messages").select("message_id").orderBy("message_id").execute(),
+    });
+    const before = await rows();
+    expect(before.objects).toEqual([expect.objectContaining({ kind: kept.ref.kind, name: kept.ref.name, generation: 2 })]);
+    expect(before.drift).toHaveLength(1);
+    expect(before.messages).toHaveLength(4);
+    // The hub committed and died before acking: JetStream delivers the whole batch again.
+    expect(await ingestReports(db, batch)).toEqual(["duplicate", "duplicate", "duplicate", "duplicate"]);
+    expect(await rows()).toEqual(before);
+  });
+
   it("never lets status for an older generation overwrite the newer one", async () => {
     const { db } = fleet;
     const newer = statusReport({ generation: 5, revision: REV_2, syncState: "Applying" });
