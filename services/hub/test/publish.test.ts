@@ -93,7 +93,8 @@ describe("BundlePublisher on a 3-node JetStream", () => {
       const jsm = await waitFor(() => jetstreamManager(c, { timeout: 2_000 }).catch(() => undefined), { what: "JetStream on the cluster", timeoutMs: 30_000 });
       const n = wireNames("r3");
       const lean = new BundlePublisher({ nc: c, names: n, replicas: 3, bundleReplicas: 1 });
-      await lean.ensureResources();
+      // Until all three members have joined, an R3 create is refused ("no suitable peers for placement").
+      await waitFor(() => lean.ensureResources().then(() => true, () => undefined), { what: "an R3 bucket on the cluster", timeoutMs: 60_000 });
       const b = bundle(1);
       const digest = await lean.publishBundle(b);
       expect((await jsm.streams.info(`KV_${n.desiredBucket}`)).config.num_replicas).toBe(3);
