@@ -5,6 +5,7 @@
 //
 //   node --conditions=@flotilla/source --import tsx bench/lib/fleet-hub.mts <config.json>
 import { readFile } from "node:fs/promises";
+import { writeHeapSnapshot } from "node:v8";
 import { mintApiToken, Role, startHub, type Hub } from "@flotilla/hub";
 import { signingKeyFromPem } from "@flotilla/wire";
 
@@ -16,10 +17,12 @@ export interface FleetHubConfig {
   signingKeyPem: string;
 }
 
-export type ToHub = { refresh: true } | { stop: true };
+/** memory: process.memoryUsage(), after a full GC when the process runs with --expose-gc and `gc` is set, and a heap snapshot written to `snapshot` if given (bench/hub-memory.mts). */
+export type ToHub = { refresh: true } | { stop: true } | { memory: { gc?: boolean; snapshot?: string } };
 export type FromHub =
   | { started: true; ms: number; desiredBucket: string }
   | { refreshed: { revision: string; published: number; failed: boolean; errors?: unknown } }
+  | { memory: NodeJS.MemoryUsage & { snapshot?: string } }
   | { failed: string };
 
 const config = JSON.parse(await readFile(process.argv[2]!, "utf8")) as FleetHubConfig;
@@ -50,6 +53,13 @@ const stop = async () => {
 };
 process.on("message", (m: ToHub) => {
   if ("stop" in m) return void stop();
+  if ("memory" in m) {
+    const g = (globalThis as { gc?: () => void }).gc;
+    if (m.memory.gc && g) g();
+    const usage = process.memoryUsage();
+    const snapshot = m.memory.snapshot ? writeHeapSnapshot(m.memory.snapshot) : undefined;
+    return void send({ memory: { ...usage, ...(snapshot ? { snapshot } : {}) } });
+  }
   void hub?.resolver.refresh().then(
     (o) => send({ refreshed: { revision: o.revision, published: o.published, failed: o.failed, ...(o.errors ? { errors: o.errors } : {}) } }),
     (err: unknown) => send({ failed: (err as Error).stack ?? String(err) }),

@@ -2,6 +2,7 @@
 // each one or more documents, read in file-name order. Every error names the file and line.
 import { ManifestError, type ErrorInfo, type KubeObject } from "@flotilla/model";
 import type { FileView } from "./file-view.js";
+import { imageFields } from "./image-fields.js";
 import { lineAt, lineOfNode, parseYamlStream, type YamlDoc } from "./yaml-source.js";
 
 /** Where a rendered object came from. */
@@ -16,13 +17,17 @@ export type ManifestResult =
 
 const MANIFEST_FILE = /\.(ya?ml|json)$/i;
 
-/** Where each parsed object sits in its YAML, so later checks can name the line of a field. */
-const sources = new WeakMap<object, { y: YamlDoc; path: (string | number)[] }>();
+/**
+ * The line of each image field of a parsed object (keyed by the field's path), so environment
+ * checks can name it. Only those lines, not the YAML document: the hub's incremental renderer
+ * keeps every rendered object, and a document per object (its nodes, line table and schema) was
+ * a few KiB per cluster kept for a line number that is asked only when an image is not pinned.
+ */
+const imageLines = new WeakMap<object, Map<string, number>>();
 
-/** Line of a field (e.g. a container's image) of an object read from a plain manifest, if known. */
+/** Line of an image field (e.g. `spec.template.spec.containers[0].image`) of an object read from a plain manifest, if known. */
 export function lineOfField(obj: object, field: (string | number)[]): number | undefined {
-  const s = sources.get(obj);
-  return s ? lineAt(s.y, [...s.path, ...field]) : undefined;
+  return imageLines.get(obj)?.get(JSON.stringify(field));
 }
 
 /** Reads every manifest file directly in `dir` (not in subdirectories), sorted by name. */
@@ -85,7 +90,12 @@ export function parseManifestFile(
       }
       if (meta!.namespace !== undefined && typeof meta!.namespace !== "string") return fail([...path, "metadata", "namespace"], "metadata.namespace must be a string");
       objects.push(o as unknown as KubeObject);
-      sources.set(o, { y, path });
+      const lines = new Map<string, number>();
+      for (const { field } of imageFields(o as unknown as KubeObject)) {
+        const line = lineAt(y, [...path, ...field]);
+        if (line) lines.set(JSON.stringify(field), line);
+      }
+      if (lines.size) imageLines.set(o, lines);
       origins.push({ file, ...lineField(y, path) });
     };
     check(value, []);
