@@ -39,7 +39,7 @@ import { generateSigningKey } from "@flotilla/wire";
 import { applyCeiling } from "./lib/apply-ceiling.mts";
 import { Cleanup } from "./lib/cleanup.mts";
 import type { FleetAgentsConfig, FromAgents } from "./lib/fleet-agents.mts";
-import type { FleetHubConfig, FromHub, ToHub } from "./lib/fleet-hub.mts";
+import { startFleetHubProcess } from "./lib/fleet-hub-process.mts";
 import { fleetYaml, type FleetEntry } from "./lib/lab.mts";
 import { figure, formatSummary, heading, ms, summarize } from "./lib/stats.mts";
 
@@ -114,39 +114,17 @@ async function main(cleanup: Cleanup): Promise<void> {
   cleanup.add("nats streams", () => nats.cleanup());
   const signingKey = generateSigningKey();
   const here = fileURLToPath(new URL(".", import.meta.url));
-  const hubConfigPath = join(tmp, "hub.json");
-  const hubConfig: FleetHubConfig = {
-    repoDir,
-    databaseUrl: db.url,
-    natsUrl: nats.url,
-    natsPrefix: nats.prefix,
-    signingKeyPem: signingKey.privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
-  };
-  await writeFile(hubConfigPath, JSON.stringify(hubConfig));
-  const hubChild = fork(join(here, "lib/fleet-hub.mts"), [hubConfigPath], { stdio: "inherit" });
-  cleanup.add("hub process", async () => {
-    if (hubChild.exitCode !== null || hubChild.signalCode !== null) return;
-    const exited = new Promise((r) => hubChild.once("exit", r));
-    hubChild.send({ stop: true } satisfies ToHub);
-    await Promise.race([exited, sleep(15_000)]);
-    if (hubChild.exitCode === null) hubChild.kill("SIGKILL");
+  const { child: hubChild, ask: askHub } = await startFleetHubProcess({
+    cleanup,
+    dir: tmp,
+    config: { repoDir, databaseUrl: db.url, natsUrl: nats.url, natsPrefix: nats.prefix },
+    signingKey,
   });
-  const fromHub = () =>
-    new Promise<FromHub>((resolve, reject) => {
-      const onExit = (code: number | null) => reject(new Error(`hub process exited (${code})`));
-      hubChild.once("message", (m: FromHub) => {
-        hubChild.off("exit", onExit);
-        resolve(m);
-      });
-      hubChild.once("exit", onExit);
-    });
-  const hubStarted = await fromHub();
+  const hubStarted = await askHub();
   if (!("started" in hubStarted)) throw new Error(`hub did not start: ${"failed" in hubStarted ? hubStarted.failed : JSON.stringify(hubStarted)}`);
   figure("hub start, own process (first resolve of N clusters included)", ms(hubStarted.ms));
   const refresh = async () => {
-    const answer = fromHub();
-    hubChild.send({ refresh: true } satisfies ToHub);
-    const m = await answer;
+    const m = await askHub({ refresh: true });
     if (!("refreshed" in m)) throw new Error(`refresh failed: ${JSON.stringify(m).slice(0, 500)}`);
     return m.refreshed;
   };

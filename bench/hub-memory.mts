@@ -5,11 +5,9 @@
 // in Postgres) and after a forced full GC, and optionally a heap snapshot.
 //
 //   node --conditions=@flotilla/source --import tsx bench/hub-memory.mts [--clusters 1000] [--snapshot out.heapsnapshot]
-import { fork } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { connect } from "@nats-io/transport-node";
 import { jetstream } from "@nats-io/jetstream";
@@ -18,7 +16,8 @@ import { commitFiles, createWorkRepo } from "@flotilla/envrepo/testing";
 import { createTestDatabase, createTestNats } from "@flotilla/testkit";
 import { encodeJson, generateSigningKey, reportSubject, wireNames } from "@flotilla/wire";
 import { Cleanup } from "./lib/cleanup.mts";
-import type { FleetHubConfig, FromHub, ToHub } from "./lib/fleet-hub.mts";
+import type { FromHub } from "./lib/fleet-hub.mts";
+import { startFleetHubProcess } from "./lib/fleet-hub-process.mts";
 import { fleetYaml, type FleetEntry } from "./lib/lab.mts";
 import { clusterName, ReportGenerator } from "./lib/reports.mts";
 import { figure, heading, ms } from "./lib/stats.mts";
@@ -54,34 +53,13 @@ async function main(cleanup: Cleanup): Promise<void> {
   const nats = createTestNats("benchhubmem");
   cleanup.add("nats streams", () => nats.cleanup());
   const signingKey = generateSigningKey();
-  const hubConfigPath = join(tmp, "hub.json");
-  const hubConfig: FleetHubConfig = {
-    repoDir,
-    databaseUrl: db.url,
-    natsUrl: nats.url,
-    natsPrefix: nats.prefix,
-    signingKeyPem: signingKey.privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
-  };
-  await writeFile(hubConfigPath, JSON.stringify(hubConfig));
-  const here = fileURLToPath(new URL(".", import.meta.url));
-  const hub = fork(join(here, "lib/fleet-hub.mts"), [hubConfigPath], { stdio: "inherit", execArgv: [...process.execArgv, "--expose-gc"] });
-  cleanup.add("hub process", async () => {
-    if (hub.exitCode !== null || hub.signalCode !== null) return;
-    const exited = new Promise((r) => hub.once("exit", r));
-    hub.send({ stop: true } satisfies ToHub);
-    await Promise.race([exited, sleep(15_000)]);
-    if (hub.exitCode === null) hub.kill("SIGKILL");
+  const { ask } = await startFleetHubProcess({
+    cleanup,
+    dir: tmp,
+    config: { repoDir, databaseUrl: db.url, natsUrl: nats.url, natsPrefix: nats.prefix },
+    signingKey,
+    execArgv: [...process.execArgv, "--expose-gc"],
   });
-  const ask = (m?: ToHub) =>
-    new Promise<FromHub>((res, rej) => {
-      const onExit = (code: number | null) => rej(new Error(`hub process exited (${code})`));
-      hub.once("message", (a: FromHub) => {
-        hub.off("exit", onExit);
-        res(a);
-      });
-      hub.once("exit", onExit);
-      if (m) hub.send(m);
-    });
   const started = await ask();
   if (!("started" in started)) throw new Error(`hub did not start: ${JSON.stringify(started).slice(0, 500)}`);
   figure("hub start (first resolve + publish of N clusters)", ms(started.ms));
