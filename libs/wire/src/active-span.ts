@@ -9,9 +9,7 @@ export function inActiveSpan<T>(tracer: Tracer, name: string, options: SpanOptio
     try {
       return await work(span);
     } catch (err) {
-      span.recordException(err as Error);
-      span.setStatus({ code: SpanStatusCode.ERROR });
-      throw err;
+      throw failed(span, err);
     } finally {
       span.end();
     }
@@ -24,11 +22,16 @@ export function inActiveSpanSync<T>(tracer: Tracer, name: string, options: SpanO
     try {
       return work(span);
     } catch (err) {
-      span.recordException(err as Error);
-      span.setStatus({ code: SpanStatusCode.ERROR });
-      throw err;
+      throw failed(span, err);
     } finally {
       span.end();
     }
   });
+}
+
+/** Marks the span failed with the exception; returns the exception for the caller to rethrow. */
+function failed(span: Span, err: unknown): unknown {
+  span.recordException(err as Error);
+  span.setStatus({ code: SpanStatusCode.ERROR });
+  return err;
 }
