@@ -29,7 +29,7 @@ export {
   type RenderCounts,
 } from "./incremental-render.js";
 export { revertCommit, DEFAULT_AUTHOR, type GitPerson, type RevertOptions } from "./revert.js";
-export { openEnvRepoWriter, type EnvRepoWriter, type EnvRepoWriterOptions } from "./writer.js";
+export { openEnvRepoWriter, type BeforePush, type EnvRepoWriter, type EnvRepoWriterOptions } from "./writer.js";
 export { applyChangesToTree, type FileChanges } from "./tree-edit.js";
 export { parseDuration, formatDuration } from "./duration.js";
 export { defaultPromotionPolicy, DEFAULT_ROLLOUT } from "./fleet-promotion.js";

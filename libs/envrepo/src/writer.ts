@@ -29,9 +29,16 @@ export interface EnvRepoWriterOptions {
   attempts?: number;
 }
 
+/**
+ * Asked right before a write becomes visible to others (the push; for a bare repository, the
+ * branch update). It throws to refuse the write: nothing is pushed, and the error is the write's.
+ * The hub's promotion controller confirms its leader lease here, so a deposed leader pushes nothing.
+ */
+export type BeforePush = () => Promise<void>;
+
 export interface EnvRepoWriter {
   /** Commits the changes on top of the branch head (and pushes); returns the new revision. */
-  commit(changes: FileChanges, message: string, author?: GitPerson): Promise<string>;
+  commit(changes: FileChanges, message: string, author?: GitPerson, beforePush?: BeforePush): Promise<string>;
   /** Reverts a revision on top of the branch head (and pushes); returns the new revision. */
   revert(revision: string, opts?: { author?: GitPerson; message?: string }): Promise<string>;
   /**
@@ -95,11 +102,15 @@ export function openEnvRepoWriter(opts: EnvRepoWriterOptions): EnvRepoWriter {
   }
 
   /** sync → write → push, redone on a lost race; one write at a time. */
-  function write(what: string, make: (gd: string, head: string) => Promise<string>): Promise<string> {
+  function write(what: string, make: (gd: string, head: string) => Promise<string>, beforePush?: BeforePush): Promise<string> {
     const run = queue.then(async () => {
       for (let attempt = 1; ; attempt++) {
         const head = await sync();
+        // A bare repository's branch moves inside make(): ask before it; over http(s), make()
+        // only writes the writer's own clone, so ask between it and the push (the tighter window).
+        if (!opts.url) await beforePush?.();
         const revision = await make(await gitdir(), head);
+        if (opts.url) await beforePush?.();
         const pushed = await push();
         if (pushed.pushed) return revision;
         if (attempt >= attempts) {
@@ -116,13 +127,17 @@ export function openEnvRepoWriter(opts: EnvRepoWriterOptions): EnvRepoWriter {
   }
 
   return {
-    commit(changes, message, author = opts.author ?? DEFAULT_AUTHOR) {
-      return write(`commit "${message}"`, async (gd, head) => {
-        const { commit } = await git.readCommit({ fs, gitdir: gd, oid: head, cache });
-        const tree = await applyChangesToTree(gd, commit.tree, changes, cache);
-        const who = { ...author, timestamp: Math.floor(Date.now() / 1000), timezoneOffset: 0 };
-        return git.commit({ fs, gitdir: gd, ref, message, tree, parent: [head], author: who, committer: who, cache });
-      });
+    commit(changes, message, author = opts.author ?? DEFAULT_AUTHOR, beforePush) {
+      return write(
+        `commit "${message}"`,
+        async (gd, head) => {
+          const { commit } = await git.readCommit({ fs, gitdir: gd, oid: head, cache });
+          const tree = await applyChangesToTree(gd, commit.tree, changes, cache);
+          const who = { ...author, timestamp: Math.floor(Date.now() / 1000), timezoneOffset: 0 };
+          return git.commit({ fs, gitdir: gd, ref, message, tree, parent: [head], author: who, committer: who, cache });
+        },
+        beforePush,
+      );
     },
     findCommit(matches, depth = 200) {
       return findCommitIn(matches, depth);

@@ -76,6 +76,27 @@ describe("EnvRepoWriter over HTTP", () => {
     expect(dec.decode(v.readFile("b.yaml"))).toBe("b\n");
   });
 
+  it("a beforePush that throws refuses the write: nothing reaches the remote, and the writer's next commit lands on the remote head", async () => {
+    const writer = openEnvRepoWriter({ url, token: TOKEN, workDir: join(tmp, "writer") });
+    const reader = openEnvRepo({ url, token: TOKEN, workDir: join(tmp, "reader") });
+    const before = await reader.fetch();
+    const refused = new Error("lease lost");
+    let asked = 0;
+    const beforePush = async () => {
+      asked++;
+      throw refused;
+    };
+    await expect(writer.commit({ "x.yaml": "x\n" }, "Refused", undefined, beforePush)).rejects.toMatchObject({ cause: refused });
+    expect(asked).toBe(1);
+    expect(await reader.fetch()).toBe(before);
+    // The refused commit stayed in the writer's clone only: the next commit's parent is the remote head.
+    const next = await writer.commit({ "y.yaml": "y\n" }, "Next", undefined, async () => undefined);
+    expect(await reader.fetch()).toBe(next);
+    const v = await reader.view(next);
+    expect(v.readFile("x.yaml")).toBeUndefined();
+    expect(dec.decode(v.readFile("y.yaml"))).toBe("y\n");
+  });
+
   it("refuses to write behind a work tree's back and fails clearly with a wrong token", async () => {
     await expect(openEnvRepoWriter({ path: work }).commit({ "x.yaml": "x" }, "x")).rejects.toMatchObject({ code: ErrorCode.ConfigInvalid });
     await expect(openEnvRepoWriter({ url, token: "wrong", workDir: join(tmp, "w") }).commit({ "x.yaml": "x" }, "x")).rejects.toMatchObject({

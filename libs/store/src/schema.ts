@@ -247,6 +247,8 @@ export interface PromotionsTable {
   attempts: ColumnType<number, number | undefined, number>;
   /** The promotion of a newer release that replaced this one while it was queued (state Superseded). */
   superseded_by: ColumnType<string | null, string | null | undefined, string | null>;
+  /** One more on every update; the controller writes only over the version it read (docs/ha.md). */
+  version: ColumnType<number, number | undefined, number>;
 }
 
 export interface PromotionClustersTable {

@@ -101,6 +101,8 @@ export interface Hub {
   breakGlass: BreakGlassControl;
   promotion: PromotionController;
   promotionOps: PromotionOperations;
+  /** Where promotion commits are pushed (undefined when promotion is off). */
+  promotionWriter: EnvRepoWriter | undefined;
   leadership: Leadership;
   stop(): Promise<void>;
 }
@@ -166,6 +168,8 @@ export async function startHub(config: HubConfig): Promise<Hub> {
       resolve: () => resolver.refresh(),
       lastGoodRevision: () => resolver.lastGood(),
       leader: { isLeader: async () => leadership.role() === "leader" },
+      // The promotion fence (docs/ha.md): the lease confirmed before each push and promotion write.
+      fence: () => leadership.fence(),
       ...(config.promotionTickMs ? { tickMs: config.promotionTickMs } : {}),
     });
     const role = async () => ({ role: leadership.role(), leader: (await leadership.leader()) ?? null });
@@ -238,7 +242,7 @@ export async function startHub(config: HubConfig): Promise<Hub> {
     // 5. Serve.
     const address = await api.listen({ host: config.host ?? "127.0.0.1", port: config.port ?? 8080 });
     stops.push(() => api.close());
-    return { url: address, names, api, database, nc, resolver, repo, publisher, ingest, breakGlass, promotion, promotionOps: promotionApi.operations, leadership, stop: stopAll };
+    return { url: address, names, api, database, nc, resolver, repo, publisher, ingest, breakGlass, promotion, promotionOps: promotionApi.operations, promotionWriter: writer, leadership, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

@@ -19,6 +19,11 @@
 //
 // State lives in Postgres, so a restarted (or another, elected) hub carries on where this one
 // stopped. A step that throws is retried next tick; after MAX_ATTEMPTS it is Errored until retried.
+//
+// Fenced (docs/ha.md#the-promotion-fence): the lease is confirmed by a round trip right before the
+// wave commit is pushed and before every write to the promotion's rows, and the promotion row is
+// written only over the version this step read. A deposed leader's step in flight stops there
+// (PromotionFencedError: logged, no attempt counted); the new leader carries the promotion on.
 import { randomBytes } from "node:crypto";
 import {
   ClusterOutcome,
@@ -64,6 +69,7 @@ import {
   listPromotions,
   listReleases,
   recordPromotionEvent,
+  recordPromotionEventOnce,
   updatePromotion,
   updatePromotionCluster,
   type FleetSchema,
@@ -79,6 +85,7 @@ import { planWaves } from "./promotion/waves.js";
 import { supersessions } from "./promotion/supersede.js";
 import { commitMessage, parseTrailers, type Trailers } from "./promotion/trailers.js";
 import type { LeaderLease } from "./leader.js";
+import { PromotionFencedError } from "./promotion-fence.js";
 import type { ResolverLogger } from "./resolver.js";
 import { countPromotionEvent, tracedPromotionStep } from "./telemetry.js";
 import { countTransition, forgetPromotion, noteClusterOutcomes, recordGateWait, recordWaveDuration, tracedWave, tracedWaveStep } from "./promotion-telemetry.js";
@@ -102,6 +109,9 @@ export interface PromotionControllerOptions {
   lastGoodRevision?(): string | undefined;
   /** The hub's leader role: ticks do nothing on a follower. */
   leader: Pick<LeaderLease, "isLeader">;
+  /** May this replica write promotion state right now? A round trip that confirms the lease
+   * (Leadership.fence), asked before each push and each write; default `leader.isLeader`. */
+  fence?(): Promise<boolean>;
   clock?: () => Date;
   tickMs?: number;
   logger?: ResolverLogger;
@@ -126,30 +136,78 @@ export function createPromotionController(opts: PromotionControllerOptions): Pro
   const { db, repo, leader } = opts;
   const clock = opts.clock ?? (() => new Date());
   const log = opts.logger ?? silent;
+  const fence = opts.fence ?? (() => leader.isLeader());
 
   async function tick(): Promise<void> {
     if (!(await leader.isLeader())) return;
-    const open = await supersedeQueued(await listOpenPromotions(db));
-    if (open.length === 0 && !(await anyAutoPromotion())) return;
-    const head = await fleetAtHead();
-    for (const p of open) {
-      await tracedPromotionStep(p, () => stepSafely(p, head));
+    try {
+      const open = await supersedeQueued(await listOpenPromotions(db));
+      if (open.length === 0 && !(await anyAutoPromotion())) return;
+      const head = await fleetAtHead();
+      for (const p of open) {
+        // A replica that lost the lease stops at once: the leader steps every promotion.
+        if ((await tracedPromotionStep(p, () => stepSafely(p, head))) === "fenced") return;
+      }
+      await autoPromote(head.fleet);
+    } catch (err) {
+      if (!(err instanceof PromotionFencedError)) throw err;
+      logFenced(err);
     }
-    await autoPromote(head.fleet);
   }
 
-  async function stepSafely(p: PromotionRow, head: Head): Promise<void> {
+  function logFenced(err: PromotionFencedError): void {
+    log.warn({ promotion: err.promotion, code: err.code, by: err.by, write: err.write }, "promotion step fenced; the leader carries it on");
+  }
+
+  /** One step; a failure counts an attempt. A fenced step is no failure: it writes nothing more. */
+  async function stepSafely(p: PromotionRow, head: Head): Promise<"done" | "fenced" | "failed"> {
     try {
       await step(p, head);
-      if (p.attempts > 0) await updatePromotion(db, p.id, { attempts: 0, error: null }, clock());
+      if (p.attempts > 0) await update(p, { attempts: 0, error: null }, clock());
+      return "done";
     } catch (err) {
+      if (err instanceof PromotionFencedError) {
+        logFenced(err);
+        return err.by === "lease" ? "fenced" : "done";
+      }
       const error = toErrorInfo(err, ErrorCode.Internal);
       const attempts = p.attempts + 1;
       log.error({ promotion: p.id, err: error, attempts }, "promotion step failed");
-      if (attempts >= MAX_ATTEMPTS) {
-        await setState(p, PromotionState.Errored, `${error.message} (after ${attempts} attempts; retry when fixed)`, { error, attempts, pausedFrom: p.state });
-      } else await updatePromotion(db, p.id, { error, attempts }, clock());
+      try {
+        if (attempts >= MAX_ATTEMPTS) {
+          await setState(p, PromotionState.Errored, `${error.message} (after ${attempts} attempts; retry when fixed)`, { error, attempts, pausedFrom: p.state });
+        } else await update(p, { error, attempts }, clock());
+      } catch (recording) {
+        if (!(recording instanceof PromotionFencedError)) throw recording;
+        logFenced(recording);
+        return recording.by === "lease" ? "fenced" : "failed";
+      }
+      return "failed";
     }
+  }
+
+  /** Throws PromotionFencedError unless this replica still leads (a round trip to Postgres). */
+  async function confirmLease(p: Pick<PromotionRow, "id">, write: string): Promise<void> {
+    if (!(await fence())) throw new PromotionFencedError(p.id, "lease", write);
+  }
+
+  /**
+   * The controller's only write to a promotion row: the lease confirmed first, then written over
+   * the version this step read (p.version follows each write), together with the events it
+   * causes in one transaction — an event is recorded exactly when its change is. Undefined when
+   * the row is not in `expectState` or another writer updated it since.
+   */
+  async function update(p: PromotionRow, patch: Parameters<typeof updatePromotion>[2], at: Date, o: { expectState?: PromotionState | PromotionState[]; events?: PromotionEvents } = {}): Promise<PromotionRow | undefined> {
+    await confirmLease(p, o.events?.length ? `record ${o.events.map((e) => e.type).join(", ")}` : "update the promotion");
+    const row = await db.transaction().execute(async (trx) => {
+      const updated = await updatePromotion(trx, p.id, patch, at, o.expectState, p.version);
+      if (updated) for (const e of o.events ?? []) await recordPromotionEvent(trx, p.id, e.type, CONTROLLER_ACTOR, e.data, at);
+      return updated;
+    });
+    if (!row) return undefined;
+    p.version = row.version;
+    for (const e of o.events ?? []) countPromotionEvent(e.type, p.environment);
+    return row;
   }
 
   async function step(p: PromotionRow, head: Head): Promise<void> {
@@ -203,12 +261,15 @@ export function createPromotionController(opts: PromotionControllerOptions): Pro
       return void (await setState(p, PromotionState.Errored, `no cluster of environment ${p.environment} runs app ${p.app}; nothing to promote`, { pausedFrom: PromotionState.Pending }));
     }
     const now = clock();
+    await confirmLease(p, "plan the waves");
     await insertPromotionClusters(db, p.id, plan.waves, now);
-    const started = await updatePromotion(db, p.id, { state: PromotionState.Running, plan, baseRevision: head.revision, currentWave: 0, waveSettledAt: null }, now, PromotionState.Pending);
+    const started = await update(p, { state: PromotionState.Running, plan, baseRevision: head.revision, currentWave: 0, waveSettledAt: null }, now, {
+      expectState: PromotionState.Pending,
+      events: [{ type: PromotionEventType.StateChanged, data: { from: p.state, to: PromotionState.Running, waves: plan.waves.map((w) => ({ name: w.name, clusters: w.clusters })) } }],
+    });
     if (!started) return;
     countTransition(p.environment, p.state, PromotionState.Running);
     recordGateWait(p.environment, p.created_at, now);
-    await event(p, PromotionEventType.StateChanged, { from: p.state, to: PromotionState.Running, waves: plan.waves.map((w) => ({ name: w.name, clusters: w.clusters })) });
   }
 
   async function gatesOf(p: PromotionRow, policy: PromotionPolicy, release: Release): Promise<GateResult[]> {
@@ -239,12 +300,15 @@ export function createPromotionController(opts: PromotionControllerOptions): Pro
         return saveGates(p, [{ gate: GateKind.Freeze, verdict: GateVerdict.Pending, message: `wave ${k + 1} waits: freeze window${name}`, ...(freeze.until ? { until: freeze.until } : {}) }]);
       }
       return tracedWave(p, k, plan.waves.length, async (span) => {
-        await event(p, PromotionEventType.WaveStarted, { wave: k + 1, of: plan.waves.length, name: wave.name, clusters: wave.clusters });
+        // Once per wave, however often its start is redone (a retry, another replica carrying on).
+        await eventOnce(p, PromotionEventType.WaveStarted, { wave: k + 1, of: plan.waves.length, name: wave.name, clusters: wave.clusters }, { wave: k + 1 });
         const revision = await tracedWaveStep("promotion commit", () => commitWave(p, k, head));
         span.setAttribute("flotilla.revision", revision);
         const commits = [...p.commits, { wave: k, revision, at: clock().toISOString() }];
-        await updatePromotion(db, p.id, { commits, gates: [] }, clock());
-        await event(p, PromotionEventType.WaveCommitted, { wave: k + 1, revision });
+        const noted = await update(p, { commits, gates: [] }, clock(), { events: [{ type: PromotionEventType.WaveCommitted, data: { wave: k + 1, revision } }] });
+        // Another writer got there first: whoever reads the row next finds this commit by its trailers.
+        if (!noted) throw new PromotionFencedError(p.id, "version", `record wave ${k + 1} commit`);
+        p.commits = commits;
         await tracedWaveStep("promotion pointers", async () => {
           const resolved = await opts.resolve();
           if (resolved.failed) throw new FlotillaError(ErrorCode.RenderFailed, `wave ${k + 1} commit ${revision.slice(0, 12)} did not render; see GET /v1/render-failures`);
@@ -258,6 +322,7 @@ export function createPromotionController(opts: PromotionControllerOptions): Pro
     const issued = rows.filter((r) => r.wave <= k);
     const reports = await clusterReports(db, issued.map((r) => r.cluster));
     const now = clock();
+    let confirmed = false;
     for (const r of issued) {
       if (r.generation === null || r.bundle_digest === null || r.issued_at === null) continue;
       const report = reports.get(r.cluster);
@@ -273,6 +338,10 @@ export function createPromotionController(opts: PromotionControllerOptions): Pro
         unknownAfterMs: plan.unknownAfterMs,
       });
       const healthyChanged = (next.healthySince?.getTime() ?? null) !== (r.healthy_since?.getTime() ?? null);
+      if ((next.outcome !== r.outcome || healthyChanged) && !confirmed) {
+        await confirmLease(p, "record cluster outcomes");
+        confirmed = true;
+      }
       if (next.outcome !== r.outcome || healthyChanged) {
         await updatePromotionCluster(db, p.id, r.cluster, { outcome: next.outcome, message: next.message, healthySince: next.healthySince ?? null }, now);
       }
@@ -294,21 +363,21 @@ export function createPromotionController(opts: PromotionControllerOptions): Pro
 
     // 4. Settled, soaked, paused: the next wave, or done.
     if (!settled(waveTally)) {
-      if (p.wave_settled_at) await updatePromotion(db, p.id, { waveSettledAt: null }, now);
+      if (p.wave_settled_at) await update(p, { waveSettledAt: null }, now);
       return;
     }
     const last = k === plan.waves.length - 1;
     if (!p.wave_settled_at) {
-      await updatePromotion(db, p.id, { waveSettledAt: now, ...(last ? { state: PromotionState.Verifying } : {}) }, now);
+      const events: PromotionEvents = [{ type: PromotionEventType.WaveSucceeded, data: { wave: k + 1, name: wave.name, ...waveTally } }];
+      if (last) events.push({ type: PromotionEventType.StateChanged, data: { from: p.state, to: PromotionState.Verifying } });
+      if (!(await update(p, { waveSettledAt: now, ...(last ? { state: PromotionState.Verifying } : {}) }, now, { events }))) return;
       recordWaveDuration(p.environment, "settled", committedAt, now);
       if (last) countTransition(p.environment, p.state, PromotionState.Verifying);
-      await event(p, PromotionEventType.WaveSucceeded, { wave: k + 1, name: wave.name, ...waveTally });
-      if (last) await event(p, PromotionEventType.StateChanged, { from: p.state, to: PromotionState.Verifying });
       return;
     }
     const waitMs = wave.soakMs + (last ? 0 : wave.pauseMs);
     if (now.getTime() - p.wave_settled_at.getTime() < waitMs) return;
-    if (!last) return void (await updatePromotion(db, p.id, { currentWave: k + 1, waveSettledAt: null }, now));
+    if (!last) return void (await update(p, { currentWave: k + 1, waveSettledAt: null }, now));
     const exceptions = all.failed + all.skipped > 0;
     await setState(p, exceptions ? PromotionState.SucceededWithExceptions : PromotionState.Succeeded, exceptions ? `${all.failed} failed and ${all.skipped} skipped cluster(s) within budget` : null, { finishedAt: now });
   }
@@ -349,7 +418,9 @@ export function createPromotionController(opts: PromotionControllerOptions): Pro
       subject = `Promote ${p.app} ${release.id} to ${p.environment}: wave ${k + 1}/${n} (${wave.name})`;
       body = `Clusters: ${wave.clusters.join(", ")}.\nImages: ${release.images.map((i) => `${i.name}${i.digest ? `@${i.digest}` : `:${i.tag}`}`).join(", ")}.`;
     }
-    const revision = await writer.commit(changes, commitMessage(subject, body, trailers), { name: p.requested_by, email: `${p.requested_by.replace(/[^A-Za-z0-9._-]/g, "-")}@flotilla.invalid` });
+    // The fence at the push: a replica deposed while it built this commit pushes nothing.
+    const beforePush = () => confirmLease(p, `push wave ${k + 1} commit`);
+    const revision = await writer.commit(changes, commitMessage(subject, body, trailers), { name: p.requested_by, email: `${p.requested_by.replace(/[^A-Za-z0-9._-]/g, "-")}@flotilla.invalid` }, beforePush);
     log.info({ promotion: p.id, wave: k + 1, revision }, "pushed wave commit");
     return revision;
   }
@@ -374,6 +445,7 @@ export function createPromotionController(opts: PromotionControllerOptions): Pro
     const reports = await clusterReports(db, clusters);
     const now = clock();
     const issued: { cluster: string; generation: number }[] = [];
+    await confirmLease(p, "record issued pointers");
     for (const cluster of clusters) {
       const pointer = reports.get(cluster)?.pointer;
       if (!pointer) throw new FlotillaError(ErrorCode.Internal, `cluster ${cluster} has no desired pointer after commit ${revision.slice(0, 12)}`);
@@ -422,6 +494,7 @@ export function createPromotionController(opts: PromotionControllerOptions): Pro
         // Only the newest release of an app goes on: an older one that succeeded later is not rolled out over it.
         const newest = (await listReleases(db, up.app, 1))[0];
         if (newest && newest.id !== up.release_id && (await listPromotions(db, { app: up.app, environment: env.name, releaseId: newest.id, limit: 1 })).length) continue;
+        await confirmLease({ id: `auto:${up.app}:${env.name}` }, "create an auto-promotion");
         await createPromotion(db, { app: up.app, environment: env.name, release: (await getRelease(db, up.release_id))!, requestedBy: CONTROLLER_ACTOR, auto: true, fleet, at: clock() });
         log.info({ app: up.app, environment: env.name, release: up.release_id }, "auto-promotion created");
       }
@@ -438,21 +511,27 @@ export function createPromotionController(opts: PromotionControllerOptions): Pro
 
   async function saveGates(p: PromotionRow, gates: GateResult[]): Promise<void> {
     if (JSON.stringify(gates) === JSON.stringify(p.gates)) return;
-    await updatePromotion(db, p.id, { gates }, clock());
-    await event(p, PromotionEventType.GateChanged, { gates });
+    if (await update(p, { gates }, clock(), { events: [{ type: PromotionEventType.GateChanged, data: { gates } }] })) p.gates = gates;
   }
 
   async function setState(p: PromotionRow, to: PromotionState, reason: string | null, extra: Parameters<typeof updatePromotion>[2] = {}, eventData: Record<string, unknown> = {}): Promise<boolean> {
     const now = clock();
-    const updated = await updatePromotion(db, p.id, { state: to, reason, ...extra, ...(isTerminal(to) ? { finishedAt: now } : {}) }, now, p.state);
+    const data = { from: p.state, to, ...(reason ? { reason } : {}), ...eventData };
+    const updated = await update(p, { state: to, reason, ...extra, ...(isTerminal(to) ? { finishedAt: now } : {}) }, now, { expectState: p.state, events: [{ type: PromotionEventType.StateChanged, data }] });
     if (!updated) return false;
     countTransition(p.environment, p.state, to);
     if (isTerminal(to)) forgetPromotion(p.id);
-    await event(p, PromotionEventType.StateChanged, { from: p.state, to, ...(reason ? { reason } : {}), ...eventData });
     return true;
   }
 
+  /** An event recorded once per promotion and key, after confirming the lease. */
+  async function eventOnce(p: PromotionRow, type: PromotionEventType, data: Record<string, unknown>, key: Record<string, unknown>): Promise<void> {
+    await confirmLease(p, `record ${type}`);
+    if (await recordPromotionEventOnce(db, p.id, type, CONTROLLER_ACTOR, data, clock(), key)) countPromotionEvent(type, p.environment);
+  }
+
   async function event(p: PromotionRow, type: PromotionEventType, data: Record<string, unknown>): Promise<void> {
+    await confirmLease(p, `record ${type}`);
     await recordPromotionEvent(db, p.id, type, CONTROLLER_ACTOR, data, clock());
     countPromotionEvent(type, p.environment);
   }
@@ -513,6 +592,9 @@ export function createPromotionController(opts: PromotionControllerOptions): Pro
     },
   };
 }
+
+/** Events recorded in the transaction of the change they report. */
+type PromotionEvents = { type: PromotionEventType; data: Record<string, unknown> }[];
 
 interface Head {
   revision: string;

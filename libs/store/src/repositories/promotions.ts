@@ -1,7 +1,7 @@
 // Releases, promotions and everything a promotion records: per-cluster outcomes, approvals, the
 // event log (streamed by the API), holds on auto-promotion and idempotency keys. Rows are read
 // back as the API shows them (camelCase, ISO times).
-import type { Insertable, Kysely, Selectable, Updateable } from "kysely";
+import { sql, type Insertable, type Kysely, type Selectable, type Updateable } from "kysely";
 import {
   PromotionState,
   TERMINAL_PROMOTION_STATES,
@@ -131,7 +131,11 @@ export interface PromotionPatch {
  * Updates a promotion; with `expectState`, only while it is still in that state (an API call and
  * the controller racing: the loser changes nothing). Returns the updated row, if any.
  */
-export async function updatePromotion(db: Db, id: string, patch: PromotionPatch, at: Date, expectState?: PromotionState | PromotionState[]): Promise<PromotionRow | undefined> {
+/**
+ * Updates a promotion; undefined when it is not in `expectState` or no longer at `expectVersion`
+ * (someone else updated it since it was read). Every update adds one to its version.
+ */
+export async function updatePromotion(db: Db, id: string, patch: PromotionPatch, at: Date, expectState?: PromotionState | PromotionState[], expectVersion?: number): Promise<PromotionRow | undefined> {
   const set: Updateable<PromotionsTable> = { updated_at: at };
   if (patch.state !== undefined) set.state = patch.state;
   if (patch.reason !== undefined) set.reason = patch.reason;
@@ -146,8 +150,9 @@ export async function updatePromotion(db: Db, id: string, patch: PromotionPatch,
   if (patch.plan !== undefined) set.plan = JSON.stringify(patch.plan);
   if (patch.finishedAt !== undefined) set.finished_at = patch.finishedAt;
   if (patch.supersededBy !== undefined) set.superseded_by = patch.supersededBy;
-  let q = db.updateTable("promotions").set(set).where("id", "=", id);
+  let q = db.updateTable("promotions").set(set).set({ version: sql`version + 1` }).where("id", "=", id);
   if (expectState !== undefined) q = q.where("state", "in", Array.isArray(expectState) ? expectState : [expectState]);
+  if (expectVersion !== undefined) q = q.where("version", "=", expectVersion);
   return q.returningAll().executeTakeFirst();
 }
 
@@ -221,6 +226,26 @@ export interface PromotionEvent {
 
 export async function recordPromotionEvent(db: Db, promotionId: string, type: PromotionEventType, actor: string, data: Record<string, unknown>, at: Date): Promise<void> {
   await db.insertInto("promotion_events").values({ promotion_id: promotionId, type, actor, at, data: JSON.stringify(data) }).execute();
+}
+
+/**
+ * Records the event unless the promotion already has one of this type whose data contains `key`
+ * (e.g. `{ wave: 2 }`): a step redone — retried, or carried on by another hub replica — reports
+ * what it starts once. Returns whether it was recorded.
+ */
+export async function recordPromotionEventOnce(db: Db, promotionId: string, type: PromotionEventType, actor: string, data: Record<string, unknown>, at: Date, key: Record<string, unknown>): Promise<boolean> {
+  const r = await db
+    .insertInto("promotion_events")
+    .columns(["promotion_id", "type", "actor", "at", "data"])
+    .expression(
+      db
+        .selectNoFrom([sql<string>`${promotionId}`.as("promotion_id"), sql<PromotionEventType>`${type}`.as("type"), sql<string>`${actor}`.as("actor"), sql<Date>`${at}::timestamptz`.as("at"), sql<string>`${JSON.stringify(data)}::jsonb`.as("data")])
+        .where(({ not, exists, selectFrom }) =>
+          not(exists(selectFrom("promotion_events").select(sql`1`.as("one")).where("promotion_id", "=", promotionId).where("type", "=", type).where(sql<boolean>`data @> ${JSON.stringify(key)}::jsonb`))),
+        ),
+    )
+    .executeTakeFirst();
+  return Number(r.numInsertedOrUpdatedRows ?? 0) > 0;
 }
 
 /** Events after `afterId` (all promotions, or one), oldest first. */
