@@ -3,6 +3,14 @@
 // desired-state KV bucket. Agents honour only what the hub signed, and stop honouring a window at
 // its expiry by their own clock; the hub's sweep marks expired windows in the database (audited
 // as "flotilla-hub") and publishes the shorter record, so the API and the agents agree.
+//
+// Every hub replica runs this (the API's changes arrive at any replica, and the sweep runs on each;
+// docs/ha.md#break-glass-on-every-replica). Two rules keep the replicas from disagreeing:
+// - expiry is one conditional UPDATE (`ended_at is null`): of two replicas sweeping the same
+//   window, Postgres lets exactly one mark it, so there is one "expired" audit row;
+// - a record takes its generation before it reads the windows, and is written with
+//   compare-and-set, never over a higher generation: the highest generation was read last, so the
+//   record the KV ends with holds every change, whichever replica's publish lands last.
 import type { NatsConnection } from "@nats-io/transport-node";
 import { Kvm, type KV } from "@nats-io/kv";
 import { ErrorCode, FlotillaError, type SignedControlRecord } from "@flotilla/model";
@@ -14,10 +22,13 @@ import {
   startBreakGlass,
   type FleetSchema,
 } from "@flotilla/store";
-import { controlKey, encodeJson, signControl, type SigningKey, type WireNames } from "@flotilla/wire";
+import { controlKey, decodeJson, encodeJson, signControl, type SigningKey, type WireNames } from "@flotilla/wire";
 import type { Kysely } from "kysely";
 import type { BreakGlassChange, BreakGlassEnd, BreakGlassOperations, BreakGlassStart } from "./api/break-glass-operations.js";
-import { DESIRED_HISTORY } from "./publish.js";
+import { DESIRED_HISTORY, isWrongLastSequence } from "./publish.js";
+
+/** Compare-and-set tries of one publish that keeps losing to other replicas' writes. */
+const PUT_TRIES = 10;
 
 /** The actor the audit trail names for expiries. */
 export const HUB_ACTOR = "flotilla-hub";
@@ -148,10 +159,11 @@ export class BreakGlassControl implements BreakGlassOperations {
     }
     try {
       const now = this.clock();
-      const windows = await listActiveBreakGlass(this.opts.db, { cluster, now });
+      // Generation first, windows second: see the header (several replicas publish).
       const generation = await nextControlGeneration(this.opts.db, cluster, now.getTime());
+      const windows = await listActiveBreakGlass(this.opts.db, { cluster, now });
       const record = signControl({ cluster, generation, issuedAt: now.toISOString(), windows }, this.opts.signingKey);
-      await this.kv.put(controlKey(cluster), encodeJson(record));
+      await this.putUnlessNewer(this.kv, record);
       this.dirty.delete(cluster);
       return record;
     } catch (err) {
@@ -159,5 +171,37 @@ export class BreakGlassControl implements BreakGlassOperations {
       this.dirty.add(cluster);
       return undefined;
     }
+  }
+
+  /**
+   * Writes the record with compare-and-set on the key's revision, unless the KV already holds a
+   * record of a generation at least as high (another replica published a newer one meanwhile; it
+   * holds this record's changes too). Agents never see the generations go down.
+   */
+  private async putUnlessNewer(kv: KV, record: SignedControlRecord): Promise<void> {
+    const key = controlKey(record.cluster);
+    const payload = encodeJson(record);
+    for (let attempt = 1; ; attempt++) {
+      const entry = await kv.get(key);
+      const held = entry?.operation === "PUT" ? generationOf(entry.value) : undefined;
+      if (held !== undefined && held >= record.generation) return;
+      try {
+        if (entry) await kv.update(key, payload, entry.revision);
+        else await kv.create(key, payload);
+        return;
+      } catch (err) {
+        if (!isWrongLastSequence(err) || attempt >= PUT_TRIES) throw err;
+      }
+    }
+  }
+}
+
+/** The generation of a stored control record; undefined when it does not parse (then it is replaced). */
+function generationOf(value: Uint8Array): number | undefined {
+  try {
+    const g = (decodeJson(value) as { generation?: unknown }).generation;
+    return typeof g === "number" ? g : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -218,7 +218,7 @@ export class PublishFencedError extends FlotillaError {
 }
 
 /** The KV refused a create/update because the key's last revision is not the one given. */
-function isWrongLastSequence(err: unknown): boolean {
+export function isWrongLastSequence(err: unknown): boolean {
   // update(): JetStreamApiError 10071 (10164 when the server does not know the sequence);
   // create() of a key that exists meanwhile rejects with its own "wrong last sequence" error.
   const code = (err as { code?: unknown } | undefined)?.code;

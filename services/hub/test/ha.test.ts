@@ -14,12 +14,13 @@ import pg from "pg";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { jetstream } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
-import { ErrorCode, type Bundle, type DriftReport } from "@flotilla/model";
-import { decodeJson, desiredKey, encodeJson, generateSigningKey, parseSignedPointer, reportSubject, wireNames, type SigningKey } from "@flotilla/wire";
+import { ErrorCode, type Bundle, type DriftReport, type SignedControlRecord } from "@flotilla/model";
+import { controlKey, decodeJson, desiredKey, encodeJson, generateSigningKey, parseSignedPointer, reportSubject, verifyControl, wireNames, type SigningKey } from "@flotilla/wire";
 import { commitFiles, createWorkRepo, readFilesFrom } from "@flotilla/envrepo/testing";
 import { createTestDatabase, createTestNats, waitFor, type TestDatabase, type TestNats } from "@flotilla/testkit";
 import { DEFAULT_CHECK_TIMEOUT_MS } from "@flotilla/store";
-import { startHub, type Hub } from "../src/hub.js";
+import { startHub, type Hub, type HubConfig } from "../src/hub.js";
+import { HUB_ACTOR } from "../src/break-glass.js";
 import { BundlePublisher, PublishFencedError } from "../src/publish.js";
 
 const EXAMPLE = fileURLToPath(new URL("../../../examples/env-repo", import.meta.url));
@@ -60,7 +61,7 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 }, 60_000);
 
-async function replica(hubId: string, databaseUrl = db.url): Promise<Hub> {
+async function replica(hubId: string, databaseUrl = db.url, extra: Partial<HubConfig> = {}): Promise<Hub> {
   const hub = await startHub({
     auth: { insecureNoAuth: true },
     repo: { path: dir },
@@ -75,6 +76,7 @@ async function replica(hubId: string, databaseUrl = db.url): Promise<Hub> {
     hubId,
     leaderPollMs: LEADER_POLL_MS,
     webhookSecrets: [WEBHOOK_SECRET],
+    ...extra,
   });
   hubs.push(hub);
   return hub;
@@ -121,6 +123,14 @@ async function pointerHistory(cluster: string): Promise<{ generation: number; re
     const p = parseSignedPointer(decodeJson(e.value));
     out.push({ generation: p.generation, revision: p.revision });
   }
+  return out;
+}
+
+/** Every version of a cluster's break-glass control record the KV holds, oldest first. */
+async function controlHistory(cluster: string): Promise<SignedControlRecord[]> {
+  const kv = await new Kvm(nc).open(wireNames(nats.prefix).desiredBucket);
+  const out: SignedControlRecord[] = [];
+  for await (const e of await kv.history({ key: controlKey(cluster) })) if (e.operation === "PUT") out.push(decodeJson(e.value) as SignedControlRecord);
   return out;
 }
 
@@ -304,4 +314,79 @@ describe("hub high availability (two replicas, one database, one NATS prefix)", 
     expect(lost).toMatchObject({ by: "lease", code: ErrorCode.NotLeader });
     expect((await mine.readPointer("dev-1"))?.generation).toBe(3);
   }, 30_000);
+  it("break-glass on two replicas: each window that expires is recorded expired once, whichever replica sweeps; the control record only moves to higher generations and ends empty", async () => {
+    // Both replicas sweep every 20 ms (the API's changes reach any replica, so both publish too).
+    const a = await replica("hub-a", db.url, { breakGlassSweepMs: 20 });
+    const b = await replica("hub-b", db.url, { breakGlassSweepMs: 20 });
+    const expiresAt = new Date(Date.now() + 2_000);
+    const started = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        (i % 2 ? a : b).breakGlass.start(CLUSTERS[i % CLUSTERS.length]!, { scope: { kind: "app", app: "shop" }, reason: `INC-${i}`, author: "ada", expiresAt }),
+      ),
+    );
+    // Every window is in the record agents read, signed by the hub.
+    for (const cluster of CLUSTERS) {
+      const held = await waitFor(async () => {
+        const last = (await controlHistory(cluster)).at(-1);
+        return last && last.windows.length === 6 ? last : undefined;
+      }, { what: `${cluster}'s control record holding its 6 windows`, timeoutMs: 10_000, intervalMs: 20 });
+      expect(verifyControl(held, key.publicKey)).toBe(true);
+    }
+
+    // Past the expiry: both sweeps race for the same windows.
+    await waitFor(async () => {
+      const { rows } = await pool.query<{ n: string }>("select count(*) as n from break_glass_windows where ended_at is null");
+      return Number(rows[0]!.n) === 0;
+    }, { what: "every window expired", timeoutMs: 15_000, intervalMs: 20 });
+    const { rows: audit } = await pool.query<{ window_id: string; event: string; actor: string; at: Date }>("select window_id, event, actor, at from break_glass_audit order by id");
+    for (const w of started) {
+      const rows = audit.filter((r) => r.window_id === w.id);
+      expect(rows.map((r) => r.event)).toEqual(["started", "expired"]);
+      expect(rows[1]).toMatchObject({ actor: HUB_ACTOR, at: expiresAt });
+    }
+
+    // What agents see: per cluster, the last record is empty, signed, of the highest generation
+    // Postgres issued, and no record ever came after one of a higher generation.
+    // (A publish may still be in flight when the windows are all expired: wait for the KV to hold
+    // the generation Postgres issued last.)
+    for (const cluster of CLUSTERS) {
+      const last = await waitFor(async () => {
+        const r = (await controlHistory(cluster)).at(-1);
+        const { rows } = await pool.query<{ generation: string }>("select generation from break_glass_control where cluster = $1", [cluster]);
+        return r && r.generation === Number(rows[0]!.generation) ? r : undefined;
+      }, { what: `${cluster}'s control record at the last generation issued`, timeoutMs: 10_000, intervalMs: 20 });
+      expect(last.windows).toEqual([]);
+      expect(verifyControl(last, key.publicKey)).toBe(true);
+      const history = (await controlHistory(cluster)).map((r) => r.generation);
+      for (let i = 1; i < history.length; i++) expect(history[i]).toBeGreaterThan(history[i - 1]!);
+    }
+  }, 60_000);
+
+  it("a break-glass record published late by one replica never replaces a newer one from the other", async () => {
+    const a = await replica("hub-a", db.url, { breakGlassSweepMs: 3_600_000 });
+    const b = await replica("hub-b", db.url, { breakGlassSweepMs: 3_600_000 });
+    await a.breakGlass.start("dev-1", { scope: { kind: "app", app: "shop" }, reason: "INC-1", author: "ada", expiresAt: new Date(Date.now() + 600_000) });
+    // Hold hub-a's next publish after it took its generation and read the windows, before it writes.
+    const kvA = a.breakGlass["kv"]!;
+    let entered!: () => void;
+    const inside = new Promise<void>((r) => (entered = r));
+    const gate = new Promise<void>((r) => (releaseGate = r));
+    const get = kvA.get.bind(kvA);
+    vi.spyOn(kvA, "get").mockImplementationOnce(async (...args: Parameters<typeof get>) => {
+      entered();
+      await gate;
+      return get(...args);
+    });
+    const late = a.breakGlass.publish("dev-1");
+    await inside;
+    // Meanwhile hub-b starts a window: its record has the higher generation and both windows.
+    const second = await b.breakGlass.start("dev-1", { scope: { kind: "app", app: "web" }, reason: "INC-2", author: "grace", expiresAt: new Date(Date.now() + 600_000) });
+    releaseGate();
+    const lateRecord = (await late)!;
+    expect(lateRecord.generation).toBeLessThan(second.controlGeneration!);
+    const history = await controlHistory("dev-1");
+    expect(history.at(-1)).toMatchObject({ generation: second.controlGeneration });
+    expect(history.at(-1)!.windows.map((w) => w.reason)).toEqual(["INC-1", "INC-2"]);
+    expect(history.map((r) => r.generation)).not.toContain(lateRecord.generation);
+  }, 60_000);
 });
