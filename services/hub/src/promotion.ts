@@ -346,7 +346,7 @@ export function createPromotionController(opts: PromotionControllerOptions): Pro
         await updatePromotionCluster(db, p.id, r.cluster, { outcome: next.outcome, message: next.message, healthySince: next.healthySince ?? null }, now);
       }
       if (next.outcome !== r.outcome) {
-        await event(p, PromotionEventType.ClusterChanged, { cluster: r.cluster, wave: r.wave + 1, from: r.outcome, to: next.outcome, message: next.message });
+        await event(p, PromotionEventType.ClusterChanged, { cluster: r.cluster, wave: r.wave + 1, from: r.outcome, to: next.outcome, message: next.message }, { confirmed: true });
       }
       r.outcome = next.outcome;
     }
@@ -452,7 +452,7 @@ export function createPromotionController(opts: PromotionControllerOptions): Pro
       await updatePromotionCluster(db, p.id, cluster, { outcome: ClusterOutcome.Issued, generation: pointer.generation, bundleDigest: pointer.bundleDigest, issuedAt: pointer.issuedAt, message: `pointer generation ${pointer.generation}` }, now);
       issued.push({ cluster, generation: pointer.generation });
     }
-    await event(p, PromotionEventType.PointersIssued, { wave: p.current_wave + 1, revision, pointers: issued });
+    await event(p, PromotionEventType.PointersIssued, { wave: p.current_wave + 1, revision, pointers: issued }, { confirmed: true });
   }
 
   // --- plans -------------------------------------------------------------------------------
@@ -530,8 +530,9 @@ export function createPromotionController(opts: PromotionControllerOptions): Pro
     if (await recordPromotionEventOnce(db, p.id, type, CONTROLLER_ACTOR, data, clock(), key)) countPromotionEvent(type, p.environment);
   }
 
-  async function event(p: PromotionRow, type: PromotionEventType, data: Record<string, unknown>): Promise<void> {
-    await confirmLease(p, `record ${type}`);
+  /** An event after confirming the lease (`confirmed`: the caller just did, for this group of writes). */
+  async function event(p: PromotionRow, type: PromotionEventType, data: Record<string, unknown>, o: { confirmed?: boolean } = {}): Promise<void> {
+    if (!o.confirmed) await confirmLease(p, `record ${type}`);
     await recordPromotionEvent(db, p.id, type, CONTROLLER_ACTOR, data, clock());
     countPromotionEvent(type, p.environment);
   }
