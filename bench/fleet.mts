@@ -14,7 +14,11 @@
 //   fan-out  a cluster's pointer on NATS → its agent's Applying report (the agent's `at`)
 //   apply    Applying → Synced report (`at`; includes the agent's 250 ms status debounce)
 //   report   Synced report → its row visible in cluster_status (polled every 50 ms)
-// The hub's refresh() is called right after the commit, as the Git webhook does.
+// The hub's refresh() is called right after the commit, as the Git webhook does. Each change also
+// prints the CPU seconds each process took during it (hub, agents, bench, control plane,
+// nats-server, Postgres, everything else: bench/lib/cpu-account.mts) against the machine's busy
+// time — on 2 cores B1 cannot be shorter than half the CPU it takes — and the API server's
+// requests per cluster by verb (its apiserver_request_total, bench/lib/apiserver-requests.mts).
 // Ceiling: the same apply on the API server alone (bench/lib/apply-ceiling.mts): one server-side
 // apply per namespace with the admin credentials, --ceiling-concurrency at a time, no Flotilla.
 // Steady state (--steady-minutes M): after B1, the agents process and hub RSS (and CPU over the
@@ -37,6 +41,8 @@ import { commitFiles, createWorkRepo } from "@flotilla/envrepo/testing";
 import { createTestDatabase, createTestNats, kubeRequestOk, startControlPlane } from "@flotilla/testkit";
 import { generateSigningKey } from "@flotilla/wire";
 import { applyCeiling } from "./lib/apply-ceiling.mts";
+import { apiserverRequests, formatRequestsBetween } from "./lib/apiserver-requests.mts";
+import { cpuSnapshot, formatCpuBetween, pidsMatching, type ProcessGroups } from "./lib/cpu-account.mts";
 import { Cleanup } from "./lib/cleanup.mts";
 import type { FleetAgentsConfig, FromAgents } from "./lib/fleet-agents.mts";
 import { startFleetHubProcess } from "./lib/fleet-hub-process.mts";
@@ -52,6 +58,8 @@ const { values } = parseArgs({
     "timeout-seconds": { type: "string", default: "600" },
     "ceiling-concurrency": { type: "string", default: "32" },
     "steady-minutes": { type: "string", default: "0" },
+    // Extra node flags for the hub process, e.g. "--max-semi-space-size=2".
+    "hub-node-options": { type: "string", default: "" },
   },
 });
 const N = Number(values.clusters);
@@ -119,6 +127,7 @@ async function main(cleanup: Cleanup): Promise<void> {
     dir: tmp,
     config: { repoDir, databaseUrl: db.url, natsUrl: nats.url, natsPrefix: nats.prefix },
     signingKey,
+    ...(values["hub-node-options"] ? { execArgv: [...process.execArgv, ...values["hub-node-options"].split(" ").filter(Boolean)] } : {}),
   });
   const hubStarted = await askHub();
   if (!("started" in hubStarted)) throw new Error(`hub did not start: ${"failed" in hubStarted ? hubStarted.failed : JSON.stringify(hubStarted)}`);
@@ -162,7 +171,9 @@ async function main(cleanup: Cleanup): Promise<void> {
     const visible = new Map<string, number>();
     const deadline = performance.now() + TIMEOUT_MS;
     for (;;) {
-      const { rows } = await pgClient.query<{ cluster: string; generation: string }>("SELECT cluster, generation FROM cluster_status WHERE sync_state = 'Synced'");
+      // Only the clusters not seen yet: polling 1,000 rows every 50 ms is CPU the agents and hub need.
+      const pending = entries.map((e) => e.cluster).filter((c) => !visible.has(c));
+      const { rows } = await pgClient.query<{ cluster: string; generation: string }>("SELECT cluster, generation FROM cluster_status WHERE sync_state = 'Synced' AND cluster = ANY($1::text[])", [pending]);
       const at = Date.now();
       for (const r of rows) {
         const g = wanted(r.cluster);
@@ -230,10 +241,23 @@ async function main(cleanup: Cleanup): Promise<void> {
   figure("bench process RSS (not the hub: namespaces, commits, what it saw on NATS)", `${(b0.rssKiB / 1024).toFixed(1)} MiB`);
 
   // ---- B1: commit → applied and reported everywhere
+  // CPU per process group over each change: on 2 cores, B1 cannot be shorter than the CPU it takes
+  // divided by 2, whatever the order the hub and agents do things in.
+  const cpuGroups: ProcessGroups = {
+    hub: () => [hubChild.pid!],
+    agents: () => [child.pid!],
+    bench: () => [process.pid],
+    "etcd + kube-apiserver": () => plane.pids(),
+    "nats-server": () => pidsMatching(`nats-server.*${new URL(nats.url).port}`),
+    // Shared with every other user of the server; its short-lived backends are missed.
+    "postgres (shared)": () => pidsMatching("^postgres"),
+  };
   const b1: number[] = [];
   for (let round = 1; round <= CHANGES; round++) {
     heading(`B1 change ${round}: a commit changing all ${N} clusters' ConfigMap`);
     const before = new Map([...pointerAt].map(([c, p]) => [c, p.generation]));
+    const requests0 = await apiserverRequests(plane.kubeConfig);
+    const cpu0 = await cpuSnapshot(cpuGroups);
     const tCommit = Date.now();
     const revision = await commitFiles(repoDir, files(round + 1), `bench change ${round}`);
     const tRefresh = Date.now();
@@ -246,6 +270,8 @@ async function main(cleanup: Cleanup): Promise<void> {
     };
     const visible = await waitRows(target, `change ${round}`);
     const tDone = Math.max(...visible.values());
+    const cpu1 = await cpuSnapshot(cpuGroups);
+    const requests1 = await apiserverRequests(plane.kubeConfig);
     const newPointers = [...pointerAt.entries()].filter(([c]) => target(c) !== undefined).map(([, p]) => p.at);
     const fanout: number[] = [];
     const apply: number[] = [];
@@ -268,6 +294,8 @@ async function main(cleanup: Cleanup): Promise<void> {
     figure("fan-out (pointer → agent's Applying report)", formatSummary(summarize(fanout)));
     figure("apply (Applying → Synced report)", formatSummary(summarize(apply)));
     figure("report (Synced report → row in Postgres)", formatSummary(summarize(report)));
+    figure("CPU over the change", formatCpuBetween(cpu0, cpu1));
+    figure("API server requests over the change", formatRequestsBetween(requests0, requests1, N));
     figure(`commit → all ${N} applied and reported`, `${ms(total)} — goal ≤ ${ms(GOAL_B1_MS)} ${total <= GOAL_B1_MS ? "met" : "NOT met"}`);
   }
 
