@@ -24,7 +24,7 @@
 // Failures are state: each object's failure is in its change-set entry and the status; only a
 // stop() ends the loop.
 import type { ChangeSetEntry, InventoryEntry, KubeClient, ResourceManager, WatchEvent } from "@flotilla/kube";
-import { diffLive, driftActor, inventoryFromChangeSet, maskObject } from "@flotilla/kube";
+import { diffLive, driftActor, encodeInventory, inventoryFromChangeSet, jsonEqual, maskObject } from "@flotilla/kube";
 import { computeHealth } from "@flotilla/health";
 import {
   ChangeAction,
@@ -41,7 +41,7 @@ import {
   type ErrorInfo,
   type KubeObject,
 } from "@flotilla/model";
-import { AppInventories } from "./app-inventory.js";
+import { AppInventories, type StoredInventory } from "./app-inventory.js";
 import { ignoredPaths, withLiveValuesAtIgnoredPaths, withValuesAt } from "./ignore-paths.js";
 import { FightGuard, defaultFightGuardOptions, type FightGuardOptions } from "./fight-guard.js";
 import { LiveObjects, type LiveObjectsOptions, type WatchedKind } from "./live-objects.js";
@@ -271,6 +271,11 @@ export class Reconciler {
     const nextApplied = new Map<string, Applied>();
     let failure: ErrorInfo | undefined;
     try {
+      // Every inventory of this cluster, read once: each app's previous inventory (what to prune,
+      // whether it changed) and the apps that left the bundle.
+      const listed = await this.inventories.list();
+      if (!listed.ok) this.log.warn({ error: listed.failure.message }, "cannot list inventories; reading each app's by name, and apps that left the bundle are pruned at the next reconcile");
+      const stored = listed.ok ? new Map(listed.value.map((i) => [i.app, i])) : undefined;
       for (const app of d.bundle.apps) {
         // A newer desired state supersedes this one: stop here, apply that one now (behaviour
         // 20). What was applied so far stays watched until the newer reconcile replaces it.
@@ -280,12 +285,12 @@ export class Reconciler {
           this.log.info({ generation: d.pointer.generation, supersededBy: this.queued.pointer.generation, appsLeft: d.bundle.apps.length - results.length }, "superseded by a newer desired state");
           return;
         }
-        const { entries, applied, inventoryError } = await tracedApply(this.opts.cluster, app.name, app.objects.length, () => this.applyApp(app));
+        const { entries, applied, inventoryError } = await tracedApply(this.opts.cluster, app.name, app.objects.length, () => this.applyApp(app, stored?.get(app.name)));
         if (inventoryError) failure ??= inventoryError;
         for (const [k, v] of applied) nextApplied.set(k, v);
         results.push({ name: app.name, entries });
       }
-      await this.pruneRemovedApps(new Set(d.bundle.apps.map((a) => a.name)));
+      if (listed.ok) await this.pruneRemovedApps(new Set(d.bundle.apps.map((a) => a.name)), listed.value);
     } catch (err) {
       failure = toErrorInfo(err, ErrorCode.ApplyFailed);
       this.log.error({ error: failure }, "reconcile failed");
@@ -331,8 +336,9 @@ export class Reconciler {
     this.retryTimer.unref();
   }
 
-  /** Applies one app, prunes or keeps what left it, writes its inventory. */
-  private async applyApp(app: BundleApp): Promise<{ entries: ChangeSetEntry[]; applied: Map<string, Applied>; inventoryError?: ErrorInfo }> {
+  /** Applies one app, prunes or keeps what left it, writes its inventory (`stored`: the app's
+   * inventory as listed at the start of this reconcile, undefined when not found there). */
+  private async applyApp(app: BundleApp, stored: StoredInventory | undefined): Promise<{ entries: ChangeSetEntry[]; applied: Map<string, Applied>; inventoryError?: ErrorInfo }> {
     const owner = { app: app.name, cluster: this.opts.cluster };
     const holds = new Map<string, BreakGlassHold>();
     const keptDeleted = new Map<string, KubeObject>();
@@ -350,7 +356,17 @@ export class Reconciler {
       }),
     );
     const objects = prepared.filter((o): o is KubeObject => o !== undefined);
-    const changes = await this.opts.manager.applyAll(objects, { owner, ...this.defaultNamespace() });
+    const changes = await this.opts.manager.applyAll(objects, {
+      owner,
+      ...this.defaultNamespace(),
+      // The watch cache stands in for a GET; a manifest that changed since it was applied needs
+      // no dry-run to know it must be written (manager-options.ts).
+      liveOf: (o) => this.live.get(refKey(refOf(o))),
+      expectsWrite: (o) => {
+        const last = this.applied.get(refKey(refOf(o)));
+        return last !== undefined && last.app.name === app.name && !jsonEqual(withOwnerLabels(last.desired, app.name, this.opts.cluster), o);
+      },
+    });
     // Deleted out of band under a window: not re-created now, still in the inventory, watched
     // (its drift is reported blocked) and re-created when the window ends.
     for (const o of keptDeleted.values()) {
@@ -362,7 +378,8 @@ export class Reconciler {
       const entry = this.explainTenantRefusal(e);
       return hold && entry.action !== ChangeAction.Failed ? { ...entry, message: `${entry.message}; break-glass: live values kept at ${hold.paths.join(", ")}` } : entry;
     });
-    const previous = await this.opts.manager.readInventory(app.name);
+    // Not listed: absent, or written before inventories carried the cluster label; read by name.
+    const previous = stored ? { ok: true as const, value: stored.entries } : await this.opts.manager.readInventory(app.name);
     // An object the identity may not even touch (a tenant's cluster-scoped object, another
     // namespace) never existed by our hand: keeping it in the inventory would make every later
     // prune fail on it. It stays only if an earlier inventory already had it.
@@ -377,7 +394,10 @@ export class Reconciler {
     } else if (previous.ok) {
       inventory = mergeInventories(previous.value, current); // prune: false — kept, and still tracked
     }
-    const written = await this.inventories.write(app.name, inventory, app.policy.prune);
+    // An inventory already as it would be written is not written again (most revisions change
+    // objects, not which objects an app has).
+    const unchanged = stored !== undefined && stored.prune === app.policy.prune && encodeInventory(stored.entries) === encodeInventory(inventory);
+    const written = unchanged ? ({ ok: true } as const) : await this.inventories.write(app.name, inventory, app.policy.prune);
     const inventoryError = written.ok ? undefined : { code: ErrorCode.ApplyFailed, message: `inventory of app ${app.name}: ${written.failure.message}` };
 
     const applied = new Map<string, Applied>();
@@ -466,13 +486,8 @@ export class Reconciler {
 
   /** Apps with an inventory on this cluster but no longer in the bundle: pruned when their last
    * policy said prune (the inventory is then removed), else left in place. */
-  private async pruneRemovedApps(inBundle: Set<string>): Promise<void> {
-    const stored = await this.inventories.list();
-    if (!stored.ok) {
-      this.log.warn({ error: stored.failure.message }, "cannot list inventories; apps that left the bundle are pruned at the next reconcile");
-      return;
-    }
-    for (const inv of stored.value) {
+  private async pruneRemovedApps(inBundle: Set<string>, stored: readonly StoredInventory[]): Promise<void> {
+    for (const inv of stored) {
       if (inBundle.has(inv.app)) continue;
       if (!inv.prune) {
         this.log.info({ app: inv.app, objects: inv.entries.length }, "app left the bundle; its policy keeps its objects (prune: false)");

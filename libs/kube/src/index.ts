@@ -30,6 +30,7 @@ export { filterIgnored, ignoredPathsFor, isIgnored, ruleMatches } from "./ignore
 export { MASK, isSecret, maskDriftPaths, maskObject, maskSecretText } from "./mask.js";
 export { compareApplyOrder, sortForApply, sortForPrune, stageOf, Stage } from "./ordering.js";
 export { sameLiveState, changedPaths, comparable } from "./compare.js";
+export { jsonEqual } from "./json.js";
 export { takeOverPatch, type JsonPatchOp } from "./take-over.js";
 export { prepareForApply } from "./prepare.js";
 export { Annotation, Label, DEFAULT_FIELD_MANAGER, TAKE_OVER_MANAGERS } from "./conventions.js";

@@ -6,6 +6,7 @@ import type { ChangeSet, ChangeSetEntry } from "./changeset.js";
 import type { KubeClient } from "./client.js";
 import { PatchType } from "./client.js";
 import { Label, isCreateOnly, isReconcileDisabled } from "./conventions.js";
+import { changedPaths, sameLiveState } from "./compare.js";
 import { clone } from "./json.js";
 import { planApply } from "./manager-diff.js";
 import type { ApplyOptions } from "./manager-options.js";
@@ -46,9 +47,12 @@ export async function applyOne(ctx: ApplyContext, desired: KubeObject, opts: App
   }
   const o = withOwner(desired, opts);
 
-  const got = await client.get(targetOf(o));
-  if (!got.ok) return failed(o, got.failure);
-  let live = got.value;
+  let live = opts.liveOf?.(o);
+  if (!live) {
+    const got = await client.get(targetOf(o));
+    if (!got.ok) return failed(o, got.failure);
+    live = got.value;
+  }
   if (live && isCreateOnly(o.metadata.annotations)) {
     return entry(o, ChangeAction.Skipped, Reason.CreateOnlyExists, `${what}: exists and is create-only (flotilla.dev/create-only)`, { applied: live });
   }
@@ -72,6 +76,9 @@ export async function applyOne(ctx: ApplyContext, desired: KubeObject, opts: App
     live = again.value;
   }
 
+  // A create, or a manifest known to have changed: the dry-run could only say "write", so write.
+  if (!live || opts.expectsWrite?.(o)) return applyDirectly(ctx, o, opts, live, tookOver);
+
   const plan = await planApply(client, o, fieldManager, opts.force, live ?? null);
   if (plan.kind === "failed") {
     if (live && opts.recreateOnImmutable && isImmutableFieldFailure(plan.failure)) return recreate(ctx, o, opts, plan.failure);
@@ -87,6 +94,24 @@ export async function applyOne(ctx: ApplyContext, desired: KubeObject, opts: App
   if (plan.kind === "create") return entry(o, ChangeAction.Created, Reason.Applied, `${what}: created`, { applied: r.value });
   const paths = plan.changes.map((c) => c.path);
   return entry(o, ChangeAction.Configured, Reason.Applied, `${what}: configured (${paths.join(", ") || "field ownership"})`, { applied: r.value, changes: plan.changes });
+}
+
+/** Applies without a dry-run; the action is read from what the server returned against `live`. */
+async function applyDirectly(ctx: ApplyContext, o: KubeObject, opts: ApplyOptions, live: KubeObject | undefined, tookOver: boolean): Promise<ChangeSetEntry> {
+  const what = describeRef(refOf(o));
+  const r = await ctx.client.apply(o, { fieldManager: ctx.fieldManager, force: opts.force });
+  if (!r.ok) {
+    if (live && opts.recreateOnImmutable && isImmutableFieldFailure(r.failure)) return recreate(ctx, o, opts, r.failure);
+    return failed(o, r.failure);
+  }
+  if (!live) return entry(o, ChangeAction.Created, Reason.Applied, `${what}: created`, { applied: r.value });
+  if (sameLiveState(r.value, live, ctx.fieldManager)) {
+    if (tookOver) return entry(o, ChangeAction.Configured, Reason.Applied, `${what}: fields taken over from kubectl`, { applied: r.value, changes: [] });
+    return entry(o, ChangeAction.Unchanged, Reason.NoChange, `${what}: unchanged`, { applied: r.value });
+  }
+  const changes = changedPaths(r.value, live);
+  const paths = changes.map((c) => c.path);
+  return entry(o, ChangeAction.Configured, Reason.Applied, `${what}: configured (${paths.join(", ") || "field ownership"})`, { applied: r.value, changes });
 }
 
 async function recreate(ctx: ApplyContext, o: KubeObject, opts: ApplyOptions, cause: Parameters<typeof classifyApplyFailure>[0]): Promise<ChangeSetEntry> {

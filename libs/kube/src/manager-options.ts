@@ -1,4 +1,5 @@
 // Options of the ResourceManager's verbs: plain objects with named defaults.
+import type { KubeObject } from "@flotilla/model";
 import { TAKE_OVER_MANAGERS } from "./conventions.js";
 
 export interface Owner {
@@ -21,6 +22,20 @@ export interface ApplyOptions {
   takeOverManagers: readonly string[];
   /** Objects applied at once within one kind of one stage. */
   concurrency: number;
+  /**
+   * A recent view of the live object (the agent's watch cache), asked before the GET: when it
+   * has the object, no GET is made. It may lag the server by a watch event; that only changes
+   * the action reported (the apply itself is server-side), and the event that follows is
+   * compared again. Undefined answers "not known" (the GET is made).
+   */
+  liveOf?: (o: KubeObject) => KubeObject | undefined;
+  /**
+   * True when the object is known to need a write (its manifest differs from the one applied
+   * last): the dry-run that decides "unchanged" is skipped and the object applied at once, the
+   * action then read from what the server returned. A hint only: an apply that changes nothing
+   * makes no write on the server either, and is reported unchanged.
+   */
+  expectsWrite?: (o: KubeObject) => boolean;
 }
 
 export function defaultApplyOptions(): ApplyOptions {

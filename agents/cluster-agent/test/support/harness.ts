@@ -37,12 +37,14 @@ export interface HarnessOptions {
   inventoryNamespace: string;
   cluster?: string;
   namespaces?: string[];
+  /** The client the reconciler uses (default: a new KubeClient), e.g. one that counts requests. */
+  client?: KubeClient;
   tuning?: Partial<Pick<ReconcilerOptions, "fightGuard" | "statusDebounceMs" | "resyncIntervalMs" | "watch" | "breakGlass" | "retry">>;
 }
 
 export async function startReconciler(opts: HarnessOptions): Promise<Harness> {
   const cluster = opts.cluster ?? `c-${randomBytes(3).toString("hex")}`;
-  const client = new KubeClient(opts.kubeConfig);
+  const client = opts.client ?? new KubeClient(opts.kubeConfig);
   const manager = new ResourceManager(client, { inventoryNamespace: opts.inventoryNamespace });
   const source = new MemoryDesiredState(cluster);
   const reporter = new MemoryReporter();
