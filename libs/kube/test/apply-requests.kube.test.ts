@@ -6,9 +6,9 @@ import type { KubeObject } from "@flotilla/model";
 import { refKey, refOf } from "@flotilla/model";
 import { useSharedControlPlane } from "@flotilla/testkit/vitest";
 import { afterAll, describe, expect, it } from "vitest";
-import { ResourceManager, targetOf, type ChangeSet } from "../src/index.js";
+import { ResourceManager, type ChangeSet } from "../src/index.js";
 import { CountingKubeClient } from "../src/testing/index.js";
-import { configMap, rvOf } from "./objects.js";
+import { configMap, readLive, rvOf } from "./objects.js";
 
 const plane = useSharedControlPlane();
 const client = new CountingKubeClient(plane.kubeConfig);
@@ -20,11 +20,7 @@ const actions = (cs: ChangeSet): Record<string, string> => Object.fromEntries(cs
 const appliedByKey = (cs: ChangeSet) => new Map(cs.entries.map((e) => [refKey(e.ref), e.applied!]));
 const viewOf = (view: Map<string, KubeObject>) => (o: KubeObject) => view.get(refKey(refOf(o)));
 
-async function liveOf(o: KubeObject): Promise<KubeObject | undefined> {
-  const r = await client.get(targetOf(o));
-  if (!r.ok) throw new Error(r.failure.message);
-  return r.value;
-}
+const liveOf = (o: KubeObject) => readLive(client, o);
 
 describe("apply round trips", () => {
   it("creates with one GET and one apply, no dry-run", async () => {

@@ -4,8 +4,8 @@ import { refKey } from "@flotilla/model";
 import { useSharedControlPlane } from "@flotilla/testkit/vitest";
 import { waitFor } from "@flotilla/testkit";
 import { afterAll, describe, expect, it } from "vitest";
-import { KubeClient, ResourceManager, targetOf, type ChangeSet } from "../src/index.js";
-import { configMap, deployment, namespace, role, roleBinding, rvOf, secret, service, serviceAccount, widget, widgetCrd } from "./objects.js";
+import { KubeClient, ResourceManager, type ChangeSet } from "../src/index.js";
+import { configMap, deployment, namespace, role, roleBinding, readLive, rvOf, secret, service, serviceAccount, widget, widgetCrd } from "./objects.js";
 
 const plane = useSharedControlPlane();
 const client = new KubeClient(plane.kubeConfig);
@@ -15,11 +15,7 @@ afterAll(() => client.close());
 
 const actions = (cs: ChangeSet): Record<string, string> => Object.fromEntries(cs.entries.map((e) => [`${e.ref.kind}/${e.ref.name}`, e.action]));
 
-async function liveOf(o: KubeObject): Promise<KubeObject | undefined> {
-  const r = await client.get(targetOf(o));
-  if (!r.ok) throw new Error(r.failure.message);
-  return r.value;
-}
+const liveOf = (o: KubeObject) => readLive(client, o);
 
 describe("applyAll", () => {
   it("applies a CRD, a Namespace and a custom resource in that Namespace in one batch", async () => {

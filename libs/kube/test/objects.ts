@@ -1,5 +1,6 @@
 // Manifests for the Kubernetes tests: small builders so each test reads as its scenario.
 import type { KubeObject } from "@flotilla/model";
+import { targetOf, type KubeClient } from "../src/index.js";
 
 export const configMap = (namespace: string, name: string, data: Record<string, string>, annotations?: Record<string, string>): KubeObject => ({
   apiVersion: "v1",
@@ -85,3 +86,10 @@ export const widget = (group: string, namespace: string, name: string, size: num
 
 export const rvOf = (o: KubeObject | undefined): string | undefined => o?.metadata["resourceVersion"] as string | undefined;
 export const uidOf = (o: KubeObject | undefined): string | undefined => o?.metadata["uid"] as string | undefined;
+
+/** The object as the server holds it now (undefined when absent); throws on any other failure. */
+export async function readLive(client: KubeClient, o: KubeObject): Promise<KubeObject | undefined> {
+  const r = await client.get(targetOf(o));
+  if (!r.ok) throw new Error(r.failure.message);
+  return r.value;
+}
