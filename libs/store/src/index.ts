@@ -11,6 +11,7 @@ export { upsertClusters, type UpsertClustersOptions } from "./repositories/clust
 export {
   recordDesiredPointer,
   nextGeneration,
+  nextGenerations,
   currentDesiredPointer,
   listDesiredPointers,
   type DesiredPointerRecord,

@@ -12,6 +12,7 @@ import {
   type DriftLedgerQuery,
   listRejectedReports,
   nextGeneration,
+  nextGenerations,
   pruneIngestedMessages,
   recordDesiredPointer,
   recordRejectedReport,
@@ -65,6 +66,18 @@ describe.each(engines)("repositories on $name", (engine) => {
     // An agent that holds generation 7 (e.g. the hub's database was restored from a backup).
     await ingestReport(db, heartbeatReport({ generation: 7 }), metaOf({ id: "hb", cluster: "prod-eu-1", kind: "heartbeat" }));
     expect(await nextGeneration(db, "prod-eu-1")).toBe(8);
+  });
+
+  it("issues the next generations of many clusters in one query, each as nextGeneration would", async () => {
+    const { db } = fleet;
+    await recordDesiredPointer(db, pointer(1));
+    await recordDesiredPointer(db, pointer(2, REV_2, DIGEST_B));
+    await upsertClusters(db, [{ name: "dev-1", environment: "dev", labels: {} }]);
+    await ingestReport(db, heartbeatReport({ cluster: "dev-1", agent: "dev-1/agent-0/1", generation: 5 }), metaOf({ id: "hb-dev", cluster: "dev-1", kind: "heartbeat" }));
+    const next = await nextGenerations(db, ["prod-eu-1", "dev-1", "new-1", "prod-eu-1"]);
+    expect(Object.fromEntries(next)).toEqual({ "prod-eu-1": 3, "dev-1": 6, "new-1": 1 });
+    for (const [cluster, generation] of next) expect(await nextGeneration(db, cluster)).toBe(generation);
+    expect((await nextGenerations(db, [])).size).toBe(0);
   });
 
   it("refuses a second, different pointer for a used generation and accepts the same one again", async () => {

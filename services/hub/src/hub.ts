@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { openEnvRepo, openEnvRepoWriter, type EnvRepo, type EnvRepoWriter, type EnvRepoWriterOptions, type OpenEnvRepoOptions } from "@flotilla/envrepo";
 import {
   migrateToLatest,
-  nextGeneration,
+  nextGenerations,
   openDatabase,
   openLeaderLease,
   recordDesiredPointer,
@@ -26,6 +26,7 @@ import { BreakGlassControl } from "./break-glass.js";
 import { startIngest, type IngestHandle } from "./ingest.js";
 import { startRetention } from "./retention.js";
 import { BundlePublisher } from "./publish.js";
+import { coalescedLookup } from "./coalesced-lookup.js";
 import { createResolver, type Resolver, type ResolverLogger, type ResolverSink } from "./resolver.js";
 import { createPromotionController, type PromotionController } from "./promotion.js";
 import { createLeadership, DEFAULT_LEADER_POLL_MS, type Leadership } from "./leadership.js";
@@ -212,7 +213,8 @@ export async function startHub(config: HubConfig): Promise<Hub> {
       publisher,
       signingKey: config.signingKey,
       sink,
-      nextGeneration: (cluster) => nextGeneration(db, cluster),
+      // Concurrent publishes ask together: one query per batch, not one per cluster.
+      nextGeneration: coalescedLookup((clusters) => nextGenerations(db, clusters)),
       pollIntervalMs: config.pollIntervalMs,
       logger: log,
       fence: () => leadership.fence(),

@@ -44,6 +44,14 @@ export interface BundlePublisherOptions {
 }
 
 
+/** A cluster's pointer key as read: what a publish replaces, and the revision it compares against. */
+export interface PointerHead {
+  /** The published pointer; undefined when there is none (never written, or deleted). */
+  pointer: SignedPointer | undefined;
+  /** The KV revision of the key's last entry (a delete has one too); undefined: never written. */
+  revision: number | undefined;
+}
+
 export interface PublishStats {
   /** Bundles written to the object store. */
   stored: number;
@@ -129,17 +137,20 @@ export class BundlePublisher {
    * pointer it replaces, and a generation not higher than the current one is refused
    * (StaleGeneration): agents would refuse it anyway, and two hubs must not interleave.
    *
+   * `head` is the key as the caller read it (readHead) to decide on this pointer: the
+   * compare-and-set is against that read, so a pointer published since refuses this one, and the
+   * key is not read twice. Without it, the key is read here.
+   *
    * `fence` (the leader lease) is asked after the current pointer was read and before the write:
    * a hub that still led after its read can only lose a write to a pointer published since, and
    * the compare-and-set refuses that one (PublishFencedError either way; nothing is written).
    */
-  async publishPointer(pointer: DesiredPointer, key: SigningKey, fence?: () => Promise<boolean>): Promise<SignedPointer> {
+  async publishPointer(pointer: DesiredPointer, key: SigningKey, fence?: () => Promise<boolean>, head?: PointerHead): Promise<SignedPointer> {
     const kv = await this.bucket();
     const k = desiredKey(pointer.cluster);
     const signed = signPointer(pointer, key);
     const payload = encodeJson(signed);
-    const entry = await kv.get(k);
-    const current = entry && entry.operation === "PUT" ? this.decodePointer(entry.value, pointer.cluster) : undefined;
+    const { pointer: current, revision } = head ?? (await this.readHead(pointer.cluster));
     if (current && current.generation >= pointer.generation) {
       throw new FlotillaError(
         ErrorCode.StaleGeneration,
@@ -150,20 +161,25 @@ export class BundlePublisher {
       throw new PublishFencedError(pointer.cluster, "lease", `desired pointer of ${pointer.cluster} (generation ${pointer.generation}) not published: this hub no longer leads`);
     }
     try {
-      if (entry) await kv.update(k, payload, entry.revision);
+      if (revision !== undefined) await kv.update(k, payload, revision);
       else await kv.create(k, payload);
     } catch (err) {
       if (!isWrongLastSequence(err)) throw err;
-      throw new PublishFencedError(pointer.cluster, "revision", `desired pointer of ${pointer.cluster} (generation ${pointer.generation}) not published: another writer published it since revision ${entry?.revision ?? 0} was read`, err);
+      throw new PublishFencedError(pointer.cluster, "revision", `desired pointer of ${pointer.cluster} (generation ${pointer.generation}) not published: another writer published it since revision ${revision ?? 0} was read`, err);
     }
     return signed;
   }
 
   /** The cluster's published pointer, or undefined when there is none. */
   async readPointer(cluster: string): Promise<SignedPointer | undefined> {
+    return (await this.readHead(cluster)).pointer;
+  }
+
+  /** The cluster's pointer key as it is now: its pointer and the KV revision to publish over. */
+  async readHead(cluster: string): Promise<PointerHead> {
     const entry = await (await this.bucket()).get(desiredKey(cluster));
-    if (!entry || entry.operation !== "PUT") return undefined;
-    return this.decodePointer(entry.value, cluster);
+    if (!entry) return { pointer: undefined, revision: undefined };
+    return { pointer: entry.operation === "PUT" ? this.decodePointer(entry.value, cluster) : undefined, revision: entry.revision };
   }
 
   private decodePointer(bytes: Uint8Array, cluster: string): SignedPointer | undefined {

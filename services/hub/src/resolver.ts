@@ -171,7 +171,8 @@ export function createResolver(opts: ResolverOptions): Resolver {
         // Clusters are independent (one KV key, one generation counter each): publish them with
         // bounded concurrency, so 1,000 clusters do not pay 1,000 sequential round trips.
         await eachWithLimit(rendered.bundles, publishConcurrency, async (bundle) => {
-          const current = await publisher.readPointer(bundle.cluster);
+          const head = await publisher.readHead(bundle.cluster);
+          const current = head.pointer;
           if (current && (await sameContent(bundle, current))) {
             // Same content: no new pointer. Either already published (a retry, a restarted hub) or
             // a commit that renders this cluster byte for byte as before (a base change another
@@ -195,6 +196,7 @@ export function createResolver(opts: ResolverOptions): Resolver {
             { cluster: bundle.cluster, revision, bundleDigest: digest, generation, issuedAt: new Date().toISOString(), commit, ...traceField },
             signingKey,
             opts.fence,
+            head,
           );
           published++;
           publishedContent.set(bundle.cluster, { digest, contentKey: contentKeyOf(bundle), apps: bundle.apps });

@@ -82,6 +82,24 @@ describe("BundlePublisher", () => {
     expect((await publisher.readPointer("dev-1"))?.generation).toBe(2);
     expect(await publisher.readPointer("prod-1")).toBeUndefined();
   });
+
+  it("publishes over the head the caller read, without reading the key again, and refuses when the key moved since", async () => {
+    const publisher = new BundlePublisher({ nc, names });
+    const key = generateSigningKey();
+    const base = { cluster: "dev-1", revision: "a".repeat(40), bundleDigest: `sha256:${"0".repeat(64)}`, issuedAt: new Date().toISOString() };
+    expect(await publisher.readHead("dev-1")).toEqual({ pointer: undefined, revision: undefined });
+    await publisher.publishPointer({ ...base, generation: 1 }, key, undefined, await publisher.readHead("dev-1"));
+    const head = await publisher.readHead("dev-1");
+    expect(head.pointer?.generation).toBe(1);
+    // Another writer publishes after this head was read: the write over the stale head is refused.
+    await publisher.publishPointer({ ...base, generation: 2 }, key);
+    await expect(publisher.publishPointer({ ...base, generation: 3 }, key, undefined, head)).rejects.toMatchObject({ name: "PublishFencedError", by: "revision" });
+    expect((await publisher.readPointer("dev-1"))?.generation).toBe(2);
+    // A stale generation is judged against the head given, before anything is written.
+    await expect(publisher.publishPointer({ ...base, generation: 1 }, key, undefined, await publisher.readHead("dev-1"))).rejects.toMatchObject({ code: ErrorCode.StaleGeneration });
+    await publisher.publishPointer({ ...base, generation: 3 }, key, undefined, await publisher.readHead("dev-1"));
+    expect((await publisher.readPointer("dev-1"))?.generation).toBe(3);
+  });
 });
 
 describe("BundlePublisher on a 3-node JetStream", () => {

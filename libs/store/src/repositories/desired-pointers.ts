@@ -44,13 +44,25 @@ export async function recordDesiredPointer(db: Kysely<FleetSchema>, pointer: Sig
  * generation agents would refuse as stale.
  */
 export async function nextGeneration(db: Kysely<FleetSchema>, cluster: string): Promise<number> {
-  const row = await sql<{ next: number }>`
-    select coalesce(max(g), 0)::bigint + 1 as next from (
-      select max(generation) as g from desired_pointers where cluster = ${cluster}
-      union all select generation from cluster_status where cluster = ${cluster}
-      union all select generation from heartbeats where cluster = ${cluster}
-    ) known`.execute(db);
-  return Number(row.rows[0]?.next ?? 1);
+  return (await nextGenerations(db, [cluster])).get(cluster) ?? 1;
+}
+
+/**
+ * nextGeneration of many clusters in one query (one round trip for a fleet-wide commit instead of
+ * one per cluster): the map has an entry for every cluster asked.
+ */
+export async function nextGenerations(db: Kysely<FleetSchema>, clusters: readonly string[]): Promise<Map<string, number>> {
+  const next = new Map<string, number>();
+  if (clusters.length === 0) return next;
+  const rows = await sql<{ cluster: string; next: number }>`
+    select c.cluster, coalesce(greatest(
+      (select max(generation) from desired_pointers where cluster = c.cluster),
+      (select max(generation) from cluster_status where cluster = c.cluster),
+      (select max(generation) from heartbeats where cluster = c.cluster)
+    ), 0)::bigint + 1 as next
+    from unnest(${[...new Set(clusters)]}::text[]) as c(cluster)`.execute(db);
+  for (const row of rows.rows) next.set(row.cluster, Number(row.next));
+  return next;
 }
 
 export interface DesiredPointerRecord {
