@@ -8,6 +8,7 @@ import { readFile } from "node:fs/promises";
 import { writeHeapSnapshot } from "node:v8";
 import { mintApiToken, Role, startHub, type Hub } from "@flotilla/hub";
 import { signingKeyFromPem } from "@flotilla/wire";
+import { keepYoungGenerationSmall } from "flotilla/young-generation";
 
 export interface FleetHubConfig {
   repoDir: string;
@@ -25,6 +26,8 @@ export type FromHub =
   | { memory: NodeJS.MemoryUsage & { snapshot?: string } }
   | { failed: string };
 
+// As `flotilla hub` runs (its flags win when --hub-node-options sizes the young generation).
+keepYoungGenerationSmall();
 const config = JSON.parse(await readFile(process.argv[2]!, "utf8")) as FleetHubConfig;
 const send = (m: FromHub) => process.send?.(m);
 let hub: Hub | undefined;

@@ -4,7 +4,7 @@ import { observeReconciler, startAgent } from "@flotilla/cluster-agent";
 import { publicKeyFromPem } from "@flotilla/wire";
 import { helpText, parseCommand, requireString, UsageError, type CommandSpec } from "../args.js";
 import { byteLimitFlag } from "../byte-limit.js";
-import { keepYoungGenerationSmall } from "../agent-heap.js";
+import { keepYoungGenerationSmall } from "../young-generation.js";
 import { createProcessLogger, LOG_LEVEL_ENV, parseLogLevel } from "../process-logger.js";
 import { waitForSignal } from "../signals.js";
 

@@ -5,6 +5,7 @@ import { helpText, parseCommand, requireString, UsageError, type CommandSpec, ty
 import { byteLimitFlag } from "../byte-limit.js";
 import { createProcessLogger, LOG_LEVEL_ENV, parseLogLevel, type ProcessLogger } from "../process-logger.js";
 import { waitForSignal } from "../signals.js";
+import { keepYoungGenerationSmall } from "../young-generation.js";
 
 export const hubCommand: CommandSpec = {
   name: "hub",
@@ -90,6 +91,9 @@ export async function runHub(argv: string[]): Promise<number> {
   const keyPath = requireString(p, hubCommand, "signing-key");
   const signingKey = loadSigningKey({ path: keyPath, generateIfMissing: p.values["generate-signing-key"] === true });
   const [host, port] = String(p.values.listen).split(":");
+  // Before the first resolve: its parse of the fleet file and render of every bundle would grow
+  // the young generation for good.
+  keepYoungGenerationSmall();
   const webhookSecrets = (p.values["webhook-secret"] as string[] | undefined) ?? [];
   const hub = await startHub({
     auth,

@@ -1,12 +1,12 @@
-// The agent keeps V8's young generation at its initial size: a burst of short-lived allocations
+// The agent and the hub keep V8's young generation at its initial size: a burst of short-lived allocations
 // (like the first sync) must not leave the heap grown, unless the operator sized it themselves.
 // Each case runs in its own node process: the flag is process-wide and cannot be undone.
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { keepYoungGenerationSmall } from "../src/agent-heap.js";
+import { keepYoungGenerationSmall } from "../src/young-generation.js";
 
-const module = join(import.meta.dirname, "../src/agent-heap.ts");
+const module = join(import.meta.dirname, "../src/young-generation.ts");
 
 /** heapTotal (MB) after a burst of garbage, in a fresh process that applies the setting or not. */
 function heapAfterBurst(apply: boolean, nodeFlags: string[] = []): number {

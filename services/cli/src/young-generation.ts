@@ -1,7 +1,9 @@
-// The agent's young generation stays small. V8 grows the semi-spaces (where new objects are
-// allocated) up to 16 MB each while a burst allocates a lot — the agent's first sync of hundreds
-// of objects — and never gives those pages back: ~30 MB of an idle agent's resident memory,
-// retained for a workload that allocates little once synced (docs/benchmarks.md, agent footprint).
+// The agent's and the hub's young generation stays small. V8 grows the semi-spaces (where new
+// objects are allocated) up to 16 MB each while a burst allocates a lot — the agent's first sync
+// of hundreds of objects, the hub's parse of a 1,000-cluster fleet file and render of every
+// bundle — and never gives those pages back: ~30 MB of an idle agent's resident memory, and
+// 20–45 MB of a hub's at 1,000 clusters, retained for processes that allocate little between
+// bursts (docs/benchmarks.md: agent footprint, hub memory).
 //
 // --max-semi-space-size is fixed when the heap is created, so it can only come from the command
 // line; the growth factor is read each time V8 grows the space, so setting it to 1 at start keeps
