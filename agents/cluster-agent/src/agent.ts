@@ -6,7 +6,7 @@ import type { KeyObject } from "node:crypto";
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { KubeClient, loadKubeCredentials, ResourceManager, type KubeConnection, type KubeCredentials } from "@flotilla/kube";
-import { wireNames, type WireNames } from "@flotilla/wire";
+import { natsTlsOptions, wireNames, type NatsTlsConfig, type WireNames } from "@flotilla/wire";
 import { BreakGlassWatch } from "./break-glass.js";
 import { connectAgentNats } from "./nats-connection.js";
 import { NatsDesiredStateSource } from "./nats-desired-state.js";
@@ -19,6 +19,9 @@ export interface AgentConfig {
   natsUser?: string;
   natsPassword?: string;
   natsToken?: string;
+  /** TLS of the NATS connection: the CA to trust and a client certificate for mutual TLS
+   * (`--nats-ca`, `--nats-cert`, `--nats-key`). A `tls://` natsUrl requires TLS. */
+  natsTls?: NatsTlsConfig;
   /** Inbox prefix allowed by the agent's NATS permissions (e.g. `_INBOX_<cluster>`). */
   natsInboxPrefix?: string;
   natsPrefix?: string;
@@ -67,6 +70,9 @@ export async function startAgent(config: AgentConfig): Promise<Agent> {
   const names = wireNames(config.natsPrefix ?? "flotilla");
   const agentId = config.agentId ?? `${config.cluster}/${hostname()}/${process.pid}`;
   const log = config.logger;
+  // Checked before the first connection attempt: the agent retries connecting forever, but a
+  // missing key or unreadable CA file never fixes itself.
+  const natsTls = natsTlsOptions(config.natsUrl, config.natsTls);
   // One connection for both adapters, created lazily so the agent starts while NATS is away.
   let nc: Promise<NatsConnection> | undefined;
   const connection = () =>
@@ -76,6 +82,7 @@ export async function startAgent(config: AgentConfig): Promise<Agent> {
       ...(config.natsUser ? { user: config.natsUser, pass: config.natsPassword } : {}),
       ...(config.natsToken ? { token: config.natsToken } : {}),
       ...(config.natsInboxPrefix ? { inboxPrefix: config.natsInboxPrefix } : {}),
+      ...(natsTls ? { tls: natsTls } : {}),
     }).catch((err) => {
       nc = undefined;
       throw err;

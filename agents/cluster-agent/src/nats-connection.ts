@@ -2,15 +2,17 @@
 // owns it), or a factory the adapter calls lazily — and again after the connection has closed for
 // good — so the agent starts, and keeps working from its cache, while NATS is unreachable.
 import { connect, type ConnectionOptions, type NatsConnection, type Status } from "@nats-io/transport-node";
+import { connectNatsTls } from "@flotilla/wire";
 
 export type NatsConnector = NatsConnection | (() => Promise<NatsConnection>);
 
 /**
  * Connects the way an agent should: reconnect forever (the transport resubscribes and replays
- * buffered publishes), so one outage never closes the connection for good.
+ * buffered publishes), so one outage never closes the connection for good. A TLS failure rejects
+ * with a NatsTlsError saying which of --nats-ca / --nats-cert / --nats-key to pass.
  */
 export function connectAgentNats(opts: ConnectionOptions): Promise<NatsConnection> {
-  return connect({ maxReconnectAttempts: -1, reconnectTimeWait: 1_000, pingInterval: 10_000, ...opts });
+  return connectNatsTls(connect, { maxReconnectAttempts: -1, reconnectTimeWait: 1_000, pingInterval: 10_000, ...opts });
 }
 
 export class NatsConnectionHolder {

@@ -14,3 +14,4 @@ export * from "./private-nats-cluster.js";
 export * from "./private-postgres.js";
 export { createPki, type Pki, type PemPair, type ClientIdentity } from "./pki.js";
 export { freePorts } from "./free-ports.js";
+export { privateTlsNats, type PrivateTlsNats, type PrivateTlsNatsOptions } from "./private-tls-nats.js";

@@ -10,3 +10,5 @@ export * from "./active-span.js";
 export * from "./trace-log-fields.js";
 export * from "./storable-text.js";
 export * from "./limits.js";
+export * from "./nats-tls.js";
+export * from "./nats-server-info.js";

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { generateSigningKey, publicKeyPem } from "@flotilla/wire";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const MAIN = join(ROOT, "services/cli/src/main.ts");
@@ -128,6 +129,31 @@ describe("flotilla", () => {
       const r = await flotilla(["agent", "--cluster", "dev-1", "--hub-public-key", key]);
       expect(r.status).toBe(2);
       expect(r.stderr).toContain(`--hub-public-key ${key}: not a readable PEM public key`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("has NATS TLS flags on hub and agent, and refuses half a client pair or an unreadable CA before connecting", async () => {
+    for (const cmd of ["hub", "agent"]) {
+      const help = await flotilla([cmd, "--help"]);
+      expect(help.stdout).toMatch(/--nats-ca VALUE.*env NATS_CA/);
+      expect(help.stdout).toMatch(/--nats-cert VALUE.*env NATS_CERT/);
+      expect(help.stdout).toMatch(/--nats-key VALUE.*env NATS_KEY/);
+    }
+    const dir = await mkdtemp(join(tmpdir(), "flotilla-cli-tls-"));
+    try {
+      const key = join(dir, "hub.pub");
+      await writeFile(key, publicKeyPem(generateSigningKey().publicKey));
+      const agent = await flotilla(["agent", "--cluster", "dev-1", "--hub-public-key", key, "--state-dir", dir, "--nats-url", "tls://127.0.0.1:1"], { NATS_CERT: join(dir, "agent.crt") });
+      expect(agent.status).toBe(1);
+      expect(agent.stderr).toContain(`FLOTILLA_ERR_CONFIG_INVALID: --nats-cert (NATS_CERT) ${join(dir, "agent.crt")} given without --nats-key (NATS_KEY)`);
+      const hub = await flotilla(["hub", "--repo", dir, "--insecure-no-auth", "--signing-key", join(dir, "hub.key"), "--generate-signing-key", "--nats-ca", join(dir, "missing-ca.crt")]);
+      expect(hub.status).toBe(1);
+      expect(hub.stderr).toContain(`FLOTILLA_ERR_CONFIG_INVALID: --nats-ca (NATS_CA) ${join(dir, "missing-ca.crt")}: cannot read the file (ENOENT`);
+      const files = await flotilla(["nats-config", "--out", join(dir, "nats"), "--cluster", "dev-1", "--nats-ca", "/etc/flotilla/nats-ca/ca.crt"]);
+      expect(files.status, files.stderr).toBe(0);
+      expect(await readFile(join(dir, "nats", "agent-dev-1.env"), "utf8")).toContain("NATS_CA=/etc/flotilla/nats-ca/ca.crt\n");
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -20,7 +20,7 @@ import {
   type FleetDatabase,
 } from "@flotilla/store";
 import { ErrorCode, FlotillaError } from "@flotilla/model";
-import { wireNames, type SigningKey, type WireNames } from "@flotilla/wire";
+import { connectNatsTls, natsTlsOptions, wireNames, type NatsTlsConfig, type SigningKey, type WireNames } from "@flotilla/wire";
 import { buildApi, type ApiAuth } from "./api/index.js";
 import { BreakGlassControl } from "./break-glass.js";
 import { startIngest, type IngestHandle } from "./ingest.js";
@@ -44,6 +44,9 @@ export interface HubConfig {
   natsUser?: string;
   natsPassword?: string;
   natsToken?: string;
+  /** TLS of the NATS connection: the CA to trust and a client certificate for mutual TLS
+   * (`--nats-ca`, `--nats-cert`, `--nats-key`). A `tls://` natsUrl requires TLS. */
+  natsTls?: NatsTlsConfig;
   /** Prefix of every NATS bucket, stream and subject (several fleets can share one NATS). */
   natsPrefix?: string;
   /** JetStream replicas of the streams, buckets and stores the hub creates (default 1). On a
@@ -125,6 +128,8 @@ function checkByteLimit(field: "maxReportBytes" | "maxBundleBytes", value: numbe
 export async function startHub(config: HubConfig): Promise<Hub> {
   checkByteLimit("maxReportBytes", config.maxReportBytes);
   checkByteLimit("maxBundleBytes", config.maxBundleBytes);
+  // Before anything is opened: a CA, certificate or key that cannot work names its flag and file.
+  const natsTls = natsTlsOptions(config.natsUrl, config.natsTls);
   const names = wireNames(config.natsPrefix ?? "flotilla");
   const stops: (() => Promise<unknown>)[] = [];
   const stopAll = async () => {
@@ -182,12 +187,13 @@ export async function startHub(config: HubConfig): Promise<Hub> {
     const handOff = createRefreshHandOff({ db: database.db, channel: refreshChannelOf(names.prefix), leadership: () => leadership, resolver: () => resolver, logger: log });
 
     // 3. NATS: report ingest first, so no report waits for the first render.
-    const nc = await connect({
+    const nc = await connectNatsTls(connect, {
       servers: config.natsUrl,
       name: "flotilla-hub",
       maxReconnectAttempts: -1,
       ...(config.natsUser ? { user: config.natsUser, pass: config.natsPassword } : {}),
       ...(config.natsToken ? { token: config.natsToken } : {}),
+      ...(natsTls ? { tls: natsTls } : {}),
     });
     stops.push(() => nc.drain());
     const ingest = await startIngest({ nc, names, db: database.db, logger: log, ...(config.natsReplicas ? { stream: { replicas: config.natsReplicas } } : {}), ...(config.maxReportBytes !== undefined ? { maxReportBytes: config.maxReportBytes } : {}) });

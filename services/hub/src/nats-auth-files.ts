@@ -6,6 +6,7 @@
 //   agent-<cluster>.env   NATS_USER / NATS_PASSWORD / FLOTILLA_NATS_INBOX_PREFIX /
 //                         FLOTILLA_NATS_PREFIX (and FLOTILLA_NATS_JS_DOMAIN with a JetStream
 //                         domain) for `flotilla agent` (an env file or a Secret)
+//   (both env files get NATS_CA with natsCaFile: the CA of a TLS client port)
 //   leaf-<cluster>.env    FLOTILLA_LEAF_URL, with a leaf URL: the hub's leafnodes address with
 //                         the agent's user and password, for the leaf node of a remote cluster
 //                         (deploy/nats/leaf-remote reads it from Secret flotilla-nats-leaf)
@@ -34,6 +35,12 @@ export interface FleetNatsFilesOptions {
    * `tls://leaf.nats.example.com:7422` (see leafRemoteUrl): writes leaf-<cluster>.env per cluster.
    */
   leafUrl?: string;
+  /**
+   * Path of the CA file (PEM) that signed the NATS server's client-port certificate, as the hub
+   * and the agents see it (e.g. a mounted Secret): written as NATS_CA in hub.env and every
+   * agent-<cluster>.env. A path, not the certificate, so a rotated CA needs no new env files.
+   */
+  natsCaFile?: string;
 }
 
 export interface AgentNatsCredentials {
@@ -95,7 +102,8 @@ export async function writeFleetNatsFiles(opts: FleetNatsFilesOptions): Promise<
 
   await writeSecret(credentialsPath, `${JSON.stringify({ hub, agents } satisfies StoredCredentials, null, 2)}\n`);
   const hubEnvPath = join(opts.dir, "hub.env");
-  await writeSecret(hubEnvPath, envFile({ NATS_USER: hub.user, NATS_PASSWORD: hub.password, FLOTILLA_NATS_PREFIX: opts.names.prefix }));
+  const natsCa: Record<string, string> = opts.natsCaFile ? { NATS_CA: opts.natsCaFile } : {};
+  await writeSecret(hubEnvPath, envFile({ NATS_USER: hub.user, NATS_PASSWORD: hub.password, FLOTILLA_NATS_PREFIX: opts.names.prefix, ...natsCa }));
   const result: FleetNatsFiles = {
     configPath: join(opts.dir, NATS_CONFIG_FILE),
     credentialsPath,
@@ -116,6 +124,7 @@ export async function writeFleetNatsFiles(opts: FleetNatsFilesOptions): Promise<
         FLOTILLA_NATS_PREFIX: opts.names.prefix,
         // The domain-prefixed API answers on the hub's servers too, so every agent may use it.
         ...(opts.jsDomain !== undefined ? { FLOTILLA_NATS_JS_DOMAIN: opts.jsDomain } : {}),
+        ...natsCa,
       }),
     );
     result.agents[cluster] = { ...c, inboxPrefix, envPath };

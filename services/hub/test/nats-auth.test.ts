@@ -206,6 +206,17 @@ describe("writeFleetNatsFiles", () => {
     await expect(stat(join(empty, NATS_CONFIG_FILE))).rejects.toThrow(/ENOENT/);
   });
 
+  it("with a NATS CA path, writes NATS_CA into hub.env and every agent env file, and without it none", async () => {
+    const caDir = await mkdtemp(join(dir, "ca-"));
+    const files = await writeFleetNatsFiles({ dir: caDir, names, clusters: ["a", "b"], natsCaFile: "/etc/flotilla/nats-ca/ca.crt" });
+    for (const path of [files.hub.envPath, files.agents.a!.envPath, files.agents.b!.envPath]) {
+      expect(await readFile(path, "utf8"), path).toContain("NATS_CA=/etc/flotilla/nats-ca/ca.crt\n");
+    }
+    const plain = await writeFleetNatsFiles({ dir: await mkdtemp(join(dir, "noca-")), names, clusters: ["a"] });
+    expect(await readFile(plain.hub.envPath, "utf8")).not.toContain("NATS_CA");
+    expect(await readFile(plain.agents.a!.envPath, "utf8")).not.toContain("NATS_CA");
+  });
+
   it("writes nothing when a cluster name is invalid", async () => {
     const empty = await mkdtemp(join(dir, "invalid-"));
     await expect(writeFleetNatsFiles({ dir: empty, names, clusters: ["ok", "Not_OK"] })).rejects.toThrow(/Not_OK/);

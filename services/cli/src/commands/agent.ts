@@ -7,6 +7,7 @@ import { byteLimitFlag } from "../byte-limit.js";
 import { keepYoungGenerationSmall } from "../young-generation.js";
 import { createProcessLogger, LOG_LEVEL_ENV, parseLogLevel } from "../process-logger.js";
 import { waitForSignal } from "../signals.js";
+import { natsTlsConfigOf, natsTlsFlagSpecs } from "../nats-tls-flags.js";
 
 export const agentCommand: CommandSpec = {
   name: "agent",
@@ -21,6 +22,7 @@ export const agentCommand: CommandSpec = {
     { name: "nats-url", env: "NATS_URL", type: "string", description: "NATS server URL", default: "nats://127.0.0.1:4222" },
     { name: "nats-user", env: "NATS_USER", type: "string", description: "NATS user (per-agent credentials)" },
     { name: "nats-password", env: "NATS_PASSWORD", type: "string", description: "NATS password" },
+    ...natsTlsFlagSpecs,
     { name: "nats-inbox-prefix", env: "FLOTILLA_NATS_INBOX_PREFIX", type: "string", description: "inbox prefix the agent's NATS permissions allow (e.g. _INBOX_<cluster>)" },
     { name: "nats-prefix", env: "FLOTILLA_NATS_PREFIX", type: "string", description: "prefix of NATS buckets, streams and subjects", default: "flotilla" },
     { name: "nats-js-domain", env: "FLOTILLA_NATS_JS_DOMAIN", type: "string", description: "JetStream domain of the hub's NATS, for an agent behind a leaf node ($JS.<domain>.API)" },
@@ -40,6 +42,7 @@ export async function runAgent(argv: string[]): Promise<number> {
   const cluster = requireString(p, agentCommand, "cluster");
   const keyFile = requireString(p, agentCommand, "hub-public-key");
   const maxBundleBytes = byteLimitFlag(p, agentCommand, "max-bundle-bytes");
+  const natsTls = natsTlsConfigOf(p);
   const level = parseLogLevel(p.values["log-level"] as string | undefined);
   let hubPublicKey;
   try {
@@ -58,6 +61,7 @@ export async function runAgent(argv: string[]): Promise<number> {
     cluster,
     natsUrl: String(p.values["nats-url"]),
     ...(p.values["nats-user"] ? { natsUser: String(p.values["nats-user"]), natsPassword: String(p.values["nats-password"] ?? "") } : {}),
+    ...(natsTls ? { natsTls } : {}),
     ...(p.values["nats-inbox-prefix"] ? { natsInboxPrefix: String(p.values["nats-inbox-prefix"]) } : {}),
     natsPrefix: String(p.values["nats-prefix"]),
     ...(p.values["nats-js-domain"] ? { natsJsDomain: String(p.values["nats-js-domain"]) } : {}),

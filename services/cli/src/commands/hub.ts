@@ -6,6 +6,7 @@ import { byteLimitFlag } from "../byte-limit.js";
 import { createProcessLogger, LOG_LEVEL_ENV, parseLogLevel, type ProcessLogger } from "../process-logger.js";
 import { waitForSignal } from "../signals.js";
 import { keepYoungGenerationSmall } from "../young-generation.js";
+import { natsTlsConfigOf, natsTlsFlagSpecs } from "../nats-tls-flags.js";
 
 export const hubCommand: CommandSpec = {
   name: "hub",
@@ -20,6 +21,7 @@ export const hubCommand: CommandSpec = {
     { name: "nats-url", env: "NATS_URL", type: "string", description: "NATS server URL", default: "nats://127.0.0.1:4222" },
     { name: "nats-user", env: "NATS_USER", type: "string", description: "NATS user" },
     { name: "nats-password", env: "NATS_PASSWORD", type: "string", description: "NATS password" },
+    ...natsTlsFlagSpecs,
     { name: "nats-replicas", env: "FLOTILLA_NATS_REPLICAS", type: "string", description: "JetStream replicas of the streams, buckets and stores the hub creates: 3 on a 3-node NATS cluster", default: "1" },
     { name: "nats-bundle-replicas", env: "FLOTILLA_NATS_BUNDLE_REPLICAS", type: "string", description: "replicas of each cluster's bundle store (default: --nats-replicas); 1 saves a raft group per cluster, see docs/nats-security.md" },
     { name: "nats-prefix", env: "FLOTILLA_NATS_PREFIX", type: "string", description: "prefix of NATS buckets, streams and subjects", default: "flotilla" },
@@ -85,6 +87,7 @@ export async function runHub(argv: string[]): Promise<number> {
   const maxBundleBytes = byteLimitFlag(p, hubCommand, "max-bundle-bytes");
   const natsReplicas = replicasFlag(p, "nats-replicas") ?? 1;
   const natsBundleReplicas = replicasFlag(p, "nats-bundle-replicas");
+  const natsTls = natsTlsConfigOf(p);
   const log = createProcessLogger({ component: "hub", level: parseLogLevel(p.values["log-level"] as string | undefined) });
   // Before anything is opened: a hub that would serve an open API does not start.
   const { auth, tokens } = apiAuthOf(p, process.env, log);
@@ -105,6 +108,7 @@ export async function runHub(argv: string[]): Promise<number> {
     ...(p.values["pglite-dir"] ? { pgliteDir: String(p.values["pglite-dir"]) } : {}),
     natsUrl: String(p.values["nats-url"]),
     ...(p.values["nats-user"] ? { natsUser: String(p.values["nats-user"]), natsPassword: String(p.values["nats-password"] ?? "") } : {}),
+    ...(natsTls ? { natsTls } : {}),
     natsPrefix: String(p.values["nats-prefix"]),
     natsReplicas,
     ...(natsBundleReplicas !== undefined ? { natsBundleReplicas } : {}),

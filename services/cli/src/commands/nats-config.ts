@@ -29,6 +29,7 @@ export const natsConfigCommand: CommandSpec = {
       type: "string",
       description: "the hub's leafnodes address as remote clusters reach it (e.g. tls://leaf.nats.example.com:7422): also writes leaf-<cluster>.env with FLOTILLA_LEAF_URL (that address with the agent's credentials) for deploy/nats/leaf-remote",
     },
+    { name: "nats-ca", type: "string", description: "path of the CA file (PEM) of the server's TLS client port as the hub and agents see it: hub.env and agent-<cluster>.env get NATS_CA" },
   ],
 };
 
@@ -63,6 +64,7 @@ export async function runNatsConfig(argv: string[]): Promise<number> {
     ...(p.values["jetstream-dir"] ? { jetstreamDir: String(p.values["jetstream-dir"]) } : {}),
     ...(p.values["js-domain"] ? { jsDomain: String(p.values["js-domain"]) } : {}),
     ...(p.values["leaf-url"] ? { leafUrl: String(p.values["leaf-url"]) } : {}),
+    ...(p.values["nats-ca"] ? { natsCaFile: String(p.values["nats-ca"]) } : {}),
   });
   console.log(`wrote ${files.configPath} (${clusters.length} agents; added: ${files.added.join(", ") || "none"}; removed: ${files.removed.join(", ") || "none"})`);
   console.log(`hub credentials: ${files.hub.envPath}`);
