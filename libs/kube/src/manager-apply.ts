@@ -1,5 +1,5 @@
 // Apply: one object (applyOne) and a whole set in stages (applyAll).
-import type { KubeObject, ObjectRef } from "@flotilla/model";
+import type { DriftPath, KubeObject, ObjectRef } from "@flotilla/model";
 import { ChangeAction, Reason, describeRef, refOf } from "@flotilla/model";
 import { classifyApplyFailure, isImmutableFieldFailure } from "./apply-failure.js";
 import type { ChangeSet, ChangeSetEntry } from "./changeset.js";
@@ -84,16 +84,12 @@ export async function applyOne(ctx: ApplyContext, desired: KubeObject, opts: App
     if (live && opts.recreateOnImmutable && isImmutableFieldFailure(plan.failure)) return recreate(ctx, o, opts, plan.failure);
     return failed(o, plan.failure);
   }
-  if (plan.kind === "unchanged") {
-    if (tookOver) return entry(o, ChangeAction.Configured, Reason.Applied, `${what}: fields taken over from kubectl`, { applied: plan.live, changes: [] });
-    return entry(o, ChangeAction.Unchanged, Reason.NoChange, `${what}: unchanged`, { applied: plan.live });
-  }
+  if (plan.kind === "unchanged") return unchangedEntry(o, plan.live, tookOver);
 
   const r = await client.apply(o, { fieldManager, force: opts.force });
   if (!r.ok) return failed(o, r.failure);
   if (plan.kind === "create") return entry(o, ChangeAction.Created, Reason.Applied, `${what}: created`, { applied: r.value });
-  const paths = plan.changes.map((c) => c.path);
-  return entry(o, ChangeAction.Configured, Reason.Applied, `${what}: configured (${paths.join(", ") || "field ownership"})`, { applied: r.value, changes: plan.changes });
+  return configuredEntry(o, r.value, plan.changes);
 }
 
 /** Applies without a dry-run; the action is read from what the server returned against `live`. */
@@ -105,13 +101,21 @@ async function applyDirectly(ctx: ApplyContext, o: KubeObject, opts: ApplyOption
     return failed(o, r.failure);
   }
   if (!live) return entry(o, ChangeAction.Created, Reason.Applied, `${what}: created`, { applied: r.value });
-  if (sameLiveState(r.value, live, ctx.fieldManager)) {
-    if (tookOver) return entry(o, ChangeAction.Configured, Reason.Applied, `${what}: fields taken over from kubectl`, { applied: r.value, changes: [] });
-    return entry(o, ChangeAction.Unchanged, Reason.NoChange, `${what}: unchanged`, { applied: r.value });
-  }
-  const changes = changedPaths(r.value, live);
+  if (sameLiveState(r.value, live, ctx.fieldManager)) return unchangedEntry(o, r.value, tookOver);
+  return configuredEntry(o, r.value, changedPaths(r.value, live));
+}
+
+/** An apply that changed no field: unchanged, or configured when only field ownership was taken over. */
+function unchangedEntry(o: KubeObject, applied: KubeObject, tookOver: boolean): ChangeSetEntry {
+  const what = describeRef(refOf(o));
+  if (tookOver) return entry(o, ChangeAction.Configured, Reason.Applied, `${what}: fields taken over from kubectl`, { applied, changes: [] });
+  return entry(o, ChangeAction.Unchanged, Reason.NoChange, `${what}: unchanged`, { applied });
+}
+
+/** An apply that changed the fields at `changes`. */
+function configuredEntry(o: KubeObject, applied: KubeObject, changes: DriftPath[]): ChangeSetEntry {
   const paths = changes.map((c) => c.path);
-  return entry(o, ChangeAction.Configured, Reason.Applied, `${what}: configured (${paths.join(", ") || "field ownership"})`, { applied: r.value, changes });
+  return entry(o, ChangeAction.Configured, Reason.Applied, `${describeRef(refOf(o))}: configured (${paths.join(", ") || "field ownership"})`, { applied, changes });
 }
 
 async function recreate(ctx: ApplyContext, o: KubeObject, opts: ApplyOptions, cause: Parameters<typeof classifyApplyFailure>[0]): Promise<ChangeSetEntry> {
