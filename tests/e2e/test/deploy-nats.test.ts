@@ -84,7 +84,8 @@ describe("deploy/nats/base as a running 3-node JetStream cluster", () => {
         ['pid_file: "/var/run/nats/nats.pid"', `pid_file: "${join(pod, "nats.pid")}"`],
       ]);
       await writeFile(join(pod, "config", "nats.conf"), conf);
-      await writeFile(join(pod, "config", "leafnodes.conf"), cm.data["leafnodes.conf"]!);
+      // The included files (leafnodes.conf, client-tls.conf), empty in base, as the pod mounts them.
+      for (const [file, text] of Object.entries(cm.data)) if (file !== "nats.conf") await writeFile(join(pod, "config", file), text);
       // As the StatefulSet runs it: --config, POD_NAME from the pod's name.
       const child = spawn("nats-server", ["--config", join(pod, "config", "nats.conf")], { env: { ...process.env, POD_NAME: `nats-${i}` }, stdio: ["ignore", "ignore", "pipe"] });
       logs[i] = "";

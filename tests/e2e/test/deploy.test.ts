@@ -32,10 +32,16 @@ const EXPECTED = [
   "deploy/postgres",
 ];
 
-function kustomizationDirs(dir: string): string[] {
+/** The optional components (kind: Component), each built below on top of the overlays it patches. */
+const COMPONENTS = ["deploy/agent/nats-tls", "deploy/hub/nats-tls", "deploy/nats/cert-manager", "deploy/nats/client-tls"];
+
+/** Directories holding a kustomization of `kind` (Kustomization, or Component). */
+function kustomizationDirs(dir: string, kind: "Kustomization" | "Component" = "Kustomization"): string[] {
   const entries = readdirSync(dir, { withFileTypes: true });
-  const here = entries.some((e) => e.isFile() && (KUSTOMIZATION_FILE_NAMES as readonly string[]).includes(e.name)) ? [relative(ROOT, dir)] : [];
-  return [...here, ...entries.filter((e) => e.isDirectory()).flatMap((e) => kustomizationDirs(join(dir, e.name)))].sort();
+  const file = entries.find((e) => e.isFile() && (KUSTOMIZATION_FILE_NAMES as readonly string[]).includes(e.name));
+  const isComponent = file !== undefined && /^kind:\s*Component\s*$/m.test(readFileSync(join(dir, file.name), "utf8"));
+  const here = file && isComponent === (kind === "Component") ? [relative(ROOT, dir)] : [];
+  return [...here, ...entries.filter((e) => e.isDirectory()).flatMap((e) => kustomizationDirs(join(dir, e.name), kind))].sort();
 }
 
 /** kubectl's output as JSON documents (it quotes every string YAML 1.1 would misread). */
@@ -147,6 +153,59 @@ describe("deploy/ kustomizations", () => {
       rendered.set(dir, ours);
     });
   }
+
+  it("and the optional components are the ones the install docs describe", () => {
+    expect(kustomizationDirs(DEPLOY, "Component")).toEqual(COMPONENTS);
+  });
+
+  // Each component on top of the overlays it is for, as an install's overlay lists them. The
+  // overlay lives under the repository root: kustomize refuses absolute resource paths.
+  const WITH_COMPONENTS: Record<string, { resources: string; components: string[] }> = {
+    "nats-tls": { resources: "deploy/nats/leafnodes", components: ["deploy/nats/client-tls", "deploy/nats/cert-manager"] },
+    "hub-tls": { resources: "deploy/hub", components: ["deploy/hub/nats-tls"] },
+    "agent-wide-tls": { resources: "deploy/agent/cluster-wide", components: ["deploy/agent/nats-tls"] },
+    "agent-tenant-tls": { resources: "deploy/agent/tenant", components: ["deploy/agent/nats-tls"] },
+  };
+  for (const [name, { resources, components }] of Object.entries(WITH_COMPONENTS)) {
+    it(`${resources} with ${components.join(", ")}: kubectl kustomize and Flotilla's renderer build the same objects`, async () => {
+      const overlay = await mkdtemp(join(ROOT, ".deploy-components-"));
+      try {
+        const up = (p: string) => `../${p}`;
+        await writeFile(join(overlay, "kustomization.yaml"), ["apiVersion: kustomize.config.k8s.io/v1beta1", "kind: Kustomization", `resources: [${up(resources)}]`, `components: [${components.map(up).join(", ")}]`, ""].join("\n"));
+        const dir = relative(ROOT, overlay);
+        const theirs = kubectlKustomize(dir);
+        const ours = flotillaRender(dir);
+        expect(ours).toEqual(theirs);
+        rendered.set(name, ours);
+      } finally {
+        await rm(overlay, { recursive: true, force: true });
+      }
+    });
+  }
+
+  it("with the NATS TLS components: the hub and the agents connect by tls:// and read the CA where the ConfigMap is mounted", async () => {
+    const known = { hub: await flagEnv("hub"), agent: await flagEnv("agent") };
+    for (const [name, command, deployment, configMap] of [
+      ["hub-tls", "hub", "flotilla-hub", "flotilla-hub-config"],
+      ["agent-wide-tls", "agent", "flotilla-agent", "flotilla-agent-config"],
+      ["agent-tenant-tls", "agent", "flotilla-agent", "flotilla-agent-config"],
+    ] as const) {
+      const config = configMapData(name, configMap);
+      expect(config["NATS_URL"], name).toMatch(/^tls:\/\//);
+      for (const k of ["NATS_URL", "NATS_CA"]) expect(known[command].has(k), `${name}: ${k}`).toBe(true);
+      const spec = find<Workload>(name, "Deployment", deployment).spec.template.spec;
+      const mount = spec.containers[0]!.volumeMounts!.find((m) => m.name === "nats-ca")!;
+      const volume = spec.volumes!.find((v) => v.name === "nats-ca")!;
+      expect(volume.configMap?.name).toBe("flotilla-nats-ca");
+      expect(config["NATS_CA"]).toBe(`${mount.mountPath}/ca.crt`);
+    }
+    const sts = find<Workload>("nats-tls", "StatefulSet", "nats").spec.template.spec;
+    expect(sts.volumes!.find((v) => v.name === "client-tls")?.secret?.secretName).toBe("flotilla-nats-tls");
+    const cert = find<KubeObject & { spec: { secretName: string; dnsNames: string[] } }>("nats-tls", "Certificate", "flotilla-nats-tls");
+    expect(cert.spec.secretName).toBe("flotilla-nats-tls");
+    // The name the hub's and the agents' NATS_URL use is in the certificate.
+    expect(cert.spec.dnsNames).toContain(new URL(configMapData("hub-tls", "flotilla-hub-config")["NATS_URL"]!.replace(/^tls:/, "http:")).hostname);
+  });
 
   it("carry no secret value: no Secret with data, no literal env value for a credential", () => {
     for (const dir of dirs) {
@@ -306,6 +365,8 @@ describe("deploy/ kustomizations", () => {
       const openssl = spawnSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", "/CN=nats", "-keyout", join(tls, "tls.key"), "-out", join(tls, "tls.crt")], { encoding: "utf8" });
       expect(openssl.status, openssl.stderr).toBe(0);
       await natsServerAccepts("deploy/nats/leafnodes", "nats-config", { POD_NAME: "nats-0" }, { "/etc/nats/leafnodes-tls": tls });
+      // With TLS on the client port (deploy/nats/client-tls), the same pair where that Secret is mounted.
+      await natsServerAccepts("nats-tls", "nats-config", { POD_NAME: "nats-0" }, { "/etc/nats/leafnodes-tls": tls, "/etc/nats/client-tls": tls });
       await natsServerAccepts("deploy/nats/leaf-remote", "nats-leaf-config", { POD_NAME: "nats-leaf-0", FLOTILLA_LEAF_URL: "tls://agent-team-a:pw@nats.example.com:7422" });
       // The three routes name the StatefulSet's pods through its headless Service.
       const sts = find<Workload & { spec: { serviceName: string } }>("deploy/nats/base", "StatefulSet", "nats");
