@@ -6,8 +6,8 @@
 import type { KeyObject } from "node:crypto";
 import { ErrorCode, type SignedPointer } from "@flotilla/model";
 import { bundleStoreOf, DEFAULT_MAX_BUNDLE_BYTES, desiredKey, sha256Digest, type WireNames } from "@flotilla/wire";
-import { Objm, type ObjectStore } from "@nats-io/obj";
 import { DesiredCache } from "./desired-cache.js";
+import { NatsBundleStore } from "./nats-bundle-store.js";
 import { RetryBackoff, DEFAULT_RETRY, type RetryOptions } from "./nats-backoff.js";
 import { NatsConnectionHolder, type NatsConnector } from "./nats-connection.js";
 import { checkBundle, checkPointer, samePointer, type TrustContext } from "./nats-desired-verify.js";
@@ -56,7 +56,7 @@ export class NatsDesiredStateSource implements DesiredStateSource {
   private candidate: SignedPointer | undefined;
   /** Raw bytes of the last refused value: a re-delivery (after a re-watch) is not refused twice. */
   private lastRefusedValue: string | undefined;
-  private bundles: ObjectStore | undefined;
+  private bundles: NatsBundleStore | undefined;
   private saving: Promise<void> = Promise.resolve();
 
   constructor(private readonly opts: NatsDesiredStateOptions) {
@@ -73,7 +73,7 @@ export class NatsDesiredStateSource implements DesiredStateSource {
       bucket: opts.names.desiredBucket,
       key: desiredKey(opts.cluster),
       beforeWatch: async (js) => {
-        this.bundles = await new Objm(js).open(bundleStoreOf(opts.names, opts.cluster), false);
+        this.bundles = await NatsBundleStore.open(js, bundleStoreOf(opts.names, opts.cluster));
       },
       onPut: (value) => this.onPointer(value),
       retry: opts.retry,
@@ -152,7 +152,7 @@ export class NatsDesiredStateSource implements DesiredStateSource {
           // The object's size first: reading a huge one whole would take the agent's heap with it.
           const info = this.bundles ? await this.bundles.info(pointer.bundleDigest) : null;
           if (info && !info.deleted && info.size > this.maxBundleBytes) return this.refuseTooLarge(pointer, info.size);
-          bytes = info && !info.deleted ? await this.bundles!.getBlob(pointer.bundleDigest) : null;
+          bytes = info && !info.deleted ? await this.bundles!.read(info) : null;
         } catch (err) {
           failure = err;
         }

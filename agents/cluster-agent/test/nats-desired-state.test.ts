@@ -100,6 +100,37 @@ describe("NatsDesiredStateSource", () => {
     expect(rec.desired).toEqual([]);
   });
 
+  it("reads a one-chunk bundle with one message get, and a bundle of several chunks through the store's consumer", async () => {
+    // Every JetStream API request the agent's connection makes.
+    const requests: string[] = [];
+    const counted = new Proxy(nc, {
+      get(target, prop) {
+        const v = Reflect.get(target, prop, target) as unknown;
+        if (typeof v !== "function") return v;
+        return (...args: unknown[]) => {
+          if (prop === "request") requests.push(String(args[0]));
+          return (v as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const rec = recorder();
+    const { pointer, bundle } = await publish(1);
+    await newSource(counted).start(rec.handlers);
+    await waitFor("desired state", () => rec.desired.length === 1);
+    expect(rec.desired[0]).toEqual({ pointer, bundle });
+    expect(requests.filter((s) => s.includes("CONSUMER.CREATE.OBJ_"))).toEqual([]);
+    expect(requests.filter((s) => /\.GET\.OBJ_/.test(s)).length).toBe(2); // its info, its one chunk
+
+    // 300 KB of data: three chunks of the store's 128 KiB.
+    const big = makeBundle(CLUSTER, "rev2".padEnd(40, "0"), 2, "x".repeat(300_000));
+    await publishBundle(nc, names, CLUSTER, big.digest, big.bytes);
+    await putPointer(nc, names, CLUSTER, signedPointer(hub, CLUSTER, "rev2".padEnd(40, "0"), big.digest, 2));
+    await waitFor("the bundle of several chunks", () => rec.desired.length === 2);
+    expect(rec.desired[1]?.bundle).toEqual(big.bundle);
+    expect(requests.filter((s) => s.includes("CONSUMER.CREATE.OBJ_")).length).toBe(1);
+    expect(rec.refused).toEqual([]);
+  });
+
   it("refuses a bundle whose bytes do not match the digest", async () => {
     const rec = recorder();
     await newSource().start(rec.handlers);

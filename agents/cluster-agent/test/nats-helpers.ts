@@ -25,7 +25,8 @@ export async function ensureWireResources(nc: NatsConnection, names: WireNames):
   if (info.config.duplicate_window !== nanos(120_000)) throw new Error("report stream lost its duplicate window");
 }
 
-export function makeBundle(cluster: string, revision: string, replicas = 1): { bundle: Bundle; bytes: Uint8Array; digest: string } {
+/** `padding`: a data value that makes the bundle as large as a test needs. */
+export function makeBundle(cluster: string, revision: string, replicas = 1, padding?: string): { bundle: Bundle; bytes: Uint8Array; digest: string } {
   const bundle: Bundle = {
     apiVersion: BUNDLE_API_VERSION,
     cluster,
@@ -35,7 +36,7 @@ export function makeBundle(cluster: string, revision: string, replicas = 1): { b
         name: "web",
         policy: { drift: "enforce", prune: true, ignore: [] },
         objects: [
-          { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "web", namespace: "web" }, data: { replicas: String(replicas) } },
+          { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "web", namespace: "web" }, data: { replicas: String(replicas), ...(padding ? { padding } : {}) } },
         ],
       },
     ],
