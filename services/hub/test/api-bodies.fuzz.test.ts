@@ -154,8 +154,8 @@ function paramMutation(url: string, op: Operation, rng: Rng): Case {
     return { what: `path parameter ${p.name}`, url: fill(url.replace(`{${p.name}}`, nasty())) };
   }
   const base = fill(url);
-  // Routes that declare no query parameters read none (an unknown one is refused only where some are known).
-  if (!query.length) return { what: "no mutation of a route without parameters", url: base };
+  // Every route refuses an undeclared parameter, also one that takes none (query-check.ts).
+  if (!query.length) return rng.int(2) === 0 ? { what: "query parameter on a route that takes none", url: `${base}?unexpected=1`, field: "unexpected" } : { what: "no mutation of a route without parameters", url: base };
   if (rng.int(4) === 0) return { what: "unknown query parameter", url: `${base}?unexpected=1`, field: "unexpected" };
   const q = rng.pick(query);
   if (rng.int(3) === 0) return { what: `${q.name} twice`, url: `${base}?${q.name}=a&${q.name}=b`, field: q.name };

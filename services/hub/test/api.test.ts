@@ -2,7 +2,7 @@
 // over NATS ingest.
 import { randomUUID } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { FastifyInstance } from "fastify";
+import Fastify, { type FastifyInstance } from "fastify";
 import { connect } from "@nats-io/transport-node";
 import { jetstream } from "@nats-io/jetstream";
 import { ErrorCode, FlotillaError, type DriftReport, type HeartbeatReport, type Report, type StatusReport } from "@flotilla/model";
@@ -19,6 +19,9 @@ import {
 } from "@flotilla/store";
 import { encodeJson, generateSigningKey, reportSubject, signPointer, wireNames } from "@flotilla/wire";
 import { buildApi, type HubControl } from "../src/api/index.js";
+import { installErrorHandlers } from "../src/api/error-handler.js";
+import { installQueryCheck } from "../src/api/query-check.js";
+import { NO_QUERY, queryString } from "../src/api/query-params.js";
 import { startIngest } from "../src/ingest.js";
 
 const engines = [
@@ -232,6 +235,28 @@ describe.each(engines)("fleet API on $name", (engine) => {
     }
   });
 
+  it("refuses an undeclared query parameter on every GET route, naming it and the accepted ones", async () => {
+    for (const [url, accepted] of [
+      ["/v1/clusters?verbose=1", "this route takes no query parameters"],
+      ["/v1/clusters/prod-eu-1?verbose=1", "this route takes no query parameters"],
+      ["/v1/render-failures?verbose=1", "this route takes no query parameters"],
+      ["/v1/rejected-reports?verbose=1", "accepted: limit"],
+      ["/v1/drift?limit=5&verbose=1", "accepted: cluster, app, environment, kind, namespace, actor, action, state, since, until, limit, cursor"],
+      ["/healthz?verbose=1", "this route takes no query parameters"],
+      ["/readyz?verbose=1", "this route takes no query parameters"],
+    ] as const) {
+      const res = await get(url);
+      const route = url.split("?")[0]!.replace("prod-eu-1", ":name");
+      expect({ url, status: res.status, error: res.body.error }).toEqual({
+        url,
+        status: 400,
+        error: { code: "FLOTILLA_ERR_BAD_REQUEST", message: `query parameter "verbose" is not accepted by GET ${route}: ${accepted}`, location: { field: "verbose" } },
+      });
+    }
+    // The dashboard's static files ignore a query string (a browser's cache-buster, a link's tracking).
+    expect((await api.inject({ url: "/ui?v=2" })).statusCode).toBe(200);
+  });
+
   it("serves the latest unresolved render failure with file and line", async () => {
     expect(await get("/v1/render-failures")).toEqual({ status: 200, body: { latest: null } });
     const errors = [{ code: ErrorCode.ManifestInvalid, message: "mapping values are not allowed here", location: { file: "apps/shop/base/deployment.yaml", line: 14, column: 9 } }];
@@ -327,5 +352,22 @@ describe.each(engines)("fleet API on $name", (engine) => {
       await nc.close();
       await testNats.cleanup();
     }
+  });
+});
+
+describe("query string declarations", () => {
+  it("refuses to build a GET route that declares no query string, and checks the ones that do", async () => {
+    const app = Fastify();
+    installErrorHandlers(app);
+    installQueryCheck(app);
+    expect(() => app.get("/v1/forgot", async () => ({}))).toThrow(/GET \/v1\/forgot declares no query string: give it schema\.querystring/);
+    // Other methods need not declare one (their input is the body), and are checked when they do.
+    app.post("/v1/action", async () => ({}));
+    app.get("/v1/declared", { schema: { querystring: queryString({ only: "a filter" }) } }, async () => ({ ok: true }));
+    app.get("/v1/none", { schema: { querystring: NO_QUERY } }, async () => ({ ok: true }));
+    expect((await app.inject({ url: "/v1/declared?only=x" })).statusCode).toBe(200);
+    expect((await app.inject({ method: "HEAD", url: "/v1/declared?other=x" })).statusCode).toBe(400);
+    expect((await app.inject({ url: "/v1/none?only=x" })).statusCode).toBe(400);
+    await app.close();
   });
 });

@@ -207,6 +207,43 @@ describe.each(engines)("break-glass API on $name", (engine) => {
     expect(((await inject({ url: "/v1/break-glass/audit" })).json() as unknown[]).length).toBe(1);
   });
 
+  it("refuses a body its schema does not allow, naming the field and what to send", async () => {
+    const ok = { scope: { kind: "cluster" }, reason: "r", ttlSeconds: 60 };
+    const cases: [unknown, string, RegExp][] = [
+      [{ ...ok, ttlSeconds: "600" }, "ttlSeconds", /^body field "ttlSeconds" must be an integer between 1 and 86400 .*24 h.*, not "600"$/],
+      [{ ...ok, ttlSeconds: 0 }, "ttlSeconds", /must be an integer between 1 and 86400/],
+      [{ ...ok, reason: 42 }, "reason", /^body field "reason" must be a string between 1 and 1000 characters/],
+      [{ ...ok, reason: "x".repeat(1001) }, "reason", /between 1 and 1000 characters/],
+      [{ ...ok, scope: "cluster" }, "scope", /^body field "scope" must be a JSON object/],
+      [{ ...ok, scope: {} }, "scope.kind", /^body field "scope\.kind" is required: one of cluster, app, object$/],
+      [{ ...ok, scope: { kind: "object", object: { group: "", kind: "Deployment", namespace: "s", name: 5 } } }, "scope.object.name", /^body field "scope\.object\.name" must be a string/],
+      [{ ...ok, extra: 1 }, "extra", /^body field "extra" is not accepted: accepted: scope, reason, expiresAt, ttlSeconds$/],
+      [{ ...ok, reason: undefined }, "reason", /^body field "reason" is required: a string/],
+      [[ok], "body", /^body must be a JSON object/],
+    ];
+    for (const [body, field, message] of cases) {
+      const r = await post("prod-1", body);
+      expect([r.statusCode, errorOf(r).code, errorOf(r).location?.field], JSON.stringify(body)).toEqual([400, "FLOTILLA_ERR_BAD_REQUEST", field]);
+      expect(errorOf(r).message, JSON.stringify(body)).toMatch(message);
+    }
+    const started = await post("prod-1", ok);
+    expect(started.statusCode).toBe(201);
+    const { id } = started.json() as { id: string };
+    const end = (payload: object) => inject({ method: "DELETE", url: `/v1/clusters/prod-1/break-glass/${id}`, payload, as: "grace" });
+    for (const [body, field, message] of [
+      [{ reason: 5 }, "reason", /^body field "reason" must be a string/],
+      [{ reason: "done", why: "x" }, "why", /accepted: reason$/],
+      [{ author: "eve" }, "author", /subject of your API token/],
+    ] as const) {
+      const r = await end(body);
+      expect([r.statusCode, errorOf(r).location?.field, errorOf(r).message], JSON.stringify(body)).toEqual([400, field, expect.stringMatching(message)]);
+    }
+    // A query parameter on a route that takes none.
+    const query = await inject({ method: "POST", url: "/v1/clusters/prod-1/break-glass?force=1", payload: ok });
+    expect([query.statusCode, errorOf(query).location?.field, errorOf(query).message]).toEqual([400, "force", expect.stringContaining("this route takes no query parameters")]);
+    expect((await end({ reason: "done" })).statusCode).toBe(200);
+  });
+
   it("has no break-glass routes when the hub provides no break-glass operations", async () => {
     const bare = buildApi({ db: fleet.db, auth });
     try {

@@ -21,6 +21,12 @@ interface Operation {
   parameters?: { in: string; name: string }[];
   responses: Record<string, { content?: { "application/json": { schema: { properties?: { error?: { properties: { code: { enum: string[] } } } } } } } }>;
 }
+interface BodySchema {
+  type: string;
+  required?: string[];
+  additionalProperties?: boolean;
+  properties: Record<string, Record<string, unknown>>;
+}
 type Doc = { openapi: string; paths: Record<string, Record<string, Operation>> };
 
 let nats: TestNats;
@@ -89,6 +95,13 @@ describe("GET /openapi.json", () => {
     expect(codesAt(op("post", "/v1/releases"), 422)).toEqual([ErrorCode.ImageNotPinned]);
     expect(codesAt(op("post", "/v1/webhooks/git"), 401)).toEqual([ErrorCode.WebhookSignatureInvalid]);
     expect(codesAt(op("post", "/v1/refresh"), 503)).toEqual([ErrorCode.RepoUnavailable, ErrorCode.NotLeader]);
+    // The break-glass bodies are schemas, with their bounds.
+    const bodyOf = (o: Operation) => (o as { requestBody?: { content: { "application/json": { schema: BodySchema } } } }).requestBody?.content["application/json"].schema;
+    const start = bodyOf(op("post", "/v1/clusters/{name}/break-glass"));
+    expect(start).toMatchObject({ type: "object", required: ["scope", "reason"], additionalProperties: false });
+    expect(start!.properties.ttlSeconds).toMatchObject({ type: "integer", minimum: 1, maximum: 86_400 });
+    expect(start!.properties.scope).toMatchObject({ required: ["kind"], properties: { kind: { enum: ["cluster", "app", "object"] } } });
+    expect(bodyOf(op("delete", "/v1/clusters/{name}/break-glass/{id}"))).toMatchObject({ additionalProperties: false, properties: { reason: { type: "string", maxLength: 1000 } } });
     // Query strings come from the schemas the routes check them with.
     expect(op("get", "/v1/drift").parameters!.filter((p) => p.in === "query").map((p) => p.name).sort()).toEqual(
       ["action", "actor", "app", "cluster", "cursor", "environment", "kind", "limit", "namespace", "since", "state", "until"],
@@ -112,5 +125,7 @@ describe("GET /openapi.json", () => {
     const twice = await hub.api.inject({ url: "/v1/drift?cluster=dev-1&cluster=prod-1", headers });
     expect([twice.statusCode, field(twice)]).toEqual([400, expect.objectContaining({ code: ErrorCode.BadRequest, location: { field: "cluster" } })]);
     expect((await hub.api.inject({ url: "/v1/drift?cluster=dev-1", headers })).statusCode).toBe(200);
+    expect(field(twice)).toMatchObject({ message: 'query parameter "cluster" is given 2 times: give it once' });
+    expect(field(typo)).toMatchObject({ message: expect.stringMatching(/^query parameter "clustre" is not accepted by GET \/v1\/drift: accepted: cluster, app, environment, /) });
   });
 });

@@ -8,6 +8,7 @@ import type { ApiContext } from "./context.js";
 import { defaultRole, type Role } from "./principal.js";
 import { frameworkError, installErrorHandlers } from "./error-handler.js";
 import { installOpenApi } from "./openapi.js";
+import { installQueryCheck } from "./query-check.js";
 import { installStorableInput } from "./storable-input.js";
 import type { HubControl } from "./hub-control.js";
 import { clusterRoutes } from "./routes/clusters.js";
@@ -67,8 +68,9 @@ declare module "fastify" {
 export function buildApi(options: ApiOptions): FastifyInstance {
   const genReqId = requestIdGenerator();
   // Schemas check, they never repair: fastify's default ajv turns 0 into "0" and silently drops
-  // unknown fields, so a typo'd or mistyped field would be accepted as something else.
-  const common = { genReqId, frameworkErrors: frameworkError, ajv: { customOptions: { coerceTypes: false, removeAdditional: false } } } as const;
+  // unknown fields, so a typo'd or mistyped field would be accepted as something else. `verbose`
+  // hands the error handler the schema at fault, so a refusal says what to send (validation-message.ts).
+  const common = { genReqId, frameworkErrors: frameworkError, ajv: { customOptions: { coerceTypes: false, removeAdditional: false, verbose: true } } } as const;
   const app: FastifyInstance = options.loggerInstance ? Fastify({ loggerInstance: options.loggerInstance, ...common }) : Fastify({ logger: options.logger ?? false, ...common });
   const routeTable: RouteEntry[] = [];
   app.decorate("routeTable", routeTable);
@@ -80,6 +82,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   });
   const context: ApiContext = { db: options.db, hub: options.hub, clock: options.clock ?? (() => new Date()) };
   installErrorHandlers(app);
+  installQueryCheck(app);
   installStorableInput(app);
   installAuth(app, options.auth, context.clock);
   installOpenApi(app);

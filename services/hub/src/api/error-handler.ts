@@ -2,6 +2,7 @@
 // status derived from the code (httpStatusOf), never chosen ad hoc in a route.
 import type { FastifyError, FastifyInstance, FastifyReply } from "fastify";
 import { ErrorCode, FlotillaError, httpStatusOf, type ErrorInfo } from "@flotilla/model";
+import { validationMessage } from "./validation-message.js";
 
 export function sendError(reply: FastifyReply, error: ErrorInfo): FastifyReply {
   return reply.code(httpStatusOf[error.code]).send({ error });
@@ -25,12 +26,8 @@ export function installErrorHandlers(app: FastifyInstance): void {
     // A route schema refused the request: name the field as the routes' own checks do.
     const validation = (err as FastifyError).validation;
     if (validation && validation.length > 0) {
-      const v = validation[0]!;
-      const params = v.params as { missingProperty?: string; additionalProperty?: string };
-      const path = v.instancePath.replace(/^\//, "").replace(/\//g, ".");
-      const field = [path, params.missingProperty ?? params.additionalProperty].filter(Boolean).join(".") || (err as FastifyError).validationContext || "request";
-      const what = params.additionalProperty ? "unknown field" : v.message ?? "is not valid";
-      return sendError(reply, { code: ErrorCode.BadRequest, message: `${field}: ${what}${(err as FastifyError).validationContext === "querystring" ? " (give each query parameter once)" : ""}`, location: { field } });
+      const { field, message } = validationMessage(validation[0]!, (err as FastifyError).validationContext);
+      return sendError(reply, { code: ErrorCode.BadRequest, message, location: { field } });
     }
     // fastify's own client errors: malformed JSON, wrong content type, body too large…
     const statusCode = (err as FastifyError).statusCode;

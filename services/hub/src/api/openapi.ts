@@ -6,6 +6,7 @@ import swagger from "@fastify/swagger";
 import type { FastifyInstance, FastifySchema, RouteOptions } from "fastify";
 import { ErrorCode, httpStatusOf } from "@flotilla/model";
 import { defaultRole } from "./principal.js";
+import { NO_QUERY } from "./query-params.js";
 
 declare module "fastify" {
   interface FastifyContextConfig {
@@ -38,7 +39,9 @@ export function errorCodesOf(route: Pick<RouteOptions, "url" | "method" | "schem
   const codes = new Set<ErrorCode>([ErrorCode.Internal]);
   if (!config?.public) [ErrorCode.Unauthorized, ErrorCode.Forbidden, ErrorCode.RateLimited].forEach((c) => codes.add(c));
   const method = [route.method].flat()[0] ?? "GET";
-  if (schema.querystring || schema.body || schema.params || route.url.includes(":") || method !== "GET") codes.add(ErrorCode.BadRequest);
+  // A declared query string is checked (query-check.ts) unless the route ignores it (ANY_QUERY).
+  const query = schema.querystring as { additionalProperties?: boolean } | undefined;
+  if ((query && query.additionalProperties !== true) || schema.body || schema.params || route.url.includes(":") || method !== "GET") codes.add(ErrorCode.BadRequest);
   if (route.url.includes(":")) codes.add(ErrorCode.NotFound);
   for (const c of config?.errors ?? []) codes.add(c);
   return [...codes];
@@ -75,6 +78,6 @@ export function installOpenApi(app: FastifyInstance): void {
       };
     },
   });
-  app.get("/openapi.json", { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
+  app.get("/openapi.json", { config: { public: true }, schema: { hide: true, querystring: NO_QUERY } }, async () => app.swagger());
 }
 

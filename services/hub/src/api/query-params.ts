@@ -9,24 +9,25 @@ export function badRequest(field: string, message: string): FlotillaError {
 }
 
 /** A route's query string as a JSON schema: fastify checks each is given once (a string), the
- * OpenAPI document lists them with their descriptions, and onlyKnown refuses the rest. The
+ * OpenAPI document lists them with their descriptions, and query-check.ts refuses the rest. The
  * route's own parsing then says precisely what a bad value should look like. */
 export interface QuerySchema {
   type: "object";
   properties: Record<string, { type: "string"; description: string }>;
+  /** true only in ANY_QUERY: the route ignores its query string on purpose. */
+  additionalProperties?: true;
 }
 
 export function queryString(params: Record<string, string>): QuerySchema {
   return { type: "object", properties: Object.fromEntries(Object.entries(params).map(([name, description]) => [name, { type: "string", description }])) };
 }
 
-/** Refuses parameters the endpoint does not know, so a typo is not silently ignored. */
-export function onlyKnown(query: Query, accepted: readonly string[] | QuerySchema): void {
-  const known = Array.isArray(accepted) ? accepted : Object.keys((accepted as QuerySchema).properties);
-  for (const key of Object.keys(query)) {
-    if (!known.includes(key)) throw badRequest(key, `unknown query parameter; accepted: ${known.join(", ")}`);
-  }
-}
+/** The query string of a route that takes none: any parameter is refused (query-check.ts). */
+export const NO_QUERY: QuerySchema = queryString({});
+
+/** The query string of a route that ignores it by design: the dashboard's static files, which a
+ * browser or a link may decorate (`?v=2`, `?utm_source=`) and which hold no data to filter. */
+export const ANY_QUERY: QuerySchema = { type: "object", properties: {}, additionalProperties: true };
 
 function single(query: Query, field: string): string | undefined {
   const v = query[field];

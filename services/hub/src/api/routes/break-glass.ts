@@ -7,11 +7,11 @@ import { listActiveBreakGlass, listBreakGlassAudit, type BreakGlassAuditEntry } 
 import type { ApiContext } from "../context.js";
 import { principalOf, Role } from "../principal.js";
 import { MAX_BREAK_GLASS_TTL_SECONDS, type BreakGlassChange, type BreakGlassOperations } from "../break-glass-operations.js";
-import { badRequest, clusterName, onlyKnown, optionalClusterName, optionalInteger, queryString } from "../query-params.js";
+import { badRequest, clusterName, NO_QUERY, optionalClusterName, optionalInteger, queryString } from "../query-params.js";
+import { breakGlassEndBody, breakGlassStartBody, MAX_BREAK_GLASS_TEXT } from "./break-glass-bodies.js";
 
 export const ACTOR_HEADER = "x-flotilla-actor";
 export const BREAK_GLASS_AUDIT_LIMIT = { min: 1, max: 1000, fallback: 100 } as const;
-const MAX_TEXT = 1000;
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
 
 type Body = Record<string, unknown>;
@@ -35,7 +35,7 @@ function onlyKnownFields(body: Body, known: readonly string[], prefix = ""): voi
 function text(value: unknown, field: string, { required }: { required: boolean }): string | undefined {
   if (value === undefined && !required) return undefined;
   if (typeof value !== "string" || value.trim().length === 0) throw badRequest(field, "required: a non-empty string");
-  if (value.length > MAX_TEXT) throw badRequest(field, `at most ${MAX_TEXT} characters`);
+  if (value.length > MAX_BREAK_GLASS_TEXT) throw badRequest(field, `at most ${MAX_BREAK_GLASS_TEXT} characters`);
   return value.trim();
 }
 
@@ -108,12 +108,16 @@ function expiryOf(body: Body, now: Date): Date {
   return new Date(ms);
 }
 
+/** An optional body: fastify would validate a missing one as `null`, which is not an object. */
+async function noBodyIsEmpty(request: FastifyRequest): Promise<void> {
+  if (request.body === undefined) request.body = {};
+}
+
 const LIST_QUERY = queryString({ cluster: "only this cluster" });
 const AUDIT_QUERY = queryString({ cluster: "only this cluster", limit: "how many, newest first (1 to 1000, default 100)" });
 
 export function breakGlassRoutes(app: FastifyInstance, { db, clock }: ApiContext, ops: BreakGlassOperations): void {
-  app.post<{ Params: { name: string } }>("/v1/clusters/:name/break-glass", { config: { role: Role.Operator } }, async (request, reply): Promise<BreakGlassChange> => {
-    onlyKnown(request.query as Record<string, unknown>, []);
+  app.post<{ Params: { name: string } }>("/v1/clusters/:name/break-glass", { schema: { body: breakGlassStartBody, querystring: NO_QUERY }, config: { role: Role.Operator } }, async (request, reply): Promise<BreakGlassChange> => {
     const cluster = clusterName(request.params.name, "name");
     const body = bodyOf(request, true);
     const author = actorOf(request, body);
@@ -125,8 +129,7 @@ export function breakGlassRoutes(app: FastifyInstance, { db, clock }: ApiContext
     return reply.code(201).send(window);
   });
 
-  app.delete<{ Params: { name: string; id: string } }>("/v1/clusters/:name/break-glass/:id", { config: { role: Role.Operator } }, async (request): Promise<BreakGlassChange> => {
-    onlyKnown(request.query as Record<string, unknown>, []);
+  app.delete<{ Params: { name: string; id: string } }>("/v1/clusters/:name/break-glass/:id", { schema: { body: breakGlassEndBody, querystring: NO_QUERY }, config: { role: Role.Operator }, preValidation: noBodyIsEmpty }, async (request): Promise<BreakGlassChange> => {
     const cluster = clusterName(request.params.name, "name");
     const body = bodyOf(request, false);
     const actor = actorOf(request, body);
@@ -135,8 +138,7 @@ export function breakGlassRoutes(app: FastifyInstance, { db, clock }: ApiContext
     return ops.end(cluster, request.params.id, { actor, ...(reason !== undefined ? { reason } : {}) });
   });
 
-  app.get<{ Params: { name: string } }>("/v1/clusters/:name/break-glass", async (request): Promise<BreakGlassWindow[]> => {
-    onlyKnown(request.query as Record<string, unknown>, []);
+  app.get<{ Params: { name: string } }>("/v1/clusters/:name/break-glass", { schema: { querystring: NO_QUERY } }, async (request): Promise<BreakGlassWindow[]> => {
     const cluster = clusterName(request.params.name, "name");
     const known = await db.selectFrom("clusters").select("name").where("name", "=", cluster).where("retired_at", "is", null).executeTakeFirst();
     if (!known) throw new FlotillaError(ErrorCode.NotFound, `cluster "${cluster}" is not in the fleet`, { location: { field: "name" } });
@@ -145,14 +147,12 @@ export function breakGlassRoutes(app: FastifyInstance, { db, clock }: ApiContext
 
   app.get("/v1/break-glass", { schema: { querystring: LIST_QUERY } }, async (request): Promise<BreakGlassWindow[]> => {
     const query = request.query as Record<string, unknown>;
-    onlyKnown(query, LIST_QUERY);
     const cluster = optionalClusterName(query, "cluster");
     return listActiveBreakGlass(db, { ...(cluster ? { cluster } : {}), now: clock() });
   });
 
   app.get("/v1/break-glass/audit", { schema: { querystring: AUDIT_QUERY } }, async (request): Promise<BreakGlassAuditEntry[]> => {
     const query = request.query as Record<string, unknown>;
-    onlyKnown(query, AUDIT_QUERY);
     const cluster = optionalClusterName(query, "cluster");
     const limit = optionalInteger(query, "limit", BREAK_GLASS_AUDIT_LIMIT);
     return listBreakGlassAudit(db, { ...(cluster ? { cluster } : {}), limit });

@@ -6,6 +6,7 @@
 import { readFile } from "node:fs/promises";
 import type { FastifyInstance, FastifyReply } from "fastify";
 import { ErrorCode, FlotillaError } from "@flotilla/model";
+import { ANY_QUERY } from "../query-params.js";
 
 export const DASHBOARD_DIR = new URL("../../../dashboard/", import.meta.url);
 
@@ -38,8 +39,8 @@ async function send(reply: FastifyReply, file: string): Promise<Buffer> {
 
 export function dashboardRoutes(app: FastifyInstance): void {
   const config = { public: true };
-  app.get("/ui", { config, schema: { description: "The web dashboard's page (static; it asks for a token and calls this API with it)." } }, async (_request, reply) => send(reply, "index.html"));
-  app.get<{ Params: { file: string } }>("/ui/:file", { config, schema: { params: fileParams, description: "The dashboard's static files (no data)." } }, async (request, reply) =>
+  app.get("/ui", { config, schema: { querystring: ANY_QUERY, description: "The web dashboard's page (static; it asks for a token and calls this API with it)." } }, async (_request, reply) => send(reply, "index.html"));
+  app.get<{ Params: { file: string } }>("/ui/:file", { config, schema: { params: fileParams, querystring: ANY_QUERY, description: "The dashboard's static files (no data)." } }, async (request, reply) =>
     send(reply, request.params.file === "" ? "index.html" : request.params.file),
   );
 }

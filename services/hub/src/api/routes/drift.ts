@@ -5,7 +5,7 @@ import type { FastifyInstance } from "fastify";
 import { DriftAction, values } from "@flotilla/model";
 import { decodeDriftCursor, encodeDriftCursor, listDriftEvents } from "@flotilla/store";
 import type { ApiContext } from "../context.js";
-import { badRequest, onlyKnown, optionalClusterName, optionalInteger, optionalTimestamp, queryString } from "../query-params.js";
+import { badRequest, optionalClusterName, optionalInteger, optionalTimestamp, queryString } from "../query-params.js";
 import type { DriftEventBody } from "../responses.js";
 
 export const DRIFT_LIMIT = { min: 1, max: 1000, fallback: 100 } as const;
@@ -29,7 +29,6 @@ const DRIFT_QUERY = queryString({
 export function driftRoutes(app: FastifyInstance, { db }: ApiContext): void {
   app.get("/v1/drift", { schema: { querystring: DRIFT_QUERY } }, async (request, reply): Promise<DriftEventBody[]> => {
     const query = request.query as Record<string, unknown>;
-    onlyKnown(query, DRIFT_QUERY);
     const cluster = optionalClusterName(query, "cluster");
     const since = optionalTimestamp(query, "since");
     const until = optionalTimestamp(query, "until");

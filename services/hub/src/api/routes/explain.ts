@@ -5,7 +5,7 @@ import { ErrorCode, FlotillaError, PromotionState } from "@flotilla/model";
 import { defaultPromotionPolicy } from "@flotilla/envrepo";
 import { getClusterDetail, latestRenderFailure, listActiveBreakGlass, listDriftEvents, listPromotionClusters, listPromotions } from "@flotilla/store";
 import type { ApiContext } from "../context.js";
-import { badRequest, clusterName, onlyKnown, queryString } from "../query-params.js";
+import { badRequest, clusterName, queryString } from "../query-params.js";
 import { explain } from "../../explain.js";
 import { runningApp, type PromotionController } from "../../promotion.js";
 import { freezeState } from "../../promotion/freeze.js";
@@ -17,7 +17,6 @@ const EXPLAIN_QUERY = queryString({ cluster: "required: the cluster", app: "requ
 export function explainRoutes(app: FastifyInstance, context: ApiContext, controller: PromotionController): void {
   app.get("/v1/explain", { schema: { querystring: EXPLAIN_QUERY }, config: { errors: [ErrorCode.NotFound] } }, async (request) => {
     const q = request.query as Record<string, unknown>;
-    onlyKnown(q, EXPLAIN_QUERY);
     const cluster = clusterName(q.cluster, "cluster");
     if (typeof q.app !== "string" || q.app === "") throw badRequest("app", "required: the app to explain");
     const appName = q.app;

@@ -10,15 +10,14 @@ import { ErrorCode, FlotillaError } from "@flotilla/model";
 import { appsForCluster, releaseLockFor } from "@flotilla/envrepo";
 import { getClusterDetail, listClusterOverviews, listDesiredPointers } from "@flotilla/store";
 import type { ApiContext } from "../context.js";
-import { badRequest, clusterName, onlyKnown, optionalInteger, queryString } from "../query-params.js";
+import { badRequest, clusterName, NO_QUERY, optionalInteger, queryString } from "../query-params.js";
 import type { PromotionController } from "../../promotion.js";
 
 const POINTERS_QUERY = queryString({ limit: "how many pointers, newest first", before: "only generations below this one (the next page)" });
 const PROVENANCE_QUERY = queryString({ app: "the app", cluster: "only this cluster", kind: "only objects of this kind", name: "only objects of this name", namespace: "only objects in this namespace" });
 
 export function fleetViewRoutes(app: FastifyInstance, context: ApiContext, controller: PromotionController): void {
-  app.get("/v1/fleet/matrix", async (request) => {
-    onlyKnown(request.query as Record<string, unknown>, []);
+  app.get("/v1/fleet/matrix", { schema: { querystring: NO_QUERY } }, async () => {
     const { fleet, view, revision } = await controller.fleetAtHead();
     const now = context.clock();
     const overviews = new Map((await listClusterOverviews(context.db, { now })).map((o) => [o.name, o]));
@@ -51,7 +50,6 @@ export function fleetViewRoutes(app: FastifyInstance, context: ApiContext, contr
 
   app.get<{ Params: { name: string } }>("/v1/clusters/:name/pointers", { schema: { querystring: POINTERS_QUERY } }, async (request) => {
     const q = request.query as Record<string, unknown>;
-    onlyKnown(q, POINTERS_QUERY);
     const cluster = clusterName(request.params.name, "name");
     const limit = optionalInteger(q, "limit", { min: 1, max: 1000, fallback: 100 });
     const before = q.before === undefined ? undefined : optionalInteger(q, "before", { min: 1, max: Number.MAX_SAFE_INTEGER, fallback: 1 });
@@ -62,7 +60,6 @@ export function fleetViewRoutes(app: FastifyInstance, context: ApiContext, contr
 
   app.get("/v1/provenance", { schema: { querystring: PROVENANCE_QUERY }, config: { errors: [ErrorCode.NotFound] } }, async (request) => {
     const q = request.query as Record<string, unknown>;
-    onlyKnown(q, PROVENANCE_QUERY);
     if (typeof q.app !== "string" || q.app === "") throw badRequest("app", "required: the app whose provenance to show");
     const appName = q.app;
     const only = typeof q.cluster === "string" ? clusterName(q.cluster, "cluster") : undefined;

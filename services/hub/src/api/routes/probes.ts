@@ -4,11 +4,12 @@
 import type { FastifyInstance } from "fastify";
 import { databaseReachable } from "@flotilla/store";
 import type { ApiContext } from "../context.js";
+import { NO_QUERY } from "../query-params.js";
 
 export function probeRoutes(app: FastifyInstance, { db, hub }: ApiContext): void {
-  app.get("/healthz", { config: { public: true } }, async () => ({ status: "ok" }));
+  app.get("/healthz", { config: { public: true }, schema: { querystring: NO_QUERY } }, async () => ({ status: "ok" }));
 
-  app.get("/readyz", { config: { public: true } }, async (_request, reply) => {
+  app.get("/readyz", { config: { public: true }, schema: { querystring: NO_QUERY } }, async (_request, reply) => {
     const checks: Record<string, boolean> = { database: await databaseReachable(db) };
     if (hub) checks.hub = hub.ready();
     const ready = Object.values(checks).every(Boolean);

@@ -25,7 +25,7 @@ import {
 } from "@flotilla/store";
 import type { ApiContext } from "../context.js";
 import { principalOf, requireRole, Role } from "../principal.js";
-import { badRequest, onlyKnown, optionalInteger, queryString } from "../query-params.js";
+import { badRequest, NO_QUERY, optionalInteger, queryString } from "../query-params.js";
 import { lockedRelease, runningApp, type PromotionController } from "../../promotion.js";
 import { freezeState } from "../../promotion/freeze.js";
 import type { Actor, PromotionOperations } from "../../promotion-operations.js";
@@ -114,12 +114,11 @@ export function promotionRoutes(app: FastifyInstance, context: ApiContext, api: 
 
   app.get("/v1/releases", { schema: { querystring: RELEASES_QUERY } }, async (request) => {
     const q = request.query as Record<string, unknown>;
-    onlyKnown(q, RELEASES_QUERY);
     const limit = optionalInteger(q, "limit", { min: 1, max: 1000, fallback: 100 });
     return { releases: await listReleases(context.db, typeof q.app === "string" ? q.app : undefined, limit) };
   });
 
-  app.get("/v1/releases/:id", { schema: { params: idParams } }, async (request) => {
+  app.get("/v1/releases/:id", { schema: { params: idParams, querystring: NO_QUERY } }, async (request) => {
     const { id } = request.params as { id: string };
     const release = await getRelease(context.db, id);
     if (!release) throw new FlotillaError(ErrorCode.NotFound, `release ${id} does not exist`);
@@ -139,7 +138,6 @@ export function promotionRoutes(app: FastifyInstance, context: ApiContext, api: 
 
   app.get("/v1/promotions", { schema: { querystring: PROMOTIONS_QUERY } }, async (request) => {
     const q = request.query as Record<string, unknown>;
-    onlyKnown(q, PROMOTIONS_QUERY);
     const states = typeof q.state === "string" ? q.state.split(",") : undefined;
     const known = values(PromotionState) as string[];
     const bad = states?.find((s) => !known.includes(s));
@@ -153,7 +151,7 @@ export function promotionRoutes(app: FastifyInstance, context: ApiContext, api: 
     return { promotions: rows.map(summary) };
   });
 
-  app.get("/v1/promotions/:id", { schema: { params: idParams } }, async (request) => {
+  app.get("/v1/promotions/:id", { schema: { params: idParams, querystring: NO_QUERY } }, async (request) => {
     const { id } = request.params as { id: string };
     return { promotion: await detail(await ops.get(id)) };
   });
@@ -196,7 +194,7 @@ export function promotionRoutes(app: FastifyInstance, context: ApiContext, api: 
   );
 
   // --- environments ----------------------------------------------------------------------
-  app.get("/v1/environments", async () => {
+  app.get("/v1/environments", { schema: { querystring: NO_QUERY } }, async () => {
     const { fleet, view } = await api.controller.fleetAtHead();
     const now = context.clock();
     const holds = await listHolds(context.db);
@@ -229,7 +227,6 @@ export function promotionRoutes(app: FastifyInstance, context: ApiContext, api: 
   // --- event stream ----------------------------------------------------------------------
   app.get("/v1/promotion-events", { schema: { querystring: EVENTS_QUERY } }, async (request, reply) => {
     const q = request.query as Record<string, unknown>;
-    onlyKnown(q, EVENTS_QUERY);
     const lastId = request.headers["last-event-id"];
     let after = Number(typeof lastId === "string" ? lastId : (q.after ?? 0));
     if (!Number.isInteger(after) || after < 0) throw badRequest("after", "a non-negative event id");

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from "fastify";
 import { listRejectedReports } from "@flotilla/store";
 import type { ApiContext } from "../context.js";
-import { onlyKnown, optionalInteger, queryString } from "../query-params.js";
+import { optionalInteger, queryString } from "../query-params.js";
 import type { RejectedReportBody } from "../responses.js";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
@@ -21,7 +21,6 @@ const REJECTED_QUERY = queryString({ limit: "how many, newest first" });
 export function rejectedReportRoutes(app: FastifyInstance, { db }: ApiContext): void {
   app.get("/v1/rejected-reports", { schema: { querystring: REJECTED_QUERY } }, async (request): Promise<RejectedReportBody[]> => {
     const query = request.query as Record<string, unknown>;
-    onlyKnown(query, REJECTED_QUERY);
     const limit = optionalInteger(query, "limit", { min: 1, max: 1000, fallback: 100 });
     const rows = await listRejectedReports(db, limit);
     return rows.map((r) => ({

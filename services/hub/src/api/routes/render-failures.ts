@@ -3,12 +3,11 @@
 import type { FastifyInstance } from "fastify";
 import { latestRenderFailure } from "@flotilla/store";
 import type { ApiContext } from "../context.js";
-import { onlyKnown } from "../query-params.js";
+import { NO_QUERY } from "../query-params.js";
 import type { RenderFailuresBody } from "../responses.js";
 
 export function renderFailureRoutes(app: FastifyInstance, { db }: ApiContext): void {
-  app.get("/v1/render-failures", async (request): Promise<RenderFailuresBody> => {
-    onlyKnown(request.query as Record<string, unknown>, []);
+  app.get("/v1/render-failures", { schema: { querystring: NO_QUERY } }, async (): Promise<RenderFailuresBody> => {
     return { latest: (await latestRenderFailure(db)) ?? null };
   });
 }
