@@ -14,12 +14,13 @@ import pg from "pg";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { jetstream } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
-import { ErrorCode, type Bundle, type DriftReport, type SignedControlRecord } from "@flotilla/model";
+import { ErrorCode, type Bundle, type SignedControlRecord } from "@flotilla/model";
 import { controlKey, decodeJson, desiredKey, encodeJson, generateSigningKey, parseSignedPointer, reportSubject, verifyControl, wireNames, type SigningKey } from "@flotilla/wire";
 import { commitFiles, createWorkRepo, readFilesFrom } from "@flotilla/envrepo/testing";
 import { createTestDatabase, createTestNats, waitFor, type TestDatabase, type TestNats } from "@flotilla/testkit";
 import { DEFAULT_CHECK_TIMEOUT_MS } from "@flotilla/store";
 import { startHub, type Hub, type HubConfig } from "../src/hub.js";
+import { driftProbeReport } from "@flotilla/hub/testing";
 import { HUB_ACTOR } from "../src/break-glass.js";
 import { BundlePublisher, PublishFencedError } from "../src/publish.js";
 
@@ -141,21 +142,7 @@ async function publishReports(n: number): Promise<void> {
   for (let k = 0; k < n; k += 50) {
     await Promise.all(
       Array.from({ length: Math.min(50, n - k) }, (_, i) => {
-        const report: DriftReport = {
-          id: randomUUID(),
-          kind: "drift",
-          cluster: "dev-1",
-          agent: "dev-1/probe/1",
-          at: new Date().toISOString(),
-          generation: 1,
-          revision: "0".repeat(40),
-          app: "shop",
-          object: { group: "", kind: "ConfigMap", namespace: "default", name: `probe-${k + i}` },
-          paths: [{ path: "/data/value", desired: "v", live: `x${k + i}` }],
-          actor: "ha-probe",
-          policy: "warn",
-          action: "left",
-        };
+        const report = driftProbeReport({ cluster: "dev-1", index: k + i, app: "shop", actor: "ha-probe" });
         return js.publish(reportSubject(names, "dev-1", "drift"), encodeJson(report), { msgID: report.id });
       }),
     );

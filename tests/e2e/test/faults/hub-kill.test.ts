@@ -1,3 +1,4 @@
+
 // Fault campaign: `flotilla hub` killed with SIGKILL in the middle of ingesting a stream of agent
 // reports (JetStream → Postgres), then a second hub started on the same database and stream. The
 // ingest acknowledges a message only after the transaction that wrote it committed (ingest.ts),
@@ -6,7 +7,6 @@
 // restart must not publish a desired pointer no commit explains (agents would re-apply).
 // The shared Postgres and NATS are fine here: nothing stops them; the database and the prefix are
 // this test's own. No Kubernetes: the reports are published straight to JetStream.
-import { randomUUID } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import type { DriftReport } from "@flotilla/model";
+import { driftProbeReport } from "@flotilla/hub/testing";
 import { createWorkRepo, pushWorkRepo, startGitHttpServer, type GitHttpServer } from "@flotilla/envrepo/testing";
 import { createTestDatabase, createTestNats, waitFor, type TestDatabase, type TestNats } from "@flotilla/testkit";
 import { encodeJson, generateSigningKey, privateKeyPem, reportSubject, wireNames } from "@flotilla/wire";
@@ -97,21 +97,7 @@ async function publish(from: number, to: number): Promise<void> {
   for (let k = from; k < to; k += 50) {
     await Promise.all(
       Array.from({ length: Math.min(50, to - k) }, (_, i) => {
-        const report: DriftReport = {
-          id: randomUUID(),
-          kind: "drift",
-          cluster: CLUSTER,
-          agent: `${CLUSTER}/probe/1`,
-          at: new Date().toISOString(),
-          generation: 1,
-          revision: "0".repeat(40),
-          app: "probe",
-          object: { group: "", kind: "ConfigMap", namespace: "default", name: `probe-${k + i}` },
-          paths: [{ path: "/data/value", desired: "v", live: `x${k + i}` }],
-          actor: "fault-probe",
-          policy: "warn",
-          action: "left",
-        };
+        const report = driftProbeReport({ cluster: CLUSTER, index: k + i, actor: "fault-probe" });
         return js.publish(reportSubject(names, CLUSTER, "drift"), encodeJson(report), { msgID: report.id });
       }),
     );

@@ -1,8 +1,8 @@
+
 // Two real `flotilla hub` processes on one Postgres database and one NATS prefix (this rig's
 // own), for the failover fault test and bench/ha.mts: the leader is killed with SIGKILL while it
 // is publishing a commit's pointers, and the follower must take over and finish the job.
 // The env repo has many clusters so a resolve's publish phase lasts long enough to be hit.
-import { randomUUID } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,7 +10,7 @@ import pg from "pg";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { jetstream } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
-import type { DriftReport } from "@flotilla/model";
+import { driftProbeReport } from "@flotilla/hub/testing";
 import { commitFiles, createWorkRepo, pushWorkRepo, startGitHttpServer, type GitHttpServer } from "@flotilla/envrepo/testing";
 import { createTestDatabase, createTestNats, waitFor, type TestDatabase, type TestNats } from "@flotilla/testkit";
 import { decodeJson, desiredKey, encodeJson, generateSigningKey, parseSignedPointer, privateKeyPem, reportSubject, wireNames } from "@flotilla/wire";
@@ -159,21 +159,7 @@ export async function startHaRig(opts: { clusters: number; label?: string }): Pr
         for (let k = from; k < from + n; k += 50) {
           await Promise.all(
             Array.from({ length: Math.min(50, from + n - k) }, (_, i) => {
-              const report: DriftReport = {
-                id: randomUUID(),
-                kind: "drift",
-                cluster: clusters[0]!,
-                agent: `${clusters[0]}/probe/1`,
-                at: new Date().toISOString(),
-                generation: 1,
-                revision: "0".repeat(40),
-                app: "probe",
-                object: { group: "", kind: "ConfigMap", namespace: "default", name: `probe-${k + i}` },
-                paths: [{ path: "/data/value", desired: "v", live: `x${k + i}` }],
-                actor: "ha-probe",
-                policy: "warn",
-                action: "left",
-              };
+              const report = driftProbeReport({ cluster: clusters[0]!, index: k + i, actor: "ha-probe" });
               return js.publish(reportSubject(names, clusters[0]!, "drift"), encodeJson(report), { msgID: report.id });
             }),
           );
