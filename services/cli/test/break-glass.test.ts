@@ -99,7 +99,7 @@ describe("flotilla break-glass", () => {
       [["open", "dev-1", "--reason", "x", "--duration", "300"], '--duration "300" is not a duration with a unit'],
       [["open", "dev-1", "--reason", "x", "--duration", "25h"], "longer than 24h"],
       [["open", "dev-1", "--reason", "x", "--duration", "5m", "--object", "web"], '--object "web": give Kind[.group]/namespace/name'],
-      [["open", "dev-1", "--reason", "x", "--until", "tomorrow"], "FLOTILLA_ERR_BAD_REQUEST: expiresAt:"],
+      [["open", "dev-1", "--reason", "x", "--until", "tomorrow"], 'FLOTILLA_ERR_BAD_REQUEST: body field "expiresAt" must be an ISO-8601 timestamp'],
       [["open", "--reason", "x", "--duration", "5m"], "flotilla break-glass open: missing CLUSTER"],
       [["shut", "x"], 'flotilla break-glass: unknown verb "shut"'],
     ];
