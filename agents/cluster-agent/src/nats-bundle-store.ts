@@ -5,6 +5,7 @@
 // chunk (128 KiB by default: nearly every bundle) is one stored message instead: one message get,
 // which the agent's NATS permissions already allow on its own store. Larger objects keep the
 // consumer. Either way the caller checks the bytes against the signed pointer's digest.
+import { objectChunksSubjectOf, objectStoreStreamOf } from "@flotilla/wire";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import { Objm, type ObjectInfo, type ObjectStore } from "@nats-io/obj";
 
@@ -31,7 +32,7 @@ export class NatsBundleStore {
     if (info.deleted) return null;
     if (info.size === 0) return new Uint8Array(0);
     if (info.chunks !== 1 || info.options?.link) return this.store.getBlob(info.name);
-    const chunk = await this.jsm.streams.getMessage(`OBJ_${this.name}`, { last_by_subj: `$O.${this.name}.C.${info.nuid}` });
+    const chunk = await this.jsm.streams.getMessage(objectStoreStreamOf(this.name), { last_by_subj: objectChunksSubjectOf(this.name, info.nuid) });
     return chunk ? chunk.data : null;
   }
 }

@@ -39,6 +39,12 @@ export function wireNames(prefix = "flotilla"): WireNames {
  */
 export const bundleStoreOf = (names: WireNames, cluster: string): string => `${names.bundleStore}-${cluster}`;
 
+/** The JetStream stream behind an object store (nats.js's naming): NATS permissions name it. */
+export const objectStoreStreamOf = (store: string): string => `OBJ_${store}`;
+
+/** The subject of one stored object's chunks (`*`: any object's) in an object store's stream. */
+export const objectChunksSubjectOf = (store: string, nuid: string): string => `$O.${store}.C.${nuid}`;
+
 export const desiredKey = (cluster: string): string => `${cluster}.desired`;
 export const controlKey = (cluster: string): string => `${cluster}.control`;
 

@@ -3,7 +3,7 @@
 // so every agent gets its own block, and adding a cluster means regenerating the file and
 // reloading the server (see nats-auth-files.ts). Why each subject is there: docs/nats-security.md.
 import { randomBytes } from "node:crypto";
-import { CLUSTER_NAME, bundleStoreOf, type WireNames } from "@flotilla/wire";
+import { CLUSTER_NAME, bundleStoreOf, objectChunksSubjectOf, objectStoreStreamOf, type WireNames } from "@flotilla/wire";
 
 export interface NatsPermissions {
   publish: string[];
@@ -52,7 +52,7 @@ export function generateNatsPassword(): string {
 }
 
 const kvStream = (names: WireNames): string => `KV_${names.desiredBucket}`;
-const objStream = (names: WireNames, cluster: string): string => `OBJ_${bundleStoreOf(names, cluster)}`;
+const objStream = (names: WireNames, cluster: string): string => objectStoreStreamOf(bundleStoreOf(names, cluster));
 
 /**
  * What the hub may do: everything JetStream offers (it creates and updates the bucket, the object
@@ -108,10 +108,11 @@ function agentLocalGrants(names: WireNames, cluster: string): string[] {
     // Flow-control replies of those watches.
     `$JS.FC.${kv}.>`,
     // Bundles, from the cluster's own store only (a stream of its own: 2.9 cannot scope reads
-    // per object inside one). The metadata lookup by name takes the subject in the body ...
+    // per object inside one). The metadata lookup by name and the read of a one-chunk bundle take
+    // the subject in the body ...
     `$JS.API.STREAM.MSG.GET.${obj}`,
-    // ... and the chunks are read with an ordered consumer on one object's chunk subject.
-    `$JS.API.CONSUMER.CREATE.${obj}.*.$O.${s}.C.*`,
+    // ... and larger bundles are read with an ordered consumer on one object's chunk subject.
+    `$JS.API.CONSUMER.CREATE.${obj}.*.${objectChunksSubjectOf(s, "*")}`,
     `$JS.FC.${obj}.>`,
   ];
 }
