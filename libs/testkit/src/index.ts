@@ -12,6 +12,6 @@ export { reapOrphanedPlanes, planesDir } from "./plane-reaper.js";
 export * from "./private-nats.js";
 export * from "./private-nats-cluster.js";
 export * from "./private-postgres.js";
-export { createPki, type Pki, type PemPair, type ClientIdentity } from "./pki.js";
+export { createPki, issueCertificate, type Pki, type PemPair, type ClientIdentity, type CertificateExtensions } from "./pki.js";
 export { freePorts } from "./free-ports.js";
 export { privateTlsNats, type PrivateTlsNats, type PrivateTlsNatsOptions } from "./private-tls-nats.js";

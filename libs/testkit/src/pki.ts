@@ -4,7 +4,7 @@
 import { execFile } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 
 const run = promisify(execFile);
@@ -69,16 +69,8 @@ export async function createPki(dir: string, label: string, clients: ClientIdent
   await openssl("req", "-x509", "-config", config, "-extensions", "ca_ext", ...EC_KEY, "-keyout", caKeyPath,
     "-out", caPath, "-days", DAYS, "-subj", `/CN=flotilla-test-ca-${label}`);
 
-  const sign = async (stem: string, subject: string, extensions: string): Promise<PemPair> => {
-    const keyPath = join(dir, `${stem}.key`);
-    const certPath = join(dir, `${stem}.crt`);
-    const csrPath = join(dir, `${stem}.csr`);
-    await openssl("req", "-new", "-config", config, ...EC_KEY, "-keyout", keyPath, "-out", csrPath, "-subj", subject);
-    await openssl("x509", "-req", "-in", csrPath, "-CA", caPath, "-CAkey", caKeyPath,
-      "-set_serial", `0x${randomBytes(12).toString("hex")}`, "-days", DAYS, "-extfile", config,
-      "-extensions", extensions, "-out", certPath);
-    return { certPath, keyPath, certPem: await readFile(certPath, "utf8"), keyPem: await readFile(keyPath, "utf8") };
-  };
+  const sign = (stem: string, subject: string, extensions: CertificateExtensions) =>
+    issue(dir, config, caPath, caKeyPath, stem, subject, extensions);
 
   const sa = generateKeyPairSync("ec", { namedCurve: "prime256v1" });
   const saKeyPath = join(dir, "sa.key");
@@ -93,6 +85,29 @@ export async function createPki(dir: string, label: string, clients: ClientIdent
   const byId: Record<string, PemPair> = {};
   clients.forEach((c, i) => (byId[c.id] = signed[i]!));
   return { caPath, caKeyPath, caPem: await readFile(caPath, "utf8"), serving: serving!, saKeyPath, saPubPath, clients: byId };
+}
+
+/** The extension sections of the PKI's openssl config: a serving (127.0.0.1, localhost) or a client certificate. */
+export type CertificateExtensions = "server_ext" | "client_ext";
+
+/**
+ * Another certificate from the CA of `pki`, written next to it as `<stem>.crt`/`<stem>.key` with a
+ * fresh key and serial — e.g. a renewed serving certificate, as cert-manager issues one.
+ */
+export function issueCertificate(pki: Pki, stem: string, subject: string, extensions: CertificateExtensions): Promise<PemPair> {
+  const dir = dirname(pki.caPath);
+  return issue(dir, join(dir, "openssl.cnf"), pki.caPath, pki.caKeyPath, stem, subject, extensions);
+}
+
+async function issue(dir: string, config: string, caPath: string, caKeyPath: string, stem: string, subject: string, extensions: CertificateExtensions): Promise<PemPair> {
+  const keyPath = join(dir, `${stem}.key`);
+  const certPath = join(dir, `${stem}.crt`);
+  const csrPath = join(dir, `${stem}.csr`);
+  await openssl("req", "-new", "-config", config, ...EC_KEY, "-keyout", keyPath, "-out", csrPath, "-subj", subject);
+  await openssl("x509", "-req", "-in", csrPath, "-CA", caPath, "-CAkey", caKeyPath,
+    "-set_serial", `0x${randomBytes(12).toString("hex")}`, "-days", DAYS, "-extfile", config,
+    "-extensions", extensions, "-out", certPath);
+  return { certPath, keyPath, certPem: await readFile(certPath, "utf8"), keyPem: await readFile(keyPath, "utf8") };
 }
 
 function subjectOf(c: ClientIdentity): string {

@@ -32,6 +32,7 @@ import {
   type TestDatabase,
 } from "@flotilla/testkit";
 import { fleetFile, inventoryApiDeployment, type ClusterView } from "./support/env-repo.js";
+import { apply } from "./support/server-side-apply.js";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const MAIN = join(ROOT, "services/cli/src/main.ts");
@@ -42,34 +43,6 @@ function render(dir: string): KubeObject[] {
   const r = renderKustomization(fsFileView(ROOT), dir);
   if (!r.ok) throw new Error(`${dir}: ${r.error.message}`);
   return r.objects;
-}
-
-/** REST collection of a kind (the kinds deploy/ uses; an unknown one fails the test). */
-function collection(o: KubeObject): string {
-  const kinds: Record<string, [string, string]> = {
-    Namespace: ["/api/v1", "namespaces"],
-    ServiceAccount: ["/api/v1", "serviceaccounts"],
-    ConfigMap: ["/api/v1", "configmaps"],
-    Service: ["/api/v1", "services"],
-    Deployment: ["/apis/apps/v1", "deployments"],
-    StatefulSet: ["/apis/apps/v1", "statefulsets"],
-    Role: ["/apis/rbac.authorization.k8s.io/v1", "roles"],
-    RoleBinding: ["/apis/rbac.authorization.k8s.io/v1", "rolebindings"],
-    ClusterRole: ["/apis/rbac.authorization.k8s.io/v1", "clusterroles"],
-    ClusterRoleBinding: ["/apis/rbac.authorization.k8s.io/v1", "clusterrolebindings"],
-    PodDisruptionBudget: ["/apis/policy/v1", "poddisruptionbudgets"],
-    NetworkPolicy: ["/apis/networking.k8s.io/v1", "networkpolicies"],
-  };
-  const k = kinds[o.kind];
-  if (!k) throw new Error(`no REST path known for kind ${o.kind}`);
-  const ns = o.metadata.namespace ? `/namespaces/${o.metadata.namespace}` : "";
-  return `${k[0]}${ns}/${k[1]}`;
-}
-
-/** Server-side apply as the installer would (`kubectl apply --server-side`), strictly validated. */
-async function apply(kc: KubeConfig, o: KubeObject, opts: { dryRun?: boolean } = {}): Promise<void> {
-  const q = `fieldManager=flotilla-install&fieldValidation=Strict&force=true${opts.dryRun ? "&dryRun=All" : ""}`;
-  await kubeRequestOk(kc, { method: "PATCH", path: `${collection(o)}/${o.metadata.name}?${q}`, contentType: "application/apply-patch+yaml", body: o });
 }
 
 const configMap = (objs: KubeObject[], name: string) => {

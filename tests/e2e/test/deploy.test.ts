@@ -9,13 +9,11 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseAllDocuments } from "yaml";
 import type { KubeObject } from "@flotilla/model";
 import { fsFileView, KUSTOMIZATION_FILE_NAMES, renderKustomization } from "@flotilla/overlays";
+import { kubectlKustomize, ROOT, withOverlay } from "./support/kubectl-kustomize.js";
 
-const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const DEPLOY = join(ROOT, "deploy");
 const MAIN = join(ROOT, "services/cli/src/main.ts");
 const TSX = import.meta.resolve("tsx");
@@ -42,16 +40,6 @@ function kustomizationDirs(dir: string, kind: "Kustomization" | "Component" = "K
   const isComponent = file !== undefined && /^kind:\s*Component\s*$/m.test(readFileSync(join(dir, file.name), "utf8"));
   const here = file && isComponent === (kind === "Component") ? [relative(ROOT, dir)] : [];
   return [...here, ...entries.filter((e) => e.isDirectory()).flatMap((e) => kustomizationDirs(join(dir, e.name), kind))].sort();
-}
-
-/** kubectl's output as JSON documents (it quotes every string YAML 1.1 would misread). */
-function kubectlKustomize(dir: string): KubeObject[] {
-  const run = spawnSync("kubectl", ["kustomize", join(ROOT, dir)], { encoding: "utf8", timeout: 60_000 });
-  if (run.error) throw new Error(`cannot run kubectl: ${run.error.message}`);
-  if (run.status !== 0) throw new Error(`kubectl kustomize ${dir} failed: ${run.stderr}`);
-  return parseAllDocuments(run.stdout, { version: "1.1" })
-    .map((d) => d.toJSON() as KubeObject | null)
-    .filter((d): d is KubeObject => d !== null);
 }
 
 function flotillaRender(dir: string): KubeObject[] {
@@ -158,8 +146,7 @@ describe("deploy/ kustomizations", () => {
     expect(kustomizationDirs(DEPLOY, "Component")).toEqual(COMPONENTS);
   });
 
-  // Each component on top of the overlays it is for, as an install's overlay lists them. The
-  // overlay lives under the repository root: kustomize refuses absolute resource paths.
+  // Each component on top of the overlays it is for, as an install's overlay lists them.
   const WITH_COMPONENTS: Record<string, { resources: string; components: string[] }> = {
     "nats-tls": { resources: "deploy/nats/leafnodes", components: ["deploy/nats/client-tls", "deploy/nats/cert-manager"] },
     "hub-tls": { resources: "deploy/hub", components: ["deploy/hub/nats-tls"] },
@@ -168,18 +155,12 @@ describe("deploy/ kustomizations", () => {
   };
   for (const [name, { resources, components }] of Object.entries(WITH_COMPONENTS)) {
     it(`${resources} with ${components.join(", ")}: kubectl kustomize and Flotilla's renderer build the same objects`, async () => {
-      const overlay = await mkdtemp(join(ROOT, ".deploy-components-"));
-      try {
-        const up = (p: string) => `../${p}`;
-        await writeFile(join(overlay, "kustomization.yaml"), ["apiVersion: kustomize.config.k8s.io/v1beta1", "kind: Kustomization", `resources: [${up(resources)}]`, `components: [${components.map(up).join(", ")}]`, ""].join("\n"));
-        const dir = relative(ROOT, overlay);
+      await withOverlay(resources, components, (dir) => {
         const theirs = kubectlKustomize(dir);
         const ours = flotillaRender(dir);
         expect(ours).toEqual(theirs);
         rendered.set(name, ours);
-      } finally {
-        await rm(overlay, { recursive: true, force: true });
-      }
+      });
     });
   }
 
