@@ -1,20 +1,15 @@
-// A real hub that promotes, for the `flotilla promote` tests: the env repo on a Git HTTP server the
-// hub pushes wave commits to, real Postgres and NATS, the tokens of fleet-hub.ts. The clusters'
-// agents are stood in for the way the hub's own promotion tests do it: a reporter reads each
-// cluster's signed pointer from NATS KV and reports on it over NATS (JetStream captures the subjects) — Healthy, Degraded, or
-// nothing — every 150 ms.
-import { randomUUID } from "node:crypto";
+// A real hub that promotes, for the `flotilla promote` tests: the promotion fixture of
+// @flotilla/hub/testing (the env repo on a Git HTTP server the hub pushes wave commits to, its own
+// Postgres database and NATS prefix), the tokens of fleet-hub.ts, and the clusters' agents stood in
+// for as the hub's own promotion tests do it — Healthy, Degraded, or nothing — every 150 ms.
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { HeartbeatReport, StatusReport } from "@flotilla/model";
-import { createWorkRepo, pushWorkRepo, startGitHttpServer, type GitHttpServer } from "@flotilla/envrepo/testing";
 import { startHub, type Hub } from "@flotilla/hub";
-import { createTestDatabase, createTestNats, type TestDatabase, type TestNats } from "@flotilla/testkit";
-import { encodeJson, generateSigningKey, reportSubject } from "@flotilla/wire";
+import { callHub, startPromotionFixture, startStandInAgents } from "@flotilla/hub/testing";
+import { createTestDatabase, createTestNats } from "@flotilla/testkit";
 import { people, type Person } from "./fleet-hub.js";
 
-const GIT_TOKEN = "cli-promotion-git-token";
 const ROLLOUT = "minHealthy: 300ms, progressDeadline: 30s, unknownAfter: 10s";
 
 /** dev → prod (an approval, a freeze window far ahead, two waves); qa stands alone. */
@@ -45,16 +40,6 @@ apps:
   - { name: shop, path: apps/shop }
 `;
 const CLUSTERS = ["dev-1", "prod-1", "prod-2", "qa-1"];
-const DEPLOYMENT = `apiVersion: apps/v1
-kind: Deployment
-metadata: { name: shop, namespace: shop }
-spec:
-  template:
-    spec:
-      containers:
-        - { name: shop, image: "ghcr.io/acme/shop:1.0" }
-`;
-
 export type Behaviour = "healthy" | "degraded" | "silent";
 
 export interface PromotionHub {
@@ -67,72 +52,23 @@ export interface PromotionHub {
 }
 
 export async function startPromotionHub(label: string): Promise<PromotionHub> {
-  const tmp = await mkdtemp(join(tmpdir(), `cli-${label}-`));
+  const fixture = await startPromotionFixture({ db: await createTestDatabase(label), nats: createTestNats(label), fleet: FLEET });
   const home = await mkdtemp(join(tmpdir(), `cli-${label}-home-`));
-  const server: GitHttpServer = await startGitHttpServer({ token: GIT_TOKEN });
-  const url = server.createBareRepo("fleet");
-  const work = join(tmp, "work");
-  await createWorkRepo(work, { "flotilla.yaml": FLEET, "apps/shop/deployment.yaml": DEPLOYMENT });
-  await pushWorkRepo(work, url, { token: GIT_TOKEN });
-  const db: TestDatabase = await createTestDatabase(label);
-  const nats: TestNats = createTestNats(label);
-  const hub = await startHub({
-    auth: { tokens: Object.values(people).map((p) => p.entry) },
-    repo: { url, token: GIT_TOKEN, workDir: join(tmp, "reader") },
-    promotionWriter: { url, token: GIT_TOKEN, workDir: join(tmp, "writer") },
-    databaseUrl: db.url,
-    natsUrl: nats.url,
-    natsPrefix: nats.prefix,
-    signingKey: generateSigningKey(),
-    port: 0,
-    pollIntervalMs: 60_000,
-    promotionTickMs: 100,
-    ...(process.env.FLOTILLA_TEST_HUB_LOG ? { logger: { level: process.env.FLOTILLA_TEST_HUB_LOG } } : {}),
-  });
+  const hub = await startHub(
+    fixture.hubConfig(Object.values(people).map((p) => p.entry), process.env.FLOTILLA_TEST_HUB_LOG ? { logger: { level: process.env.FLOTILLA_TEST_HUB_LOG } } : {}),
+  );
   const behaviour = new Map<string, Behaviour>();
-  let reporting = true;
-  const round = async () => {
-    for (const cluster of CLUSTERS) {
-      const b = behaviour.get(cluster) ?? "healthy";
-      if (b === "silent") continue;
-      const p = await hub.publisher.readPointer(cluster);
-      if (!p) continue;
-      const at = new Date().toISOString();
-      const base = { cluster, agent: `${cluster}/fake/1`, at, generation: p.generation };
-      const status: StatusReport = { ...base, id: randomUUID(), kind: "status", revision: p.revision, bundleDigest: p.bundleDigest, observedRevision: p.revision, syncState: "Synced", health: b === "degraded" ? "Degraded" : "Healthy", apps: [] };
-      const hb: HeartbeatReport = { ...base, id: randomUUID(), kind: "heartbeat", deadlineSeconds: 30 };
-      hub.nc.publish(reportSubject(hub.names, cluster, "status"), encodeJson(status));
-      hub.nc.publish(reportSubject(hub.names, cluster, "heartbeat"), encodeJson(hb));
-    }
-  };
-  const reporter = (async () => {
-    while (reporting) {
-      await round().catch(() => undefined);
-      await new Promise((r) => setTimeout(r, 150));
-    }
-  })();
-  const call = async <T>(method: string, path: string, as: Person, body?: unknown) => {
-    const res = await fetch(hub.url + path, {
-      method,
-      headers: { authorization: `Bearer ${people[as].token}`, ...(body !== undefined ? { "content-type": "application/json" } : {}) },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    return { status: res.status, body: (await res.json()) as T };
-  };
+  const agents = startStandInAgents({ clusters: CLUSTERS, readPointer: (c) => hub.publisher.readPointer(c), wire: () => hub, behaviour: (c) => behaviour.get(c) ?? "healthy" });
   return {
     hub,
     home,
     behaviour,
     env: (as, extra = {}) => ({ HOME: home, FLOTILLA_HUB_URL: hub.url, FLOTILLA_TOKEN: people[as].token, ...extra }),
-    call,
+    call: <T>(method: string, path: string, as: Person, body?: unknown) => callHub<T>(hub.url, people[as].token, method, path, body),
     async stop() {
-      reporting = false;
-      await reporter;
+      await agents.stop();
       await hub.stop();
-      await nats.cleanup();
-      await db.drop();
-      await server.close();
-      await rm(tmp, { recursive: true, force: true });
+      await fixture.close();
       await rm(home, { recursive: true, force: true });
     },
   };

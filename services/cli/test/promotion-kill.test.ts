@@ -5,24 +5,21 @@
 // sent, and the test kills the hub right there. A second hub on the same database, NATS and repo
 // must find the pushed commit by its trailers: one wave commit, one new pointer per cluster.
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
-import { randomUUID } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Kvm, type KV } from "@nats-io/kv";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { PromotionTrailer, type HeartbeatReport, type StatusReport } from "@flotilla/model";
-import { createWorkRepo, pushWorkRepo, startGitHttpServer, type GitHttpServer } from "@flotilla/envrepo/testing";
+import { PromotionTrailer } from "@flotilla/model";
 import { mintApiToken, Role } from "@flotilla/hub";
-import { createTestDatabase, createTestNats, waitFor, type TestDatabase, type TestNats } from "@flotilla/testkit";
-import { decodeJson, desiredKey, encodeJson, generateSigningKey, privateKeyPem, reportSubject, wireNames, type WireNames } from "@flotilla/wire";
+import { callHub, startPromotionFixture, startStandInAgents, type HeldPointer, type PromotionFixture, type StandInAgents } from "@flotilla/hub/testing";
+import { createTestDatabase, createTestNats, waitFor } from "@flotilla/testkit";
+import { decodeJson, desiredKey, privateKeyPem, wireNames, type WireNames } from "@flotilla/wire";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const MAIN = join(ROOT, "services/cli/src/main.ts");
 const TSX = import.meta.resolve("tsx");
-const GIT_TOKEN = "promotion-kill-git-token";
 const DIGEST = `sha256:${"7".repeat(64)}`;
 const CLUSTERS = ["dev-1", "dev-2", "dev-3"];
 const WAVE1 = ["dev-1", "dev-2"];
@@ -45,22 +42,6 @@ clusters:
 apps:
   - { name: shop, path: apps/shop }
 `;
-const DEPLOYMENT = `apiVersion: apps/v1
-kind: Deployment
-metadata: { name: shop, namespace: shop }
-spec:
-  template:
-    spec:
-      containers:
-        - { name: shop, image: "ghcr.io/acme/shop:1.0" }
-`;
-
-interface Pointer {
-  generation: number;
-  revision: string;
-  bundleDigest: string;
-}
-
 interface RunningHub {
   child: ChildProcess;
   url: string;
@@ -70,12 +51,7 @@ interface RunningHub {
 
 const admin = mintApiToken({ subject: "root", roles: [Role.Admin] });
 
-let tmp: string;
-let server: GitHttpServer;
-let bareDir: string;
-let repoUrl: string;
-let db: TestDatabase;
-let nats: TestNats;
+let fixture: PromotionFixture;
 let names: WireNames;
 let nc: NatsConnection;
 let kv: KV;
@@ -84,16 +60,15 @@ let keyPath: string;
 let killOnPush: ChildProcess | undefined;
 let killedAfterPush = false;
 const hubs: RunningHub[] = [];
-let reporting = true;
-let reporter: Promise<void> | undefined;
+let agents: StandInAgents | undefined;
 
 function startHubProcess(): Promise<RunningHub> {
   const child = spawn(
     process.execPath,
     ["--conditions=@flotilla/source", "--import", TSX, MAIN, "hub",
-      "--repo", repoUrl, "--repo-token", GIT_TOKEN, "--database-url", db.url, "--nats-url", nats.url, "--nats-prefix", nats.prefix,
+      "--repo", fixture.git.url, "--repo-token", fixture.git.token, "--database-url", fixture.db.url, "--nats-url", fixture.nats.url, "--nats-prefix", fixture.nats.prefix,
       "--signing-key", keyPath, "--listen", "127.0.0.1:0", "--poll-interval", "3600"],
-    { cwd: ROOT, env: { PATH: process.env.PATH, HOME: tmp, FLOTILLA_API_TOKENS: JSON.stringify({ tokens: [admin.entry] }) }, stdio: ["ignore", "pipe", "pipe"] },
+    { cwd: ROOT, env: { PATH: process.env.PATH, HOME: fixture.dir, FLOTILLA_API_TOKENS: JSON.stringify({ tokens: [admin.entry] }) }, stdio: ["ignore", "pipe", "pipe"] },
   );
   let out = "";
   child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
@@ -112,55 +87,36 @@ function startHubProcess(): Promise<RunningHub> {
   );
 }
 
-async function api<T>(hub: RunningHub, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
-  const res = await fetch(hub.url + path, {
-    method,
-    headers: { authorization: `Bearer ${admin.token}`, ...(body !== undefined ? { "content-type": "application/json" } : {}) },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  return { status: res.status, body: (await res.json()) as T };
-}
+const api = <T>(hub: RunningHub, method: string, path: string, body?: unknown) => callHub<T>(hub.url, admin.token, method, path, body);
 
-const decodePointer = (bytes: Uint8Array): Pointer => decodeJson(bytes) as Pointer;
+const decodePointer = (bytes: Uint8Array): HeldPointer => decodeJson(bytes) as HeldPointer;
 
-async function pointer(cluster: string): Promise<Pointer | undefined> {
+async function pointer(cluster: string): Promise<HeldPointer | undefined> {
   const e = await kv.get(desiredKey(cluster));
   return e && e.operation === "PUT" ? decodePointer(e.value) : undefined;
 }
 
 /** Every pointer the bucket still holds for the cluster, oldest first. */
-async function pointerHistory(cluster: string): Promise<Pointer[]> {
-  const out: Pointer[] = [];
+async function pointerHistory(cluster: string): Promise<HeldPointer[]> {
+  const out: HeldPointer[] = [];
   for await (const e of await kv.history({ key: desiredKey(cluster) })) if (e.operation === "PUT") out.push(decodePointer(e.value));
   return out;
 }
 
 /** The branch's commits, newest first, with the promotion trailers (read in the bare repository). */
 function history(): { oid: string; promotion: string; wave: string }[] {
-  const log = execFileSync("git", ["-C", bareDir, "log", "main", `--format=%H%x00%(trailers:key=${PromotionTrailer.Promotion},valueonly,separator=)%x00%(trailers:key=${PromotionTrailer.Wave},valueonly,separator=)%x1e`], { encoding: "utf8" });
+  const log = execFileSync("git", ["-C", fixture.git.bareDir, "log", "main", `--format=%H%x00%(trailers:key=${PromotionTrailer.Promotion},valueonly,separator=)%x00%(trailers:key=${PromotionTrailer.Wave},valueonly,separator=)%x1e`], { encoding: "utf8" });
   return log.split("\x1e").map((r) => r.trim()).filter(Boolean).map((r) => {
     const [oid, promotion, wave] = r.split("\x00").map((s) => s.trim());
     return { oid: oid!, promotion: promotion!, wave: wave! };
   });
 }
 
-/** Stands in for the agents: reports Healthy on whatever pointer each cluster holds. */
-async function reportRound(): Promise<void> {
-  for (const cluster of CLUSTERS) {
-    const p = await pointer(cluster);
-    if (!p) continue;
-    const base = { cluster, agent: `${cluster}/fake/1`, at: new Date().toISOString(), generation: p.generation };
-    const status: StatusReport = { ...base, id: randomUUID(), kind: "status", revision: p.revision, bundleDigest: p.bundleDigest, observedRevision: p.revision, syncState: "Synced", health: "Healthy", apps: [] };
-    const hb: HeartbeatReport = { ...base, id: randomUUID(), kind: "heartbeat", deadlineSeconds: 30 };
-    nc.publish(reportSubject(names, cluster, "status"), encodeJson(status));
-    nc.publish(reportSubject(names, cluster, "heartbeat"), encodeJson(hb));
-  }
-}
-
 beforeAll(async () => {
-  tmp = await mkdtemp(join(tmpdir(), "promotion-kill-"));
-  server = await startGitHttpServer({
-    token: GIT_TOKEN,
+  fixture = await startPromotionFixture({
+    db: await createTestDatabase("promokill"),
+    nats: createTestNats("promokill"),
+    fleet: FLEET,
     onServed: ({ method, path }) => {
       if (!killOnPush || method !== "POST" || !path.endsWith("/git-receive-pack")) return;
       // At once, in the same turn: the refs are updated, the hub has not seen the push's end.
@@ -168,31 +124,20 @@ beforeAll(async () => {
       killOnPush = undefined;
     },
   });
-  repoUrl = server.createBareRepo("fleet");
-  bareDir = join(server.root, "fleet.git");
-  const work = join(tmp, "work");
-  await createWorkRepo(work, { "flotilla.yaml": FLEET, "apps/shop/deployment.yaml": DEPLOYMENT });
-  await pushWorkRepo(work, repoUrl, { token: GIT_TOKEN });
-  db = await createTestDatabase("promokill");
-  nats = createTestNats("promokill");
-  names = wireNames(nats.prefix);
-  keyPath = join(tmp, "signing.pem");
-  await writeFile(keyPath, privateKeyPem(generateSigningKey()), { mode: 0o600 });
-  nc = await connect({ servers: nats.url });
+  names = wireNames(fixture.nats.prefix);
+  keyPath = join(fixture.dir, "signing.pem");
+  await writeFile(keyPath, privateKeyPem(fixture.signingKey), { mode: 0o600 });
+  nc = await connect({ servers: fixture.nats.url });
 }, 60_000);
 
 afterAll(async () => {
-  reporting = false;
-  await reporter;
+  await agents?.stop();
   for (const h of hubs) {
     if (h.child.exitCode === null && h.child.signalCode === null) h.child.kill("SIGTERM");
     await h.exited;
   }
   await nc?.close();
-  await nats?.cleanup();
-  await db?.drop();
-  await server?.close();
-  if (tmp) await rm(tmp, { recursive: true, force: true });
+  await fixture?.close();
 }, 60_000);
 
 describe("a hub process killed between pushing a wave commit and publishing its pointers", () => {
@@ -204,13 +149,9 @@ describe("a hub process killed between pushing a wave commit and publishing its 
       for (const c of CLUSTERS) if (!(await bucket.get(desiredKey(c)))) return undefined;
       return bucket;
     }, { what: "a pointer for every cluster", timeoutMs: 60_000 });
-    reporter = (async () => {
-      while (reporting) {
-        await reportRound().catch(() => undefined);
-        await new Promise((r) => setTimeout(r, 150));
-      }
-    })();
-    const before = new Map<string, Pointer[]>();
+    // The clusters' agents, stood in for: Healthy on whatever pointer each cluster holds.
+    agents = startStandInAgents({ clusters: CLUSTERS, readPointer: pointer, wire: () => ({ nc, names }) });
+    const before = new Map<string, HeldPointer[]>();
     for (const c of CLUSTERS) before.set(c, await pointerHistory(c));
     const headBefore = history()[0]!.oid;
 

@@ -3,28 +3,16 @@
 // while the lease moves to the other replica: the deposed one pushes nothing and writes nothing
 // more, the new leader carries the promotion on to the end, and the env repo has exactly one commit
 // per wave and the promotion's events are not doubled. The clusters' agents are stood in for by a
-// reporter that reads each cluster's signed pointer and reports Healthy on it (promotion.test.ts).
-import { randomUUID } from "node:crypto";
-import fs from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+// reporter that reads each cluster's signed pointer and reports Healthy on it (startStandInAgents).
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import git from "isomorphic-git";
-import http from "isomorphic-git/http/node";
 import pg from "pg";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { jetstream } from "@nats-io/jetstream";
-import { ErrorCode, PromotionEventType, type HeartbeatReport, type StatusReport } from "@flotilla/model";
-import { createWorkRepo, pushWorkRepo, startGitHttpServer, type GitHttpServer } from "@flotilla/envrepo/testing";
-import { createTestDatabase, createTestNats, waitFor, type TestDatabase, type TestNats } from "@flotilla/testkit";
-import { encodeJson, generateSigningKey, reportSubject, wireNames } from "@flotilla/wire";
+import { ErrorCode, PromotionEventType } from "@flotilla/model";
+import { createTestDatabase, createTestNats, waitFor } from "@flotilla/testkit";
 import { startHub, type Hub } from "../src/hub.js";
 import { mintApiToken, Role } from "../src/api/index.js";
 import { PromotionFencedError } from "../src/promotion-fence.js";
-import { parseTrailers } from "../src/promotion/trailers.js";
+import { callHub, startPromotionFixture, startStandInAgents, type PromotionFixture, type StandInAgents } from "../src/testing/index.js";
 
-const TOKEN = "ha-promotion-git-token";
 const CLUSTERS = ["dev-1", "dev-2"];
 const LEADER_POLL_MS = 200;
 const FLEET = `apiVersion: flotilla.dev/v1alpha1
@@ -44,113 +32,41 @@ clusters:
 apps:
   - { name: shop, path: apps/shop }
 `;
-const DEPLOYMENT = `apiVersion: apps/v1
-kind: Deployment
-metadata: { name: shop, namespace: shop }
-spec:
-  template:
-    spec:
-      containers:
-        - { name: shop, image: "ghcr.io/acme/shop:1.0" }
-`;
 const DIGEST = `sha256:${"7".repeat(64)}`;
 const erin = mintApiToken({ subject: "erin", roles: [Role.Promoter, Role.Operator], environments: ["*"] });
 
-let server: GitHttpServer;
-let url: string;
-let tmp: string;
-let db: TestDatabase;
-let nats: TestNats;
-let nc: NatsConnection;
+let fixture: PromotionFixture;
 let pool: pg.Pool;
-const signingKey = generateSigningKey();
 const hubs: Hub[] = [];
-let reporting = false;
-let reporter: Promise<void> | undefined;
+let agents: StandInAgents | undefined;
 let releaseGate: () => void = () => undefined;
 
 beforeEach(async () => {
-  tmp = await mkdtemp(join(tmpdir(), "hub-ha-promotion-"));
-  server = await startGitHttpServer({ token: TOKEN });
-  url = server.createBareRepo("fleet");
-  const work = join(tmp, "work");
-  await createWorkRepo(work, { "flotilla.yaml": FLEET, "apps/shop/deployment.yaml": DEPLOYMENT });
-  await pushWorkRepo(work, url, { token: TOKEN });
-  db = await createTestDatabase("ha_promotion");
-  nats = createTestNats("ha-promotion");
-  nc = await connect({ servers: nats.url });
-  pool = new pg.Pool({ connectionString: db.url, max: 2 });
+  fixture = await startPromotionFixture({ db: await createTestDatabase("ha_promotion"), nats: createTestNats("ha-promotion"), fleet: FLEET });
+  pool = new pg.Pool({ connectionString: fixture.db.url, max: 2 });
 }, 60_000);
 
 afterEach(async () => {
   releaseGate();
-  reporting = false;
-  await reporter;
+  await agents?.stop();
+  agents = undefined;
   for (const h of hubs.splice(0)) await h.stop();
   await pool?.end();
-  await nc?.close();
-  await nats?.cleanup();
-  await db?.drop();
-  await server?.close();
-  await rm(tmp, { recursive: true, force: true });
+  await fixture?.close();
 }, 60_000);
 
 async function replica(hubId: string): Promise<Hub> {
-  const hub = await startHub({
-    auth: { tokens: [erin.entry] },
-    repo: { url, token: TOKEN, workDir: join(tmp, `${hubId}-reader`) },
-    promotionWriter: { url, token: TOKEN, workDir: join(tmp, `${hubId}-writer`) },
-    databaseUrl: db.url,
-    natsUrl: nats.url,
-    natsPrefix: nats.prefix,
-    signingKey,
-    port: 0,
-    pollIntervalMs: 3_600_000,
-    promotionTickMs: 100,
-    hubId,
-    leaderPollMs: LEADER_POLL_MS,
-  });
+  const hub = await startHub(fixture.hubConfig([erin.entry], { pollIntervalMs: 3_600_000, hubId, leaderPollMs: LEADER_POLL_MS }));
   hubs.push(hub);
   return hub;
 }
 
-/** Every 100 ms each cluster reports Healthy on the pointer it holds, as its agent would. */
+/** Every 100 ms each cluster reports Healthy on the pointer it holds (read on `read`), as its agent would. */
 function startReporter(read: Hub): void {
-  reporting = true;
-  const js = jetstream(nc);
-  const names = wireNames(nats.prefix);
-  reporter = (async () => {
-    while (reporting) {
-      for (const cluster of CLUSTERS) {
-        const held = await read.publisher.readPointer(cluster).catch(() => undefined);
-        if (!held) continue;
-        const base = { cluster, agent: `${cluster}/stand-in/1`, at: new Date().toISOString(), generation: held.generation };
-        const status: StatusReport = { ...base, id: randomUUID(), kind: "status", revision: held.revision, bundleDigest: held.bundleDigest, observedRevision: held.revision, syncState: "Synced", health: "Healthy", apps: [] };
-        const hb: HeartbeatReport = { ...base, id: randomUUID(), kind: "heartbeat", deadlineSeconds: 30 };
-        await js.publish(reportSubject(names, cluster, "status"), encodeJson(status), { msgID: status.id }).catch(() => undefined);
-        await js.publish(reportSubject(names, cluster, "heartbeat"), encodeJson(hb), { msgID: hb.id }).catch(() => undefined);
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  })();
+  agents = startStandInAgents({ clusters: CLUSTERS, readPointer: (c) => read.publisher.readPointer(c), wire: () => read, intervalMs: 100 });
 }
 
-async function api<T>(hub: Hub, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
-  const res = await fetch(`${hub.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${erin.token}`, ...(body !== undefined ? { "content-type": "application/json" } : {}) },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  return { status: res.status, body: (await res.json()) as T };
-}
-
-/** The branch's commits, newest first, with their trailers. */
-async function history(): Promise<{ oid: string; trailers: ReturnType<typeof parseTrailers> }[]> {
-  const dir = await mkdtemp(join(tmp, "log-"));
-  await git.clone({ fs, http, dir, url, singleBranch: true, noCheckout: true, onAuth: () => ({ username: "x-access-token", password: TOKEN }) });
-  const log = await git.log({ fs, dir, depth: 200 });
-  return log.map((e) => ({ oid: e.oid, trailers: parseTrailers(e.commit.message) }));
-}
+const api = <T>(hub: Hub, method: string, path: string, body?: unknown) => callHub<T>(hub.url, erin.token, method, path, body);
 
 describe("the promotion fence (two replicas, one database, one Git remote)", () => {
   it("a wave commit held on the leader while the lease moves: the deposed replica pushes nothing, the new leader finishes the promotion, one commit per wave, no event twice", async () => {
@@ -203,7 +119,7 @@ describe("the promotion fence (two replicas, one database, one Git remote)", () 
     );
 
     // Exactly one commit per wave, and they are the ones the promotion recorded.
-    const log = await history();
+    const log = fixture.history();
     const waves = log.filter((c) => c.trailers.Promotion === id);
     expect(waves.map((c) => c.trailers.Wave)).toEqual(["2/2", "1/2"]);
     expect(waves.map((c) => c.oid).reverse()).toEqual(done.commits.map((c) => c.revision));

@@ -3,30 +3,20 @@
 // agents are stood in for by a reporter that reads each cluster's signed pointer from NATS and
 // reports on it as an agent would (the agent itself is tested on a real kube-apiserver
 // elsewhere); each cluster can be told to report Healthy, Degraded, or nothing.
-import { randomUUID } from "node:crypto";
 import { createServer } from "node:http";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import git from "isomorphic-git";
-import fs from "node:fs";
-import http from "isomorphic-git/http/node";
-import { jetstream } from "@nats-io/jetstream";
 import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
-import { ErrorCode, type HeartbeatReport, type StatusReport } from "@flotilla/model";
+import { ErrorCode } from "@flotilla/model";
 import { openEnvRepoWriter, type EnvRepoWriter } from "@flotilla/envrepo";
-import { createWorkRepo, pushWorkRepo, startGitHttpServer, type GitHttpServer } from "@flotilla/envrepo/testing";
 import { SOLE_LEADER } from "@flotilla/store";
-import { createTestDatabase, createTestNats, waitFor, type TestDatabase, type TestNats } from "@flotilla/testkit";
-import { encodeJson, generateSigningKey, reportSubject } from "@flotilla/wire";
+import { createTestDatabase, createTestNats, waitFor } from "@flotilla/testkit";
 import { startHub, type Hub } from "../src/hub.js";
 import { mintApiToken, Role } from "../src/api/index.js";
 import { createPromotionController } from "../src/promotion.js";
-import { parseTrailers } from "../src/promotion/trailers.js";
 import { startTelemetry } from "../src/telemetry-sdk.js";
+import { callHub, SHOP_DEPLOYMENT, startPromotionFixture, startStandInAgents, type PromotionFixture, type StandInAgents, type StandInBehaviour } from "../src/testing/index.js";
 
-const TOKEN = "promotion-test-token";
 const D1 = `sha256:${"1".repeat(64)}`;
 const D2 = `sha256:${"2".repeat(64)}`;
 const ROLLOUT = "minHealthy: 300ms, progressDeadline: 30s, unknownAfter: 10s";
@@ -66,68 +56,13 @@ clusters:
 apps:
   - { name: shop, path: apps/shop }
 `;
-const DEPLOYMENT = `apiVersion: apps/v1
-kind: Deployment
-metadata: { name: shop, namespace: shop }
-spec:
-  template:
-    spec:
-      containers:
-        - { name: shop, image: "ghcr.io/acme/shop:1.0" }
-`;
+const CLUSTERS = ["dev-1", "dev-2", "stage-1", "stage-2", "stage-3", "prod-1", "prod-2", "prod-3", "prod-4", "qa-1", "qa-2", "qa-3"];
 
-/** healthy/degraded: report on the pointer held; silent: nothing; stale: heartbeats, and Healthy for the first pointer it saw only. */
-type Behaviour = "healthy" | "degraded" | "silent" | "stale";
-const firstPointer = new Map<string, { generation: number; revision: string; bundleDigest: string }>();
-
-let server: GitHttpServer;
-let url: string;
-let tmp: string;
-let db: TestDatabase;
-let nats: TestNats;
+let fixture: PromotionFixture;
 let hub: Hub;
-const behaviour = new Map<string, Behaviour>();
-let reporting = true;
-let reporter: Promise<void>;
-
-/** Every 150 ms, each cluster reports on the pointer it holds, as its behaviour says. */
-async function runReporter(): Promise<void> {
-  while (reporting) {
-    // The hub restarts in one test: a failed round is tried again with whatever hub is current.
-    await reportRound().catch(() => undefined);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
-
-async function reportRound(): Promise<void> {
-  const js = jetstream(hub.nc);
-  {
-    for (const c of ["dev-1", "dev-2", "stage-1", "stage-2", "stage-3", "prod-1", "prod-2", "prod-3", "prod-4", "qa-1", "qa-2", "qa-3"]) {
-      const b = behaviour.get(c) ?? "healthy";
-      if (b === "silent") continue;
-      const held = await hub.publisher.readPointer(c);
-      if (!held) continue;
-      if (!firstPointer.has(c)) firstPointer.set(c, held);
-      const p = b === "stale" ? firstPointer.get(c)! : held;
-      const at = new Date().toISOString();
-      const base = { cluster: c, agent: `${c}/fake/1`, at, generation: p.generation };
-      const status: StatusReport = {
-        ...base,
-        id: randomUUID(),
-        kind: "status",
-        revision: p.revision,
-        bundleDigest: p.bundleDigest,
-        observedRevision: p.revision,
-        syncState: "Synced",
-        health: b === "degraded" ? "Degraded" : "Healthy",
-        apps: [],
-      };
-      const hb: HeartbeatReport = { ...base, id: randomUUID(), kind: "heartbeat", deadlineSeconds: 30 };
-      await js.publish(reportSubject(hub.names, c, "status"), encodeJson(status), { msgID: status.id });
-      await js.publish(reportSubject(hub.names, c, "heartbeat"), encodeJson(hb), { msgID: hb.id });
-    }
-  }
-}
+/** How each cluster's stand-in agent reports (default healthy). */
+const behaviour = new Map<string, StandInBehaviour>();
+let agents: StandInAgents;
 
 // The people at the API: erin requests promotions (and refreshes); carol, an SRE, approves stage
 // and prod only; vic only looks.
@@ -139,11 +74,7 @@ const people = {
 type Person = keyof typeof people;
 const bearer = (as: Person) => ({ authorization: `Bearer ${people[as].token}` });
 
-async function api<T = Record<string, unknown>>(method: string, path: string, body?: unknown, as: Person | null = "erin"): Promise<{ status: number; body: T }> {
-  const headers = { ...(as ? bearer(as) : {}), ...(body !== undefined ? { "content-type": "application/json" } : {}) };
-  const res = await fetch(`${hub.url}${path}`, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
-  return { status: res.status, body: (await res.json()) as T };
-}
+const api = <T = Record<string, unknown>>(method: string, path: string, body?: unknown, as: Person | null = "erin") => callHub<T>(hub.url, as ? people[as].token : undefined, method, path, body);
 
 interface PromotionView {
   id: string;
@@ -174,14 +105,6 @@ async function promotionIn(release: string, env: string): Promise<PromotionView>
   return waitFor(async () => (await promotionsOf(release)).find((p) => p.environment === env), { what: `a promotion of ${release} into ${env}`, timeoutMs: 60_000 });
 }
 
-/** The branch's commits, newest first, with their trailers. */
-async function history(): Promise<{ oid: string; message: string; author: string; trailers: ReturnType<typeof parseTrailers> }[]> {
-  const dir = await mkdtemp(join(tmp, "log-"));
-  await git.clone({ fs, http, dir, url, singleBranch: true, noCheckout: true, onAuth: () => ({ username: "x-access-token", password: TOKEN }) });
-  const log = await git.log({ fs, dir, depth: 200 });
-  return log.map((e) => ({ oid: e.oid, message: e.commit.message, author: e.commit.author.name, trailers: parseTrailers(e.commit.message) }));
-}
-
 const generationOf = async (cluster: string) => (await hub.publisher.readPointer(cluster))!.generation;
 
 async function imageOn(cluster: string): Promise<string> {
@@ -191,41 +114,19 @@ async function imageOn(cluster: string): Promise<string> {
   return dep.spec.template.spec.containers[0]!.image;
 }
 
-const hubConfig = () => ({
-  auth: { tokens: Object.values(people).map((p) => p.entry) },
-  repo: { url, token: TOKEN, workDir: join(tmp, "reader") },
-  promotionWriter: { url, token: TOKEN, workDir: join(tmp, "writer") },
-  databaseUrl: db.url,
-  natsUrl: nats.url,
-  natsPrefix: nats.prefix,
-  signingKey,
-  port: 0,
-  pollIntervalMs: 60_000,
-  promotionTickMs: 100,
-});
-const signingKey = generateSigningKey();
+const hubConfig = () => fixture.hubConfig(Object.values(people).map((p) => p.entry));
 
 beforeAll(async () => {
-  tmp = await mkdtemp(join(tmpdir(), "hub-promotion-"));
-  server = await startGitHttpServer({ token: TOKEN });
-  url = server.createBareRepo("fleet");
-  const work = join(tmp, "work");
-  await createWorkRepo(work, { "flotilla.yaml": FLEET, "apps/shop/deployment.yaml": DEPLOYMENT });
-  await pushWorkRepo(work, url, { token: TOKEN });
-  db = await createTestDatabase("promotion");
-  nats = createTestNats("promotion");
+  fixture = await startPromotionFixture({ db: await createTestDatabase("promotion"), nats: createTestNats("promotion"), fleet: FLEET });
   hub = await startHub(hubConfig());
-  reporter = runReporter();
+  // The hub restarts in one test: each round reads pointers from, and reports to, the current one.
+  agents = startStandInAgents({ clusters: CLUSTERS, readPointer: (c) => hub.publisher.readPointer(c), wire: () => hub, behaviour: (c) => behaviour.get(c) ?? "healthy" });
 }, 120_000);
 
 afterAll(async () => {
-  reporting = false;
-  await reporter?.catch(() => undefined);
+  await agents?.stop();
   await hub?.stop();
-  await nats?.cleanup();
-  await db?.drop();
-  await server?.close();
-  await rm(tmp, { recursive: true, force: true });
+  await fixture?.close();
 });
 
 describe("promotion dev → stage → prod", () => {
@@ -294,7 +195,7 @@ describe("promotion dev → stage → prod", () => {
     expect(await generationOf("prod-2")).toBe(genBefore.p2 + 1);
     for (const c of ["prod-1", "prod-2", "prod-3", "prod-4"]) expect(await imageOn(c)).toBe(`ghcr.io/acme/shop@${D1}`);
 
-    const log = await history();
+    const log = fixture.history();
     const waves = log.filter((c) => c.trailers.Promotion === prod1.id);
     expect(waves.map((c) => c.trailers.Wave)).toEqual(["3/3", "2/3", "1/3"]);
     expect(waves.every((c) => c.trailers.Release === release1 && c.trailers.ApprovedBy === "carol" && c.author === requester)).toBe(true);
@@ -302,7 +203,7 @@ describe("promotion dev → stage → prod", () => {
   });
 
   it("a tag-only release is refused for prod before any commit (IMAGE_NOT_PINNED)", async () => {
-    const before = (await history()).length;
+    const before = fixture.history().length;
     const r = await api<{ release: { id: string } }>("POST", "/v1/releases", { app: "shop", sourceRevision: "t1", images: [{ name: "ghcr.io/acme/shop", tag: "latest-ish" }] });
     expect(r.status).toBe(201);
     const refused = await api<{ error: { code: string; message: string } }>("POST", "/v1/promotions", { release: r.body.release.id, environment: "prod" });
@@ -311,7 +212,7 @@ describe("promotion dev → stage → prod", () => {
     // The tag-only release still auto-promotes into dev (no digest rule there): stop it before it commits.
     const dev = await promotionIn(r.body.release.id, "dev");
     await api("POST", `/v1/promotions/${dev.id}/abort`, { reason: "test: tag-only" });
-    const log = await history();
+    const log = fixture.history();
     expect(log.filter((c) => c.trailers.Release === r.body.release.id && c.trailers.Promotion !== dev.id)).toEqual([]);
     expect(log.length).toBeLessThanOrEqual(before + 1);
   });
@@ -333,7 +234,7 @@ describe("promotion dev → stage → prod", () => {
     expect(halted.waves[0]!.clusters[0]).toMatchObject({ cluster: "prod-1", outcome: "Failed" });
     expect(await generationOf("prod-2")).toBe(genP2);
     expect(await imageOn("prod-2")).toBe(`ghcr.io/acme/shop@${D1}`);
-    expect((await history()).filter((c) => c.trailers.Promotion === prod.id)).toHaveLength(1);
+    expect(fixture.history().filter((c) => c.trailers.Promotion === prod.id)).toHaveLength(1);
 
     // GET /v1/explain says why: prod-2 is held by the halted promotion, prod-1 is Degraded.
     type Explained = { atRevision: boolean; findings: { reason: string; message: string; evidence: Record<string, unknown> }[] };
@@ -356,7 +257,7 @@ describe("promotion dev → stage → prod", () => {
     expect(rolledBack.releaseId).toBe(release1);
     expect(await imageOn("prod-1")).toBe(`ghcr.io/acme/shop@${D1}`);
     expect(await generationOf("prod-1")).toBeGreaterThan(genP1);
-    const revert = (await history()).find((c) => c.trailers.Promotion === rolledBack.id)!;
+    const revert = fixture.history().find((c) => c.trailers.Promotion === rolledBack.id)!;
     expect(revert.trailers.RollbackOf).toBe(prod.id);
     expect(revert.message).toMatch(/^Revert promotion/);
     expect((await promotion(prod.id)).state).toBe("Aborted");
@@ -374,7 +275,7 @@ describe("promotion dev → stage → prod", () => {
     const prod = (await api<{ promotion: PromotionView }>("POST", "/v1/promotions", { release: r3, environment: "prod" })).body.promotion;
     await hub.promotionOps.reject(prod.id, { subject: "dave", groups: [] }, "not this week");
     expect(await promotion(prod.id)).toMatchObject({ state: "Rejected", reason: "rejected by dave: not this week", commits: [] });
-    expect((await history()).filter((c) => c.trailers.Promotion === prod.id)).toEqual([]);
+    expect(fixture.history().filter((c) => c.trailers.Promotion === prod.id)).toEqual([]);
     expect((await api("POST", `/v1/promotions/${prod.id}/approve`, {})).status).toBe(409);
 
     const res = await fetch(`${hub.url}/v1/promotion-events?promotion=${prod.id}`, { headers: bearer("vic") });
@@ -390,7 +291,7 @@ describe("promotion dev → stage → prod", () => {
     const r3 = (await promotionsOf((await api<{ releases: { id: string; sourceRevision: string }[] }>("GET", "/v1/releases?app=shop")).body.releases.find((r) => r.sourceRevision === "a3")!.id))[0]!.releaseId;
     await hub.promotion.stop();
     let crashes = 1;
-    const real = openEnvRepoWriter({ url, token: TOKEN, workDir: join(tmp, "crashing-writer") });
+    const real = openEnvRepoWriter({ url: fixture.git.url, token: fixture.git.token, workDir: join(fixture.dir, "crashing-writer") });
     const crashing: EnvRepoWriter = {
       ...real,
       async commit(changes, message, author) {
@@ -412,7 +313,7 @@ describe("promotion dev → stage → prod", () => {
     await controller.tick(); // finds the pushed commit by its trailers, records it, publishes
     const after = await promotion(p.id);
     expect(after.commits).toHaveLength(1);
-    const commits = (await history()).filter((c) => c.trailers.Promotion === p.id);
+    const commits = fixture.history().filter((c) => c.trailers.Promotion === p.id);
     expect(commits.map((c) => c.trailers.Wave)).toEqual(["1/3"]);
     expect(after.commits[0]!.revision).toBe(commits[0]!.oid);
     expect(await generationOf("prod-1")).toBe(gen + 1);
@@ -440,13 +341,13 @@ describe("promotion dev → stage → prod", () => {
     const start = new Date(Date.now() - 3_600_000).toISOString();
     const end = new Date(Date.now() + 3_600_000).toISOString();
     // A person's commit to the env repo (the branch has the hub's commits: write on top of them).
-    const person = openEnvRepoWriter({ url, token: TOKEN, workDir: join(tmp, "person"), author: { name: "Frank", email: "frank@example.test" } });
+    const person = openEnvRepoWriter({ url: fixture.git.url, token: fixture.git.token, workDir: join(fixture.dir, "person"), author: { name: "Frank", email: "frank@example.test" } });
     await person.commit({ "flotilla.yaml": FLEET.replace("      digestOnly: true\n", `      digestOnly: true\n      freeze: [{ name: change-freeze, kind: deny, start: "${start}", end: "${end}" }]\n`) }, "Freeze prod");
     expect((await api<{ published: number }>("POST", "/v1/refresh")).body.published).toBe(0);
     expect(await generations()).toEqual(before);
     // A change to the app's base that renders byte-identical bundles downstream: no pointer either.
-    const reformatted = `# owned by the shop team\n${DEPLOYMENT.replace("metadata: { name: shop, namespace: shop }", "metadata:\n  name: shop\n  namespace: shop")}`;
-    expect(reformatted).not.toBe(DEPLOYMENT);
+    const reformatted = `# owned by the shop team\n${SHOP_DEPLOYMENT.replace("metadata: { name: shop, namespace: shop }", "metadata:\n  name: shop\n  namespace: shop")}`;
+    expect(reformatted).not.toBe(SHOP_DEPLOYMENT);
     await person.commit({ "apps/shop/deployment.yaml": reformatted }, "shop: reformat the base");
     expect((await api<{ published: number }>("POST", "/v1/refresh")).body.published).toBe(0);
     expect(await generations()).toEqual(before);
@@ -473,7 +374,7 @@ describe("promotion dev → stage → prod", () => {
       return o["qa-1"] === "Unknown" && o["qa-2"] === "TimedOut" && o["qa-3"] === "Succeeded" ? o : undefined;
     }, { what: "qa-1 Unknown, qa-2 TimedOut, qa-3 Succeeded", timeoutMs: 60_000 });
     // qa-2 reported Synced + Healthy all along — on its old pointer.
-    expect(firstPointer.get("qa-2")!.generation).toBeLessThan(await generationOf("qa-2"));
+    expect(agents.firstPointer("qa-2")!.generation).toBeLessThan(await generationOf("qa-2"));
     // The wave waits on the Unknown cluster: a silent agent is never a success.
     expect((await promotion(qa.id)).state).toBe("Running");
     const explained = (await api<{ atRevision: boolean; findings: { reason: string; message: string }[] }>("GET", "/v1/explain?cluster=qa-2&app=shop")).body;
@@ -496,7 +397,7 @@ describe("promotion dev → stage → prod", () => {
     for (const c of ["qa-1", "qa-2", "qa-3"]) behaviour.set(c, "healthy");
     // Ticks by hand: nothing starts between the requests below.
     await hub.promotion.stop();
-    const writer = openEnvRepoWriter({ url, token: TOKEN, workDir: join(tmp, "supersede-writer") });
+    const writer = openEnvRepoWriter({ url: fixture.git.url, token: fixture.git.token, workDir: join(fixture.dir, "supersede-writer") });
     const controller = createPromotionController({ db: hub.database.db, repo: hub.repo, writer, resolve: () => hub.resolver.refresh(), leader: SOLE_LEADER, tickMs: 60_000 });
     const release = async (rev: string, digit: string) =>
       (await api<{ release: { id: string; createdAt: string }; promotions: PromotionView[] }>("POST", "/v1/releases", { app: "shop", sourceRevision: rev, images: [{ name: "ghcr.io/acme/shop", digest: `sha256:${digit.repeat(64)}` }] })).body;
@@ -532,7 +433,7 @@ describe("promotion dev → stage → prod", () => {
     const prod5again = await start(r5.release.id, "prod");
     await controller.tick();
     expect(await promotion(prod5again.id)).toMatchObject({ state: "Superseded", supersededBy: prod6.id });
-    expect((await history()).filter((c) => [prod5.id, dev5.id, prod5again.id].includes(c.trailers.Promotion ?? ""))).toEqual([]);
+    expect(fixture.history().filter((c) => [prod5.id, dev5.id, prod5again.id].includes(c.trailers.Promotion ?? ""))).toEqual([]);
 
     // The event stream says so, with the promotion that took over.
     const res = await fetch(`${hub.url}/v1/promotion-events?promotion=${prod5.id}`, { headers: bearer("vic") });
@@ -565,7 +466,7 @@ describe("promotion dev → stage → prod", () => {
       return undefined;
     };
     await hub.promotion.stop();
-    const controller = createPromotionController({ db: hub.database.db, repo: hub.repo, writer: openEnvRepoWriter({ url, token: TOKEN, workDir: join(tmp, "telemetry-writer") }), resolve: () => hub.resolver.refresh(), leader: SOLE_LEADER, tickMs: 60_000 });
+    const controller = createPromotionController({ db: hub.database.db, repo: hub.repo, writer: openEnvRepoWriter({ url: fixture.git.url, token: fixture.git.token, workDir: join(fixture.dir, "telemetry-writer") }), resolve: () => hub.resolver.refresh(), leader: SOLE_LEADER, tickMs: 60_000 });
     try {
       const r = (await api<{ release: { id: string } }>("POST", "/v1/releases", { app: "shop", sourceRevision: "a7", images: [{ name: "ghcr.io/acme/shop", digest: `sha256:${"7".repeat(64)}` }] })).body.release.id;
       const qa = (await api<{ promotion: PromotionView }>("POST", "/v1/promotions", { release: r, environment: "qa" })).body.promotion;
