@@ -7,10 +7,11 @@
 // is exported, no log exporter is created, and metrics are only read when Prometheus scrapes.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { context, metrics, propagation, trace } from "@opentelemetry/api";
+import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import { PrometheusExporter } from "@opentelemetry/exporter-prometheus";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
-import { envDetector, hostDetector } from "@opentelemetry/resources";
-import { NodeSDK } from "@opentelemetry/sdk-node";
+import { defaultResource, detectResources, envDetector, hostDetector, resourceFromAttributes, type Resource } from "@opentelemetry/resources";
+import { MeterProvider } from "@opentelemetry/sdk-metrics";
 import type { SpanProcessor } from "@opentelemetry/sdk-trace-base";
 
 export interface TelemetryOptions {
@@ -47,27 +48,14 @@ export function otlpTraceExportConfigured(env: NodeJS.ProcessEnv = process.env):
 export async function startTelemetry(options: TelemetryOptions): Promise<Telemetry> {
   const prometheus = await prometheusExporter(options.prometheus);
   const exportTraces = options.spanProcessors === undefined && otlpTraceExportConfigured();
-  const sdk = new NodeSDK({
-    serviceName: options.serviceName,
-    // env (OTEL_RESOURCE_ATTRIBUTES) and host name; not the process detector, whose command-line
-    // attribute would publish --nats-password and the like in target_info.
-    resourceDetectors: [envDetector, hostDetector],
-    textMapPropagator: new W3CTraceContextPropagator(),
-    metricReaders: prometheus ? [prometheus] : [],
-    // undefined → the SDK builds the exporter from OTEL_TRACES_EXPORTER / OTEL_EXPORTER_OTLP_*;
-    // [] → no tracer provider at all (spans are no-ops, propagation still forwards a context).
-    ...(exportTraces ? {} : { spanProcessors: options.spanProcessors ?? [] }),
-    // Logs go to the process's own logger, never to an OTLP default.
-    logRecordProcessors: [],
-    instrumentations: [],
-  });
-  sdk.start();
+  const tracing = exportTraces || (options.spanProcessors?.length ?? 0) > 0;
+  const stop = tracing ? await startFullSdk(options, prometheus, exportTraces) : startWithoutTracing(options, prometheus);
   const handler = prometheus && options.prometheus === true ? prometheus.getMetricsRequestHandler.bind(prometheus) : undefined;
   return {
-    tracing: exportTraces || (options.spanProcessors?.length ?? 0) > 0,
+    tracing,
     ...(handler ? { metricsHandler: handler } : {}),
     async shutdown() {
-      await sdk.shutdown().catch(() => undefined);
+      await stop().catch(() => undefined);
       // The API keeps the first registration forever otherwise: a later start (tests, a restarted
       // hub in the same process) could not register its providers.
       metrics.disable();
@@ -76,6 +64,54 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
       context.disable();
     },
   };
+}
+
+/**
+ * Spans are recorded: the whole NodeSDK, loaded only now. It builds the OTLP exporter from
+ * OTEL_TRACES_EXPORTER / OTEL_EXPORTER_OTLP_* and pulls in every exporter it could build (gRPC,
+ * protobuf, Zipkin, logs): ~9 MiB of RSS a process without an endpoint does not carry.
+ */
+async function startFullSdk(options: TelemetryOptions, prometheus: PrometheusExporter | undefined, exportTraces: boolean): Promise<() => Promise<void>> {
+  const { NodeSDK } = await import("@opentelemetry/sdk-node");
+  const sdk = new NodeSDK({
+    serviceName: options.serviceName,
+    resourceDetectors: RESOURCE_DETECTORS,
+    textMapPropagator: new W3CTraceContextPropagator(),
+    metricReaders: prometheus ? [prometheus] : [],
+    // undefined → the SDK builds the exporter from the environment.
+    ...(exportTraces ? {} : { spanProcessors: options.spanProcessors ?? [] }),
+    // Logs go to the process's own logger, never to an OTLP default.
+    logRecordProcessors: [],
+    instrumentations: [],
+  });
+  sdk.start();
+  return () => sdk.shutdown();
+}
+
+/**
+ * No spans (no endpoint): what NodeSDK would register without a tracer provider, from the
+ * light packages — the async context manager and W3C propagator (a received trace context is
+ * still forwarded, e.g. from the commit's refresh into each pointer) and, if asked, the meter
+ * provider for Prometheus.
+ */
+function startWithoutTracing(options: TelemetryOptions, prometheus: PrometheusExporter | undefined): () => Promise<void> {
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  if (!prometheus) return async () => undefined;
+  const meterProvider = new MeterProvider({ resource: serviceResource(options.serviceName), readers: [prometheus] });
+  metrics.setGlobalMeterProvider(meterProvider);
+  return () => meterProvider.shutdown();
+}
+
+// env (OTEL_RESOURCE_ATTRIBUTES) and host name; not the process detector, whose command-line
+// attribute would publish --nats-password and the like in target_info.
+const RESOURCE_DETECTORS = [envDetector, hostDetector];
+
+/** The resource NodeSDK builds for these detectors: SDK defaults, detected attributes, service.name. */
+function serviceResource(serviceName: string): Resource {
+  return defaultResource()
+    .merge(detectResources({ detectors: RESOURCE_DETECTORS }))
+    .merge(resourceFromAttributes({ "service.name": serviceName }));
 }
 
 async function prometheusExporter(option: TelemetryOptions["prometheus"]): Promise<PrometheusExporter | undefined> {

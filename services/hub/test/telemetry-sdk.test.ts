@@ -2,7 +2,8 @@
 // configured; with one, spans reach it over OTLP/HTTP when the SDK shuts down (flush).
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
-import { trace } from "@opentelemetry/api";
+import { hostname } from "node:os";
+import { context, metrics, propagation, trace } from "@opentelemetry/api";
 import { otlpTraceExportConfigured, startTelemetry } from "../src/telemetry-sdk.js";
 
 const saved = { ...process.env };
@@ -29,6 +30,41 @@ describe("startTelemetry trace export", () => {
       expect(span.isRecording()).toBe(false);
       span.end();
     } finally {
+      await telemetry.shutdown();
+    }
+  });
+
+  it("without an endpoint still serves metrics with the full resource and forwards a received trace context", async () => {
+    delete process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
+    delete process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
+    process.env.OTEL_RESOURCE_ATTRIBUTES = "deployment.environment=bench";
+    const telemetry = await startTelemetry({ serviceName: "flotilla-hub", prometheus: true });
+    const server: Server = createServer(telemetry.metricsHandler!);
+    try {
+      expect(telemetry.tracing).toBe(false);
+      metrics.getMeter("probe").createCounter("probe.light").add(2);
+      await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+      const text = await (await fetch(`http://127.0.0.1:${(server.address() as { port: number }).port}/metrics`)).text();
+      expect(text).toMatch(/^probe_light_total(\{[^}]*\})? 2$/m);
+      const info = /^target_info\{(.*)\} 1$/m.exec(text)?.[1] ?? "";
+      expect(info).toContain('service_name="flotilla-hub"');
+      expect(info).toContain(`host_name="${hostname()}"`);
+      expect(info).toContain('deployment_environment="bench"');
+      expect(info).toContain('telemetry_sdk_language="nodejs"');
+      expect(info).not.toContain("process_command"); // no process detector: no command line in target_info
+
+      // A trace context received (the refresh's traceparent) survives awaits and is injected again.
+      const traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+      const received = propagation.extract(context.active(), { traceparent });
+      const forwarded = await context.with(received, async () => {
+        await new Promise((r) => setImmediate(r));
+        const carrier: Record<string, string> = {};
+        propagation.inject(context.active(), carrier);
+        return carrier;
+      });
+      expect(forwarded.traceparent).toBe(traceparent);
+    } finally {
+      await new Promise((r) => server.close(r));
       await telemetry.shutdown();
     }
   });
