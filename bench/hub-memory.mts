@@ -4,7 +4,7 @@
 // on NATS JetStream as the agents do; memory after the hub converged (every cluster's status row
 // in Postgres) and after a forced full GC, and optionally a heap snapshot.
 //
-//   node --conditions=@flotilla/source --import tsx bench/hub-memory.mts [--clusters 1000] [--snapshot out.heapsnapshot]
+//   node --conditions=@flotilla/source --import tsx bench/hub-memory.mts [--clusters 1000] [--hub-code built|source] [--snapshot out.heapsnapshot]
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -17,7 +17,7 @@ import { createTestDatabase, createTestNats } from "@flotilla/testkit";
 import { encodeJson, generateSigningKey, reportSubject, wireNames } from "@flotilla/wire";
 import { Cleanup } from "./lib/cleanup.mts";
 import type { FromHub } from "./lib/fleet-hub.mts";
-import { startFleetHubProcess } from "./lib/fleet-hub-process.mts";
+import { hubCodeOption, startFleetHubProcess } from "./lib/fleet-hub-process.mts";
 import { fleetYaml, type FleetEntry } from "./lib/lab.mts";
 import { clusterName, ReportGenerator } from "./lib/reports.mts";
 import { figure, heading, ms } from "./lib/stats.mts";
@@ -26,6 +26,7 @@ const { values } = parseArgs({
   options: {
     clusters: { type: "string", default: "1000" },
     snapshot: { type: "string" },
+    "hub-code": { type: "string" },
   },
 });
 const N = Number(values.clusters);
@@ -59,6 +60,7 @@ async function main(cleanup: Cleanup): Promise<void> {
     config: { repoDir, databaseUrl: db.url, natsUrl: nats.url, natsPrefix: nats.prefix },
     signingKey,
     execArgv: [...process.execArgv, "--expose-gc"],
+    code: hubCodeOption(values["hub-code"]),
   });
   const started = await ask();
   if (!("started" in started)) throw new Error(`hub did not start: ${JSON.stringify(started).slice(0, 500)}`);

@@ -1,7 +1,8 @@
 // Starts bench/lib/fleet-hub.mts (the real hub alone in its own process, so its RSS is the hub's)
 // for a bench: writes its config, forks it, stops it at cleanup (IPC stop, SIGKILL after 15 s),
 // and gives a request/answer call over IPC. Shared by bench/fleet.mts and bench/hub-memory.mts.
-import { fork, type ChildProcess } from "node:child_process";
+import { fork, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -21,12 +22,19 @@ export async function startFleetHubProcess(opts: {
   config: Omit<FleetHubConfig, "signingKeyPem">;
   signingKey: SigningKey;
   execArgv?: string[];
+  /**
+   * "source": the hub's TypeScript through tsx with the @flotilla/source condition, as the tests
+   * run it. "built": the compiled workspaces (dist/), as the hub image runs it (deploy/docker) —
+   * no transpiled sources or source maps in the hub's memory. The bench itself stays on tsx.
+   */
+  code: HubCode;
 }): Promise<FleetHubProcess> {
   const configPath = join(opts.dir, "hub.json");
   const config: FleetHubConfig = { ...opts.config, signingKeyPem: opts.signingKey.privateKey.export({ type: "pkcs8", format: "pem" }).toString() };
   await writeFile(configPath, JSON.stringify(config));
   const here = fileURLToPath(new URL(".", import.meta.url));
-  const child = fork(join(here, "fleet-hub.mts"), [configPath], { stdio: "inherit", ...(opts.execArgv ? { execArgv: opts.execArgv } : {}) });
+  const execArgv = hubExecArgv(opts.code, opts.execArgv ?? process.execArgv, join(here, "../.."));
+  const child = fork(join(here, "fleet-hub.mts"), [configPath], { stdio: "inherit", execArgv });
   opts.cleanup.add("hub process", async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((r) => child.once("exit", r));
@@ -45,4 +53,46 @@ export async function startFleetHubProcess(opts: {
       if (message) child.send(message);
     });
   return { child, ask };
+}
+
+export type HubCode = "source" | "built";
+
+/** The benches' --hub-code flag, checked. */
+export function hubCodeOption(value: string | undefined): HubCode {
+  if (value === undefined) return "built";
+  if (value === "source" || value === "built") return value;
+  throw new Error(`--hub-code must be "source" or "built", not ${JSON.stringify(value)}`);
+}
+
+/** Entry points of the compiled hub, checked after the build. */
+const BUILT_ENTRIES = ["services/hub/dist/index.js", "services/cli/dist/young-generation.js", "libs/wire/dist/index.js"];
+
+function hubExecArgv(code: HubCode, execArgv: string[], root: string): string[] {
+  if (code === "source") return execArgv;
+  buildHub(root);
+  const missing = BUILT_ENTRIES.filter((f) => !existsSync(join(root, f)));
+  if (missing.length > 0) throw new Error(`--hub-code built: ${missing.join(", ")} missing after the build`);
+  // Without the condition, the workspaces resolve to their package.json "default" export: dist/.
+  const kept: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const a = execArgv[i]!;
+    if (a === "--conditions=@flotilla/source" || a === "-C=@flotilla/source") continue;
+    if ((a === "--conditions" || a === "-C") && execArgv[i + 1] === "@flotilla/source") {
+      i++;
+      continue;
+    }
+    kept.push(a);
+  }
+  return kept;
+}
+
+/**
+ * Builds the `flotilla` command and the workspaces it needs, as deploy/docker/Dockerfile does, so
+ * the measured hub is the current code: turbo rebuilds only packages whose sources changed (a
+ * few seconds when nothing did, ~40 s from a clean clone).
+ */
+function buildHub(root: string): void {
+  console.log("bench: building the hub (turbo run build --filter=flotilla...) to run it as the hub image does");
+  const r = spawnSync("npx", ["turbo", "run", "build", "--filter=flotilla...", "--output-logs=errors-only"], { cwd: root, stdio: "inherit" });
+  if (r.status !== 0) throw new Error(`building the hub failed (exit ${r.status ?? r.signal}); run \`npm run build\` to see why`);
 }

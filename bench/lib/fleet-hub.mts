@@ -44,6 +44,8 @@ try {
     port: 0,
     pollIntervalMs: 3_600_000,
     logger: false,
+    // As `flotilla hub` runs it: metrics for GET /metrics, traces only with an OTLP endpoint.
+    telemetry: true,
   });
   send({ started: true, ms: performance.now() - t0, desiredBucket: hub.names.desiredBucket });
 } catch (err) {
