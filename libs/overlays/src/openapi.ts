@@ -14,7 +14,6 @@
 import { ErrorCode } from "@flotilla/model";
 import { OverlayError, renderFailed } from "./errors.js";
 import type { Kustomization } from "./kustomization.js";
-import type { Loader } from "./loader.js";
 import { BUILTIN_SCHEMAS, type MergeSchemas, type TypeSchema } from "./patch/merge-schema.js";
 import { OpenApiSchemas } from "./patch/openapi-schema.js";
 import { resolveFileInKustomization } from "./repo-paths.js";
@@ -33,6 +32,12 @@ interface CustomSchema {
   parsed?: OpenApiSchemas;
 }
 
+/** What entering a kustomization needs to read its schema file (the build's Loader, which holds this state). */
+export interface SchemaFileReader {
+  readBytes(path: string, from: { file: string; field: string }): Uint8Array | undefined;
+  textOf(bytes: Uint8Array, path: string, from: { file: string; field: string }): string;
+}
+
 export class OpenApiState implements MergeSchemas {
   /** kustomize's "schema is set": a version or a custom schema was chosen. */
   private locked = false;
@@ -41,7 +46,7 @@ export class OpenApiState implements MergeSchemas {
   private custom: CustomSchema | undefined;
 
   /** A kustomization is entered (the built one first, with `top`). */
-  enter(k: Kustomization, loader: Loader, top: boolean): void {
+  enter(k: Kustomization, loader: SchemaFileReader, top: boolean): void {
     const { path, version } = k.openapi;
     const listedIn = { file: k.file, field: "openapi.path" };
     let text: string | undefined;

@@ -22,7 +22,8 @@ export {
   latestRenderFailure,
   type RenderFailureRecord,
 } from "./repositories/render-failures.js";
-export { ingestReport, ingestReports, type IngestMeta, type IngestOutcome } from "./repositories/ingest-report.js";
+export { ingestReport, ingestReports } from "./repositories/ingest-report.js";
+export type { IngestMeta, IngestOutcome } from "./repositories/ingest-meta.js";
 export { pruneIngestedMessages } from "./repositories/ingested-messages.js";
 export {
   recordRejectedReport,

@@ -12,7 +12,7 @@ import { sql, type Transaction } from "kysely";
 import { DriftAction, SyncState, refKey, type DriftReport, type HeartbeatReport, type Report, type StatusReport } from "@flotilla/model";
 import type { FleetSchema } from "../schema.js";
 import { reportTimestamp } from "../timestamps.js";
-import type { IngestMeta, IngestOutcome } from "./ingest-report.js";
+import type { IngestMeta, IngestOutcome } from "./ingest-meta.js";
 import { dedupe } from "./rows.js";
 
 type Item = { report: Report; meta: IngestMeta };

@@ -7,19 +7,9 @@ import type { FleetSchema } from "../schema.js";
 import { ingestBatchInTransaction } from "./ingest-batch.js";
 import { writeDrift } from "./write-drift.js";
 import { writeHeartbeat } from "./write-heartbeat.js";
-import type { WriteOutcome } from "./write-outcome.js";
+import type { IngestMeta, IngestOutcome } from "./ingest-meta.js";
 import { writeStatus } from "./write-status.js";
 
-export interface IngestMeta {
-  /** JetStream message id (Nats-Msg-Id), the de-duplication key. */
-  messageId: string;
-  subject: string;
-  streamSeq: number;
-}
-
-/** `duplicate`: the message id was ingested before. `stale`: a status report for an older
- * generation (or older than the stored one), or an older heartbeat: recorded, changes nothing. */
-export type IngestOutcome = WriteOutcome | "duplicate";
 
 /** Writes one report in one transaction. */
 export async function ingestReport(db: Kysely<FleetSchema>, report: Report, meta: IngestMeta): Promise<IngestOutcome> {
