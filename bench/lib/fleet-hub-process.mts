@@ -2,10 +2,11 @@
 // for a bench: writes its config, forks it, stops it at cleanup (IPC stop, SIGKILL after 15 s),
 // and gives a request/answer call over IPC. Shared by bench/fleet.mts and bench/hub-memory.mts.
 import { fork, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { parse as parseYaml } from "yaml";
 import type { SigningKey } from "@flotilla/wire";
 import type { Cleanup } from "./cleanup.mts";
 import type { FleetHubConfig, FromHub, ToHub } from "./fleet-hub.mts";
@@ -24,8 +25,10 @@ export async function startFleetHubProcess(opts: {
   execArgv?: string[];
   /**
    * "source": the hub's TypeScript through tsx with the @flotilla/source condition, as the tests
-   * run it. "built": the compiled workspaces (dist/), as the hub image runs it (deploy/docker) —
-   * no transpiled sources or source maps in the hub's memory. The bench itself stays on tsx.
+   * run it. "built": as the install runs it — the compiled workspaces (dist/), as the hub image
+   * does (deploy/docker; no transpiled sources or source maps in the hub's memory), with the
+   * NODE_OPTIONS of deploy/hub/deployment.yaml (its heap limit also sets how far V8 lets the heap
+   * grow past the live objects). The bench itself stays on tsx.
    */
   code: HubCode;
 }): Promise<FleetHubProcess> {
@@ -73,7 +76,9 @@ function hubExecArgv(code: HubCode, execArgv: string[], root: string): string[] 
   const missing = BUILT_ENTRIES.filter((f) => !existsSync(join(root, f)));
   if (missing.length > 0) throw new Error(`--hub-code built: ${missing.join(", ")} missing after the build`);
   // Without the condition, the workspaces resolve to their package.json "default" export: dist/.
-  const kept: string[] = [];
+  const deployed = deployedNodeOptions(root);
+  console.log(`bench: the hub runs compiled, with deploy/hub/deployment.yaml's NODE_OPTIONS (${deployed.join(" ") || "none"})`);
+  const kept: string[] = [...deployed];
   for (let i = 0; i < execArgv.length; i++) {
     const a = execArgv[i]!;
     if (a === "--conditions=@flotilla/source" || a === "-C=@flotilla/source") continue;
@@ -95,4 +100,14 @@ function buildHub(root: string): void {
   console.log("bench: building the hub (turbo run build --filter=flotilla...) to run it as the hub image does");
   const r = spawnSync("npx", ["turbo", "run", "build", "--filter=flotilla...", "--output-logs=errors-only"], { cwd: root, stdio: "inherit" });
   if (r.status !== 0) throw new Error(`building the hub failed (exit ${r.status ?? r.signal}); run \`npm run build\` to see why`);
+}
+
+/** The hub container's NODE_OPTIONS in deploy/hub/deployment.yaml, as node flags. */
+export function deployedNodeOptions(root: string): string[] {
+  const file = join(root, "deploy/hub/deployment.yaml");
+  const doc = parseYaml(readFileSync(file, "utf8")) as { spec?: { template?: { spec?: { containers?: { name?: string; env?: { name?: string; value?: string }[] }[] } } } };
+  const hub = doc.spec?.template?.spec?.containers?.find((c) => c.name === "hub");
+  if (!hub) throw new Error(`${file}: no container named "hub" in spec.template.spec.containers`);
+  const value = hub.env?.find((e) => e.name === "NODE_OPTIONS")?.value ?? "";
+  return value.split(/\s+/).filter(Boolean);
 }
