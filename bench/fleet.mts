@@ -5,7 +5,7 @@
 // ConfigMap in the cluster's namespace).
 //
 //   node --conditions=@flotilla/source --import tsx bench/fleet.mts [--clusters 100] [--idle 30] [--changes 2]
-//     [--ceiling-concurrency 32] [--steady-minutes 0] [--hub-code built|source] [--hub-node-options "..."]
+//     [--ceiling-concurrency 32] [--steady-minutes 0] [--hub-code built|source] [--agents-code built|source] [--hub-node-options "..."]
 //
 // B1: a commit changing every cluster's app → until every cluster applied it and its Synced
 // status is a row in Postgres, with the breakdown:
@@ -45,7 +45,8 @@ import { apiserverRequests, formatRequestsBetween } from "./lib/apiserver-reques
 import { cpuSnapshot, formatCpuBetween, pidsMatching, type ProcessGroups } from "./lib/cpu-account.mts";
 import { Cleanup } from "./lib/cleanup.mts";
 import type { FleetAgentsConfig, FromAgents } from "./lib/fleet-agents.mts";
-import { hubCodeOption, startFleetHubProcess } from "./lib/fleet-hub-process.mts";
+import { codeOption, execArgvFor } from "./lib/compiled-code.mts";
+import { startFleetHubProcess } from "./lib/fleet-hub-process.mts";
 import { fleetYaml, type FleetEntry } from "./lib/lab.mts";
 import { figure, formatSummary, heading, ms, summarize } from "./lib/stats.mts";
 
@@ -60,8 +61,9 @@ const { values } = parseArgs({
     "steady-minutes": { type: "string", default: "0" },
     // Extra node flags for the hub process, e.g. "--max-semi-space-size=2".
     "hub-node-options": { type: "string", default: "" },
-    // "built" (default): the compiled hub, as its image runs it; "source": through tsx.
+    // "built" (default): the compiled code, as the images run it; "source": through tsx.
     "hub-code": { type: "string" },
+    "agents-code": { type: "string" },
   },
 });
 const N = Number(values.clusters);
@@ -129,7 +131,7 @@ async function main(cleanup: Cleanup): Promise<void> {
     dir: tmp,
     config: { repoDir, databaseUrl: db.url, natsUrl: nats.url, natsPrefix: nats.prefix },
     signingKey,
-    code: hubCodeOption(values["hub-code"]),
+    code: codeOption("--hub-code", values["hub-code"]),
     ...(values["hub-node-options"] ? { execArgv: [...process.execArgv, ...values["hub-node-options"].split(" ").filter(Boolean)] } : {}),
   });
   const hubStarted = await askHub();
@@ -200,7 +202,7 @@ async function main(cleanup: Cleanup): Promise<void> {
   };
   await writeFile(configPath, JSON.stringify(agentsConfig));
   const t3 = performance.now();
-  const child = fork(join(here, "lib/fleet-agents.mts"), [configPath], { stdio: "inherit" });
+  const child = fork(join(here, "lib/fleet-agents.mts"), [configPath], { stdio: "inherit", execArgv: execArgvFor(codeOption("--agents-code", values["agents-code"]), process.execArgv) });
   cleanup.add("agents process", async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((r) => child.once("exit", r));

@@ -17,7 +17,8 @@ import { createTestDatabase, createTestNats } from "@flotilla/testkit";
 import { encodeJson, generateSigningKey, reportSubject, wireNames } from "@flotilla/wire";
 import { Cleanup } from "./lib/cleanup.mts";
 import type { FromHub } from "./lib/fleet-hub.mts";
-import { hubCodeOption, startFleetHubProcess } from "./lib/fleet-hub-process.mts";
+import { codeOption } from "./lib/compiled-code.mts";
+import { startFleetHubProcess } from "./lib/fleet-hub-process.mts";
 import { fleetYaml, type FleetEntry } from "./lib/lab.mts";
 import { clusterName, ReportGenerator } from "./lib/reports.mts";
 import { figure, heading, ms } from "./lib/stats.mts";
@@ -60,7 +61,7 @@ async function main(cleanup: Cleanup): Promise<void> {
     config: { repoDir, databaseUrl: db.url, natsUrl: nats.url, natsPrefix: nats.prefix },
     signingKey,
     execArgv: [...process.execArgv, "--expose-gc"],
-    code: hubCodeOption(values["hub-code"]),
+    code: codeOption("--hub-code", values["hub-code"]),
   });
   const started = await ask();
   if (!("started" in started)) throw new Error(`hub did not start: ${JSON.stringify(started).slice(0, 500)}`);
